@@ -1,0 +1,110 @@
+package discretize
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/sdekit/sdekit/sde"
+)
+
+// DDPM is the discrete DDPM noise schedule with N steps, indexed i = 0..N-1
+// (DDPM's t = i + 1).
+type DDPM struct {
+	Betas     []float64 // beta_i
+	Alphas    []float64 // 1 - beta_i
+	AlphaBars []float64 // prod_{j<=i} alpha_j
+}
+
+// N returns the number of steps.
+func (d *DDPM) N() int { return len(d.Betas) }
+
+// NewDDPM returns the schedule of the given betas, which must lie in (0, 1).
+func NewDDPM(betas []float64) (*DDPM, error) {
+	if len(betas) == 0 {
+		return nil, fmt.Errorf("discretize: the DDPM schedule needs at least one step")
+	}
+	d := &DDPM{Betas: append([]float64(nil), betas...), Alphas: make([]float64, len(betas)), AlphaBars: make([]float64, len(betas))}
+	var logAB float64
+	for i, b := range betas {
+		if !(b > 0 && b < 1) {
+			return nil, fmt.Errorf("discretize: beta_%d = %v must lie in (0, 1)", i, b)
+		}
+		d.Alphas[i] = 1 - b
+		logAB += math.Log1p(-b)
+		d.AlphaBars[i] = math.Exp(logAB)
+	}
+	return d, nil
+}
+
+// FromVP returns the DDPM schedule of a VP (or sub-VP) SDE with N steps:
+// beta_i = linspace(beta_min/N, beta_max/N, N).
+func FromVP(vp *sde.VP, n int) (*DDPM, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("discretize: steps = %d; use at least 1", n)
+	}
+	if err := vp.Validate(); err != nil {
+		return nil, err
+	}
+	if vp.BetaMax/float64(n) >= 1 {
+		return nil, fmt.Errorf("discretize: beta_max/N = %v must be below 1; use more steps", vp.BetaMax/float64(n))
+	}
+	return NewDDPM(Linspace(vp.BetaMin/float64(n), vp.BetaMax/float64(n), n))
+}
+
+// Linspace returns n points from a to b inclusive, computed as a + i (b - a)/(n - 1)
+// (b exactly at the end), the same rounding as numpy.linspace.
+func Linspace(a, b float64, n int) []float64 {
+	out := make([]float64, n)
+	if n == 1 {
+		out[0] = a
+		return out
+	}
+	step := (b - a) / float64(n-1)
+	for i := range out {
+		out[i] = a + float64(i)*step
+	}
+	out[n-1] = b
+	return out
+}
+
+// Time returns the continuous time t_i = (i + 1)/N of step i on [0, 1].
+func (d *DDPM) Time(i int) float64 { return float64(i+1) / float64(len(d.Betas)) }
+
+// BetaTilde returns the posterior variance beta-tilde_i =
+// beta_i (1 - alpha-bar_{i-1}) / (1 - alpha-bar_i). At i = 0 (DDPM's t = 1)
+// alpha-bar_{-1} = 1, so beta-tilde_0 = 0: the last sampling step adds no noise.
+func (d *DDPM) BetaTilde(i int) float64 {
+	if i == 0 {
+		return 0
+	}
+	return d.Betas[i] * (1 - d.AlphaBars[i-1]) / (1 - d.AlphaBars[i])
+}
+
+// PriorTermBits returns L_T = KL(q(x_T | x_0) || N(0, I)) for the data row x0,
+// in bits per dimension.
+func (d *DDPM) PriorTermBits(x0 []float64) float64 {
+	ab := d.AlphaBars[len(d.AlphaBars)-1]
+	var kl float64
+	for _, x := range x0 {
+		kl += 0.5 * (ab*(x*x-1) - math.Log1p(-ab))
+	}
+	return kl / float64(len(x0)) / math.Ln2
+}
+
+// SMLDSigmas returns the N noise levels of SMLD/NCSN from a VE SDE: geometric
+// from sigma_min to sigma_max, in increasing order.
+func SMLDSigmas(ve *sde.VE, n int) ([]float64, error) {
+	if n < 2 {
+		return nil, fmt.Errorf("discretize: steps = %d; the SMLD grid needs at least 2", n)
+	}
+	if err := ve.Validate(); err != nil {
+		return nil, err
+	}
+	out := make([]float64, n)
+	lr := math.Log(ve.SigmaMax / ve.SigmaMin)
+	for i := range out {
+		out[i] = ve.SigmaMin * math.Exp(lr*float64(i)/float64(n-1))
+	}
+	out[n-1] = ve.SigmaMax
+	return out, nil
+}

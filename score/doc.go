@@ -1,0 +1,32 @@
+// Package score holds score functions s(x, t) = grad_x log p_t(x): exact
+// oracles for Gaussian mixtures under any forward SDE, and (in later files) the
+// adapter from a trained network to a score, the denoising score-matching
+// losses and the trainer.
+//
+// # Exact oracle
+//
+// For p_0(x) = sum_k w_k N(x; mu_k, diag(s_k^2)) and an SDE whose marginal
+// kernel is N(c(t) x_0, s(t)^2 I), p_t is again a mixture:
+//
+//	p_t(x) = sum_k w_k N(x; c mu_k, diag(v_k)),   v_k = c^2 s_k^2 + s^2.
+//
+// With a_k = (c mu_k - x) / v_k (elementwise) and responsibilities
+// r_k = softmax_k(log w_k + log N_k(x)) computed by log-sum-exp,
+//
+//	score      = sum_k r_k a_k
+//	d score/dx = sum_k r_k (a_k a_k^T - diag(1/v_k)) - score score^T      (symmetric)
+//	tr         = sum_k r_k (|a_k|^2 - sum_j 1/v_kj) - |score|^2
+//	v^T J      = sum_k r_k ((v . a_k) a_k - v / v_k) - (v . score) score.
+//
+// The Jacobian follows from grad r_k = r_k (a_k - score). Everything is
+// evaluated through log-sum-exp so that points far from the data (|x| = 1e3
+// under VE) and tiny t give finite answers.
+//
+// # Built-in problems (reference.md, section 6)
+//
+//	gmm8:    D = 2, 8 equal weights, mu_k = 4 (cos 2 pi k/8, sin 2 pi k/8), std 0.5
+//	gauss:D: one component, mu_i = 0.5 cos(i), std_i = 0.2 + 0.6 i/(D-1), i = 0..D-1
+//
+// Sources: Song et al. 2021 (score SDE), appendix B for the marginals; the
+// mixture identities are standard (Bishop 2006, section 2.3.9).
+package score

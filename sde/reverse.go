@@ -1,0 +1,60 @@
+package sde
+
+// Score is the score of the marginal densities, grad_x log p_t(x), on a batch.
+//
+// x holds n = len(t) rows of Dim() values (row-major); row i is at time t[i].
+// ScoreTo writes the n scores into dst. Implementations must be safe for
+// concurrent calls that write disjoint dst.
+type Score interface {
+	Dim() int
+	ScoreTo(dst, x, t []float64)
+}
+
+// ReverseDriftTo writes the drift of the reverse-time SDE,
+// f(x, t) - g(t)^2 score, into dst for every row, given the score of those rows
+// (which may alias dst).
+func ReverseDriftTo(s SDE, dst, x, t, score []float64) {
+	combine(s, dst, x, t, score, 1)
+}
+
+// ProbabilityFlowTo writes the probability-flow drift f(x, t) - g(t)^2 score / 2
+// into dst for every row, given the score of those rows (which may alias dst).
+func ProbabilityFlowTo(s SDE, dst, x, t, score []float64) {
+	combine(s, dst, x, t, score, 0.5)
+}
+
+// combine writes a(t) x - w g(t)^2 score row by row.
+func combine(s SDE, dst, x, t, score []float64, w float64) {
+	n := len(t)
+	if n == 0 {
+		return
+	}
+	d := len(x) / n
+	if len(x) != n*d || len(dst) < n*d || len(score) < n*d {
+		panic("sde: batch shapes do not match len(t)")
+	}
+	for i, ti := range t {
+		a := s.DriftCoef(ti)
+		g := s.Diffusion(ti)
+		wg2 := w * g * g
+		row := i * d
+		for j := row; j < row+d; j++ {
+			dst[j] = a*x[j] - wg2*score[j]
+		}
+	}
+}
+
+// ProbabilityFlow is the probability-flow ODE of an SDE and a score, in the
+// form ode.Func expects: F(dst, t, y, rows) writes dy/dt for every row.
+type ProbabilityFlow struct {
+	SDE   SDE
+	Score Score
+}
+
+// F writes the probability-flow drift of every row of y into dst. It computes
+// the score into dst and combines in place, so it needs no scratch memory and is
+// safe for concurrent calls on disjoint dst.
+func (p ProbabilityFlow) F(dst, t, y []float64, _ []int) {
+	p.Score.ScoreTo(dst, y, t)
+	ProbabilityFlowTo(p.SDE, dst, y, t, dst)
+}
