@@ -31,7 +31,7 @@ func points(m *Mixture, n int, r *rand.Rand) []float64 {
 	return x
 }
 
-// Central differences with step h have truncation error O(h^2 f'''), and
+// Central differences with step h have truncation error O(h^2 f”'), and
 // rounding error O(eps |f| / h). With h = 1e-5 relative to the scale of x and
 // log p of size ~10, both are below ~1e-7; we compare with a tolerance of
 // 1e-5 (absolute plus relative to the gradient's size).
