@@ -21,9 +21,13 @@ import (
 // x_T ~ pi exactly and the prior term of the bound vanishes, as in the
 // binomial case.
 //
-// The network predicts corrections to the reverse kernel of the chain run on
-// pi itself (N(sqrt(1 - beta_t) x_t, beta_t I), the exact reversal when the data
-// are pi): mu = sqrt(1 - beta_t) x_t + out[0:D], log sigma^2 = log beta_t + out[D:2D].
+// The network predicts the data point, as in DDPM's parameterisation of the
+// mean: x0hat = sqrt(alpha-bar_t) x_t + out[0:D] (the first term is E[x_0 | x_t]
+// when the data are pi itself), and the mean is the forward posterior's mean at
+// x0hat, mu = c_0(t) x0hat + c_t(t) x_t; the variance is
+// log sigma^2 = log beta_t + out[D:2D]. An untrained network thus starts near the
+// null model, and the mean is learnt through the quantity that varies slowly
+// with t.
 type GaussianModel struct {
 	T, D      int
 	Betas     []float64 // beta_t at index t-1
@@ -57,8 +61,7 @@ func NewGaussianModel(d, T int, beta1 float64, widths []int, basis int, r *rand.
 func (m *GaussianModel) posterior(mu, xt, x0 []float64, t int) float64 {
 	b := m.Betas[t-1]
 	abPrev, ab := m.AlphaBars[t-2], m.AlphaBars[t-1]
-	c0 := math.Sqrt(abPrev) * b / (1 - ab)
-	ct := math.Sqrt(1-b) * (1 - abPrev) / (1 - ab)
+	c0, ct := m.posteriorCoefs(t)
 	for i := range mu {
 		mu[i] = c0*x0[i] + ct*xt[i]
 	}
@@ -69,12 +72,20 @@ func (m *GaussianModel) posterior(mu, xt, x0 []float64, t int) float64 {
 func (m *GaussianModel) kernel(w *Work, mu, logVar, xt []float64, t int) {
 	out := m.Net.Forward(w, xt, t)
 	b := m.Betas[t-1]
-	s := math.Sqrt(1 - b)
+	c0, ct := m.posteriorCoefs(t)
+	sab := math.Sqrt(m.AlphaBars[t-1])
 	lb := math.Log(b)
 	for i := 0; i < m.D; i++ {
-		mu[i] = s*xt[i] + out[i]
+		mu[i] = c0*(sab*xt[i]+out[i]) + ct*xt[i]
 		logVar[i] = lb + out[m.D+i]
 	}
+}
+
+// posteriorCoefs returns c_0, c_t with E[x_{t-1} | x_t, x_0] = c_0 x_0 + c_t x_t, t >= 2.
+func (m *GaussianModel) posteriorCoefs(t int) (c0, ct float64) {
+	b := m.Betas[t-1]
+	abPrev, ab := m.AlphaBars[t-2], m.AlphaBars[t-1]
+	return math.Sqrt(abPrev) * b / (1 - ab), math.Sqrt(1-b) * (1 - abPrev) / (1 - ab)
 }
 
 // Train minimises E_t E KL(q(x_{t-1} | x_t, x_0) || p(x_{t-1} | x_t)) (in nats),
@@ -103,11 +114,12 @@ func (m *GaussianModel) Train(ctx context.Context, data func(dst []float64, r *r
 			}
 			vq := m.posterior(muQ, xt, x0, t)
 			m.kernel(w, mu, lv, xt, t)
+			c0, _ := m.posteriorCoefs(t)
 			for i := 0; i < d; i++ {
 				v := math.Exp(lv[i])
 				e := mu[i] - muQ[i]
 				loss += 0.5 * (lv[i] - math.Log(vq) + (vq+e*e)/v - 1)
-				dOut[i] = e / v
+				dOut[i] = c0 * e / v
 				dOut[d+i] = 0.5 * (1 - (vq+e*e)/v)
 			}
 			m.Net.Backward(w, g, dOut, t)
@@ -115,6 +127,7 @@ func (m *GaussianModel) Train(ctx context.Context, data func(dst []float64, r *r
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			return fmt.Errorf("sd15: training loss became %v at step %d; lower the learning rate", loss, step)
 		}
+		a.lr = opt.LR * (1 - 0.9*float64(step-1)/float64(opt.Steps)) // linear decay to LR/10
 		a.step(m.Net, g, 1/float64(opt.Batch))
 		if opt.Progress != nil && step%100 == 0 {
 			if err := opt.Progress(step, loss/float64(opt.Batch)/math.Ln2); err != nil {

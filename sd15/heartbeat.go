@@ -115,7 +115,7 @@ func draw(r *rand.Rand, rate float64) float64 {
 type TrainOptions struct {
 	Steps int     // optimiser steps
 	Batch int     // (x_0, t) pairs per step
-	LR    float64 // Adam learning rate
+	LR    float64 // Adam learning rate at the start; it decays linearly to LR/10
 	// Progress, if non-nil, is called every 100 steps with the step and the
 	// mean KL term of the last batch (bits per step); an error stops training.
 	Progress func(step int, loss float64) error
@@ -160,6 +160,7 @@ func (m *BinaryModel) Train(ctx context.Context, data func(dst []float64, r *ran
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			return fmt.Errorf("sd15: training loss became %v at step %d; lower the learning rate", loss, step)
 		}
+		a.lr = opt.LR * (1 - 0.9*float64(step-1)/float64(opt.Steps)) // linear decay to LR/10
 		a.step(m.Net, g, 1/float64(opt.Batch))
 		if opt.Progress != nil && step%100 == 0 {
 			if err := opt.Progress(step, loss/float64(opt.Batch)); err != nil {
@@ -325,4 +326,34 @@ func (m *BinaryModel) Inpaint(x []float64, known []bool, r *rand.Rand, w *Work) 
 		}
 	}
 	copy(x, cur)
+}
+
+// InpaintAccuracy hides each bin of n fresh heartbeat sequences with
+// probability hide, fills the hidden bins with Inpaint, and returns the
+// fraction of hidden bins filled correctly and the number of hidden bins.
+func (m *BinaryModel) InpaintAccuracy(h Heartbeat, n int, hide float64, r *rand.Rand) (float64, int) {
+	w := m.Net.NewWork()
+	truth, x := make([]float64, m.D), make([]float64, m.D)
+	known := make([]bool, m.D)
+	right, total := 0, 0
+	for i := 0; i < n; i++ {
+		h.Sequence(truth, r.IntN(h.Period))
+		for j := range known {
+			known[j] = r.Float64() >= hide
+			x[j] = truth[j]
+		}
+		m.Inpaint(x, known, r, w)
+		for j := range known {
+			if !known[j] {
+				total++
+				if x[j] == truth[j] {
+					right++
+				}
+			}
+		}
+	}
+	if total == 0 {
+		return 1, 0
+	}
+	return float64(right) / float64(total), total
 }
