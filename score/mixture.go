@@ -18,6 +18,7 @@ type Mixture struct {
 	Means   [][]float64 // K x D
 	Stds    [][]float64 // K x D, all > 0
 	logW    []float64
+	mu, sd2 []float64 // K x D, flat copies of Means and Stds^2 for the hot loops
 	d       int
 }
 
@@ -58,6 +59,10 @@ func NewMixture(s sde.SDE, weights []float64, means, stds [][]float64) (*Mixture
 	for i, w := range weights {
 		m.Weights[i] = w / sum
 		m.logW[i] = math.Log(w / sum)
+		for j := 0; j < d; j++ {
+			m.mu = append(m.mu, means[i][j])
+			m.sd2 = append(m.sd2, stds[i][j]*stds[i][j])
+		}
 	}
 	return m, nil
 }
@@ -85,23 +90,49 @@ func (m *Mixture) newScratch() *scratch {
 	return s
 }
 
-// resp fills r with log w_k + log N_k(x) and returns log p_t(x) (log-sum-exp);
-// afterwards r holds the responsibilities.
-func (m *Mixture) resp(r, x []float64, c, s float64) float64 {
+// logComponents fills r with log w_k + log N_k(x) (k = 1..K) and returns their
+// maximum. The log-determinant is taken as a sum of logs of products of 8
+// variances (no overflow for variances in [1e-38, 1e38]), so a row costs D/8
+// logarithms per component rather than D.
+func (m *Mixture) logComponents(r, x []float64, c, s float64) float64 {
+	d := m.d
+	c2, s2 := c*c, s*s
 	mx := math.Inf(-1)
-	for k := range m.Weights {
-		l := m.logW[k]
-		mu, sd := m.Means[k], m.Stds[k]
+	for k := range r {
+		sd2, mu := m.sd2[k*d:(k+1)*d], m.mu[k*d:(k+1)*d]
+		var q, ld float64
+		prod := 1.0
 		for j, xj := range x {
-			v := c*c*sd[j]*sd[j] + s*s
+			v := c2*sd2[j] + s2
 			e := xj - c*mu[j]
-			l -= 0.5 * (math.Log(2*math.Pi*v) + e*e/v)
+			q += e * e / v
+			prod *= v
+			if j&7 == 7 {
+				ld += math.Log(prod)
+				prod = 1
+			}
 		}
+		ld += math.Log(prod)
+		l := m.logW[k] - 0.5*(q+ld+float64(d)*log2Pi)
 		r[k] = l
 		if l > mx {
 			mx = l
 		}
 	}
+	return mx
+}
+
+const log2Pi = 1.8378770664093453 // log(2 pi)
+
+// resp fills r with the responsibilities of row x and returns log p_t(x)
+// (log-sum-exp). With one component it skips the density entirely unless the
+// log-density is wanted.
+func (m *Mixture) resp(r, x []float64, c, s float64, wantLogP bool) float64 {
+	if len(r) == 1 && !wantLogP {
+		r[0] = 1
+		return 0
+	}
+	mx := m.logComponents(r, x, c, s)
 	var sum float64
 	for k := range r {
 		r[k] = math.Exp(r[k] - mx)
@@ -121,6 +152,22 @@ func (m *Mixture) check(n int, lens ...int) {
 	}
 }
 
+// scoreRow writes the score of row x into out given the responsibilities r.
+func (m *Mixture) scoreRow(out, x, r []float64, c, s float64) {
+	d := m.d
+	c2, s2 := c*c, s*s
+	clear(out)
+	for k, rk := range r {
+		if rk == 0 {
+			continue
+		}
+		sd2, mu := m.sd2[k*d:(k+1)*d], m.mu[k*d:(k+1)*d]
+		for j, xj := range x {
+			out[j] += rk * (c*mu[j] - xj) / (c2*sd2[j] + s2)
+		}
+	}
+}
+
 // ScoreTo writes grad_x log p_t(x) for each row of x at time t[i] into dst.
 func (m *Mixture) ScoreTo(dst, x, t []float64) {
 	n, d := len(t), m.d
@@ -128,21 +175,9 @@ func (m *Mixture) ScoreTo(dst, x, t []float64) {
 	sc := m.newScratch()
 	for i, ti := range t {
 		c, s := m.SDE.Marginal(ti)
-		xi, out := x[i*d:(i+1)*d], dst[i*d:(i+1)*d]
-		m.resp(sc.r, xi, c, s)
-		for j := range out {
-			out[j] = 0
-		}
-		for k, rk := range sc.r {
-			if rk == 0 {
-				continue
-			}
-			mu, sd := m.Means[k], m.Stds[k]
-			for j := range out {
-				v := c*c*sd[j]*sd[j] + s*s
-				out[j] += rk * (c*mu[j] - xi[j]) / v
-			}
-		}
+		xi := x[i*d : (i+1)*d]
+		m.resp(sc.r, xi, c, s, false)
+		m.scoreRow(dst[i*d:(i+1)*d], xi, sc.r, c, s)
 	}
 }
 
@@ -150,7 +185,7 @@ func (m *Mixture) ScoreTo(dst, x, t []float64) {
 func (m *Mixture) LogProb(x []float64, t float64) float64 {
 	m.check(1, len(x))
 	c, s := m.SDE.Marginal(t)
-	return m.resp(m.newScratch().r, x[:m.d], c, s)
+	return m.resp(m.newScratch().r, x[:m.d], c, s, true)
 }
 
 // LogProbTo writes log p_t(x) of each row into dst (len(t) values).
@@ -159,7 +194,7 @@ func (m *Mixture) LogProbTo(dst, x, t []float64) {
 	sc := m.newScratch()
 	for i, ti := range t {
 		c, s := m.SDE.Marginal(ti)
-		dst[i] = m.resp(sc.r, x[i*m.d:(i+1)*m.d], c, s)
+		dst[i] = m.resp(sc.r, x[i*m.d:(i+1)*m.d], c, s, true)
 	}
 }
 
@@ -170,17 +205,17 @@ func (m *Mixture) TraceJacobianTo(dst, x, t []float64) {
 	sc := m.newScratch()
 	for i, ti := range t {
 		c, s := m.SDE.Marginal(ti)
+		c2, s2 := c*c, s*s
 		xi := x[i*d : (i+1)*d]
-		m.resp(sc.r, xi, c, s)
+		m.resp(sc.r, xi, c, s, false)
 		var tr, sc2 float64
-		// score components accumulate in a second pass to avoid a scratch row
 		for j := 0; j < d; j++ {
 			var sj float64
 			for k, rk := range sc.r {
-				v := c*c*m.Stds[k][j]*m.Stds[k][j] + s*s
-				a := (c*m.Means[k][j] - xi[j]) / v
+				iv := 1 / (c2*m.sd2[k*d+j] + s2)
+				a := (c*m.mu[k*d+j] - xi[j]) * iv
 				sj += rk * a
-				tr += rk * (a*a - 1/v)
+				tr += rk * (a*a - iv)
 			}
 			sc2 += sj * sj
 		}
@@ -191,46 +226,68 @@ func (m *Mixture) TraceJacobianTo(dst, x, t []float64) {
 // VJPTo writes v^T (d score/dx) for each row into dst (the Jacobian is
 // symmetric, so this is also J v). v, x and dst hold len(t) rows.
 func (m *Mixture) VJPTo(dst, v, x, t []float64) {
+	m.ScoreVJPTo(nil, dst, v, x, t)
+}
+
+// ScoreVJPTo writes the score into sdst (unless sdst is nil) and v^T (d
+// score/dx) into dst, sharing one computation of the responsibilities per row.
+func (m *Mixture) ScoreVJPTo(sdst, dst, v, x, t []float64) {
 	n, d := len(t), m.d
 	m.check(n, len(x), len(v), len(dst))
+	if sdst != nil {
+		m.check(n, len(sdst))
+	}
 	sc := m.newScratch()
+	var tmp []float64 // the score row when the caller does not want it
+	if sdst == nil && len(sc.r) > 1 {
+		tmp = make([]float64, d)
+	}
 	for i, ti := range t {
 		c, s := m.SDE.Marginal(ti)
+		c2, s2 := c*c, s*s
 		xi, vi, out := x[i*d:(i+1)*d], v[i*d:(i+1)*d], dst[i*d:(i+1)*d]
-		m.resp(sc.r, xi, c, s)
-		// score . v and the score itself are needed: first pass computes v.score.
-		var vs float64
-		for j := 0; j < d; j++ {
-			var sj float64
-			for k, rk := range sc.r {
-				vk := c*c*m.Stds[k][j]*m.Stds[k][j] + s*s
-				sj += rk * (c*m.Means[k][j] - xi[j]) / vk
+		if len(sc.r) == 1 {
+			// J = -diag(1/v): no responsibilities, no logarithms.
+			for j, xj := range xi {
+				iv := 1 / (c2*m.sd2[j] + s2)
+				out[j] = -vi[j] * iv
+				if sdst != nil {
+					sdst[i*d+j] = (c*m.mu[j] - xj) * iv
+				}
 			}
-			vs += vi[j] * sj
-			out[j] = 0
+			continue
 		}
+		m.resp(sc.r, xi, c, s, false)
+		// J = sum_k r_k (a_k a_k^T - diag(1/v_k)) - score score^T; the score
+		// accumulates in sdst's row or in tmp.
+		so := tmp
+		if sdst != nil {
+			so = sdst[i*d : (i+1)*d]
+		}
+		clear(so)
+		clear(out)
 		for k, rk := range sc.r {
 			if rk == 0 {
 				continue
 			}
+			sd2, mu := m.sd2[k*d:(k+1)*d], m.mu[k*d:(k+1)*d]
 			var va float64
-			for j := 0; j < d; j++ {
-				vk := c*c*m.Stds[k][j]*m.Stds[k][j] + s*s
-				va += vi[j] * (c*m.Means[k][j] - xi[j]) / vk
+			for j, xj := range xi {
+				va += vi[j] * (c*mu[j] - xj) / (c2*sd2[j] + s2)
 			}
-			for j := 0; j < d; j++ {
-				vk := c*c*m.Stds[k][j]*m.Stds[k][j] + s*s
-				a := (c*m.Means[k][j] - xi[j]) / vk
-				out[j] += rk * (va*a - vi[j]/vk)
+			for j, xj := range xi {
+				iv := 1 / (c2*sd2[j] + s2)
+				a := (c*mu[j] - xj) * iv
+				so[j] += rk * a
+				out[j] += rk * (va*a - vi[j]*iv)
 			}
 		}
-		for j := 0; j < d; j++ {
-			var sj float64
-			for k, rk := range sc.r {
-				vk := c*c*m.Stds[k][j]*m.Stds[k][j] + s*s
-				sj += rk * (c*m.Means[k][j] - xi[j]) / vk
-			}
-			out[j] -= vs * sj
+		var vs float64
+		for j := range so {
+			vs += vi[j] * so[j]
+		}
+		for j := range out {
+			out[j] -= vs * so[j]
 		}
 	}
 }
@@ -257,7 +314,7 @@ func (m *Mixture) SampleData(dst []float64, r *rand.Rand) int {
 func (m *Mixture) Component(x []float64, t float64) int {
 	sc := m.newScratch()
 	c, s := m.SDE.Marginal(t)
-	m.resp(sc.r, x[:m.d], c, s)
+	m.resp(sc.r, x[:m.d], c, s, true)
 	best := 0
 	for k, rk := range sc.r {
 		if rk > sc.r[best] {
