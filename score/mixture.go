@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/sdekit/sdekit/sde"
 )
@@ -152,32 +153,114 @@ func (m *Mixture) check(n int, lens ...int) {
 	}
 }
 
-// scoreRow writes the score of row x into out given the responsibilities r.
-func (m *Mixture) scoreRow(out, x, r []float64, c, s float64) {
-	d := m.d
+// timeCache holds what a row's score needs at one time t: c mu_k, 1/v_k and
+// log w_k - log det(2 pi v_k)/2. Samplers evaluate whole batches at one t, so
+// ScoreTo fills it once per distinct t rather than once per row.
+type timeCache struct {
+	t, c, s float64
+	cmu     []float64 // K x D
+	inv     []float64 // K x D
+	lz      []float64 // K
+	r       []float64 // K responsibilities
+}
+
+var cachePool sync.Pool
+
+func (m *Mixture) getCache() *timeCache {
+	kd, k := len(m.mu), len(m.Weights)
+	tc, _ := cachePool.Get().(*timeCache)
+	if tc == nil {
+		tc = &timeCache{}
+	}
+	if cap(tc.cmu) < kd {
+		tc.cmu, tc.inv = make([]float64, kd), make([]float64, kd)
+	}
+	if cap(tc.lz) < k {
+		tc.lz, tc.r = make([]float64, k), make([]float64, k)
+	}
+	tc.cmu, tc.inv, tc.lz, tc.r = tc.cmu[:kd], tc.inv[:kd], tc.lz[:k], tc.r[:k]
+	tc.t = math.NaN()
+	return tc
+}
+
+func (m *Mixture) fill(tc *timeCache, t float64) {
+	c, s := m.SDE.Marginal(t)
+	tc.t, tc.c, tc.s = t, c, s
 	c2, s2 := c*c, s*s
-	clear(out)
-	for k, rk := range r {
-		if rk == 0 {
-			continue
+	d := m.d
+	for k := range tc.lz {
+		prod, ld := 1.0, 0.0
+		for j := 0; j < d; j++ {
+			v := c2*m.sd2[k*d+j] + s2
+			tc.cmu[k*d+j] = c * m.mu[k*d+j]
+			tc.inv[k*d+j] = 1 / v
+			prod *= v
+			if j&7 == 7 {
+				ld += math.Log(prod)
+				prod = 1
+			}
 		}
-		sd2, mu := m.sd2[k*d:(k+1)*d], m.mu[k*d:(k+1)*d]
-		for j, xj := range x {
-			out[j] += rk * (c*mu[j] - xj) / (c2*sd2[j] + s2)
-		}
+		ld += math.Log(prod)
+		tc.lz[k] = m.logW[k] - 0.5*(ld+float64(d)*log2Pi)
 	}
 }
 
 // ScoreTo writes grad_x log p_t(x) for each row of x at time t[i] into dst.
+// Responsibilities below e^-40 of the largest are set to zero without calling
+// exp: they change the normalising sum (>= 1) and the score by less than
+// rounding, so this is exact in double precision.
 func (m *Mixture) ScoreTo(dst, x, t []float64) {
 	n, d := len(t), m.d
 	m.check(n, len(x), len(dst))
-	sc := m.newScratch()
+	tc := m.getCache()
+	defer cachePool.Put(tc)
+	K := len(m.Weights)
 	for i, ti := range t {
-		c, s := m.SDE.Marginal(ti)
-		xi := x[i*d : (i+1)*d]
-		m.resp(sc.r, xi, c, s, false)
-		m.scoreRow(dst[i*d:(i+1)*d], xi, sc.r, c, s)
+		if ti != tc.t {
+			m.fill(tc, ti)
+		}
+		xi, out := x[i*d:(i+1)*d], dst[i*d:(i+1)*d]
+		if K == 1 {
+			for j, v := range xi {
+				out[j] = (tc.cmu[j] - v) * tc.inv[j]
+			}
+			continue
+		}
+		r := tc.r
+		mx := math.Inf(-1)
+		for k := range r {
+			l := 0.0
+			mk, ik := tc.cmu[k*d:(k+1)*d], tc.inv[k*d:(k+1)*d]
+			for j, v := range xi {
+				e := v - mk[j]
+				l += e * e * ik[j]
+			}
+			l = tc.lz[k] - 0.5*l
+			r[k] = l
+			if l > mx {
+				mx = l
+			}
+		}
+		var z float64
+		for k := range r {
+			if e := r[k] - mx; e > -40 {
+				r[k] = math.Exp(e)
+				z += r[k]
+			} else {
+				r[k] = 0
+			}
+		}
+		clear(out)
+		for k, rk := range r {
+			if rk == 0 {
+				continue
+			}
+			w := rk / z
+			mk, ik := tc.cmu[k*d:(k+1)*d], tc.inv[k*d:(k+1)*d]
+			for j, v := range xi {
+				out[j] += w * (mk[j] - v) * ik[j]
+			}
+		}
 	}
 }
 

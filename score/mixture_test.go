@@ -237,3 +237,28 @@ func TestProblemNames(t *testing.T) {
 		t.Error("zero std accepted")
 	}
 }
+
+// A batch with rows at mixed, repeating times gives exactly what one-row calls
+// give: the per-time cache must be refreshed whenever t changes. Exact
+// equality: the same arithmetic runs either way.
+func TestScoreMixedTimes(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, s := range sdes {
+		for name, m := range problems(s) {
+			d := m.Dim()
+			ts := []float64{0.1, 0.1, 0.5, 0.1, 1e-4, 1e-4, 0.9}
+			x := points(m, len(ts), r)
+			got := make([]float64, len(x))
+			m.ScoreTo(got, x, ts)
+			one := make([]float64, d)
+			for i, ti := range ts {
+				m.ScoreTo(one, x[i*d:(i+1)*d], []float64{ti})
+				for j := range one {
+					if one[j] != got[i*d+j] {
+						t.Fatalf("%s %s row %d: batch %v, alone %v", s.Name(), name, i, got[i*d:(i+1)*d], one)
+					}
+				}
+			}
+		}
+	}
+}
