@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // usageError marks an error in the command line: the exit status is 2.
@@ -43,7 +44,13 @@ func register(name, summary string, run func(ctx context.Context, args []string,
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// After the first Ctrl-C the run stops at its next step and cleans
+		// up; restoring the default lets a second Ctrl-C end it at once.
+		<-ctx.Done()
+		stop()
+	}()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -121,17 +128,30 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 // parse parses args into fs and turns flag errors into usage errors. The flag
 // package has already printed its own message and the usage for -h.
 func parse(fs *flag.FlagSet, args []string) error {
+	if err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q; this command takes only flags (see -h)", fs.Arg(0))
+	}
+	return nil
+}
+
+// parseArgs is parse for commands that take arguments after the flags.
+func parseArgs(fs *flag.FlagSet, args []string) error {
+	out := fs.Output()
 	fs.SetOutput(io.Discard)
+	defer fs.SetOutput(out)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(os.Stderr)
+			fs.SetOutput(out)
 			fs.Usage()
 			return err
 		}
+		if name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: "); ok {
+			return usagef("unknown flag %s; run %s -h for the flags", name, fs.Name())
+		}
 		return &usageError{err.Error()}
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q; flags go before nothing else (see -h)", fs.Arg(0))
 	}
 	return nil
 }

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/sdekit/sdekit/data"
+	"github.com/sdekit/sdekit/sample"
+	"github.com/sdekit/sdekit/viz"
+)
+
+func init() {
+	register("trajectory", "record sample paths from the prior to the data at evenly spaced times, and draw them", runTrajectory)
+}
+
+func runTrajectory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	start := time.Now()
+	fs := newFlags("trajectory", stderr)
+	var sf samplerFlags
+	sf.register(fs)
+	n := fs.Int("n", 16, "number of paths (rows 0..n-1 of the seed: the same samples as sdesample sample)")
+	points := fs.Int("points", 101, "number of times recorded per path, from T to eps")
+	coord := fs.Int("coord", 0, "coordinate drawn by -plot")
+	out := fs.String("o", "", "paths as CSV: columns row,t,x0,...; one line per row and time (required)")
+	recPath := fs.String("record", "", "write a JSON run record here")
+	plotPath := fs.String("plot", "", "draw coordinate -coord of every path against t to a .png or .svg")
+	plotSize := fs.String("plot-size", "800x600", "picture size in pixels, WIDTHxHEIGHT")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *n < 1 || *n > 100000 {
+		return usagef("-n %d: the number of paths must be from 1 to 100000 (paths are kept in memory)", *n)
+	}
+	if *points < 2 {
+		return usagef("-points %d: record at least 2 times (T and eps)", *points)
+	}
+	if ext, err := tableFormat("o", *out); err != nil {
+		return err
+	} else if ext != ".csv" {
+		return usagef("-o %s: paths are written as .csv (columns row,t,x0,...)", *out)
+	}
+	if err := checkPlotPath("plot", *plotPath); err != nil {
+		return err
+	}
+	pw, ph, err := parseSize("plot-size", *plotSize)
+	if err != nil {
+		return err
+	}
+	if err := checkRecordPath(*recPath); err != nil {
+		return err
+	}
+	cfg, prob, err := sf.config()
+	if err != nil {
+		return err
+	}
+	d := cfg.Dim
+	if *coord < 0 || *coord >= d {
+		return usagef("-coord %d: the score has coordinates 0 to %d", *coord, d-1)
+	}
+	of, err := createOut("o", *out)
+	if err != nil {
+		return err
+	}
+	defer of.Abort()
+	rows := make([]int, *n)
+	for i := range rows {
+		rows[i] = i
+	}
+	times, states, err := sample.Trajectory(ctx, cfg, sf.seed, rows, *points)
+	if err != nil {
+		return sampleErr(ctx, err)
+	}
+	names := []string{"row", "t"}
+	for j := 0; j < d; j++ {
+		names = append(names, fmt.Sprintf("x%d", j))
+	}
+	cw := data.NewCSVWriterNames(of, names)
+	line := make([]float64, 2+d)
+	for i := range rows {
+		for k, t := range times {
+			line[0], line[1] = float64(i), t
+			copy(line[2:], states[k][i*d:(i+1)*d])
+			if err := cw.WriteRows(line); err != nil {
+				return fmt.Errorf("-o %s: write failed: %v", *out, err)
+			}
+		}
+	}
+	if err := cw.Flush(); err != nil {
+		return fmt.Errorf("-o %s: write failed: %v", *out, err)
+	}
+	if err := of.Commit(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %d paths of %d times (%s, sde %s, score %s, seed %d) to %s\n", *n, len(times), cfg.Sampler, cfg.SDE.Name(), prob.Spec, sf.seed, *out)
+	if *plotPath != "" {
+		title := fmt.Sprintf("%s %s %s: x%d of %d paths", prob.Spec, cfg.SDE.Name(), cfg.Sampler, *coord, *n)
+		if err := viz.Single(viz.Paths(times, states, d, *coord, title)).SetSize(pw, ph).Save(*plotPath); err != nil {
+			return fmt.Errorf("-plot %s: %s", *plotPath, trimViz(err))
+		}
+		fmt.Fprintf(stdout, "drew %s\n", *plotPath)
+	}
+	if *recPath != "" {
+		rec := newRecord("trajectory", args, flagValues(fs), sf.seed, shard{0, 1, "flag"}, cfg.Workers)
+		for _, in := range prob.Inputs {
+			rec.addInput("score", in)
+		}
+		rec.finish(start, *out, of.Sum(), *n**points, d)
+		return writeRecord(*recPath, rec)
+	}
+	return nil
+}

@@ -1,0 +1,18 @@
+// Package viz draws the pictures of sdekit with gonum/plot: samples against
+// the exact density, per-coordinate histograms against exact marginals,
+// sample paths over time, ODE step sizes, and histograms of evaluation counts
+// and bits/dim.
+//
+// The API is plain functions and one type, Figure, so that notebooks
+// (gophernotes) can call it: the builders return a *plot.Plot (one panel) or
+// a *Figure (a grid of panels), and a Figure renders to an image.Image, PNG
+// bytes or SVG bytes, or saves itself to a .png or .svg file atomically.
+//
+// Sizes are in pixels at 96 per inch: a Figure of Width x Height pixels is a
+// PNG of exactly that many pixels and an SVG of 0.75 Width x 0.75 Height
+// points (the same size on a screen).
+//
+// Contours in Scatter2D are of the log-density: levels evenly spaced from the
+// highest value on the grid down to 9 nats below it, so the outermost contour
+// encloses the region where the density is above e^-9 of its peak.
+package viz
