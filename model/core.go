@@ -1,0 +1,262 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// initStream is the second PCG word of the generator that draws the initial
+// weights and Fourier frequencies from Config.Seed.
+const initStream = 0x6d6f64656c696e69 // "modelini"
+
+// initParams draws the initial parameters and buffers of a defaulted, valid
+// config: the Fourier frequencies W_k ~ N(0, FourierScale^2) first, then for
+// each layer l the weights and biases ~ U(-1/sqrt(in_l), 1/sqrt(in_l)) (the
+// PyTorch nn.Linear default).
+func initParams(cfg Config) (params, buffers []float64) {
+	rng := rand.New(rand.NewPCG(cfg.Seed, initStream))
+	if nb := cfg.NumBuffers(); nb > 0 {
+		buffers = make([]float64, nb)
+		for i := range buffers {
+			buffers[i] = cfg.FourierScale * rng.NormFloat64()
+		}
+	}
+	w := cfg.widths()
+	params = make([]float64, cfg.NumParams())
+	off := 0
+	for l := 0; l+1 < len(w); l++ {
+		in, out := w[l], w[l+1]
+		bound := 1 / math.Sqrt(float64(in))
+		for i := off; i < off+in*out+out; i++ {
+			params[i] = bound * (2*rng.Float64() - 1)
+		}
+		off += in*out + out
+	}
+	return params, buffers
+}
+
+// frequencies returns the angular frequency of each sin/cos pair of the time
+// embedding: 2 pi W_k (Fourier) or MaxPeriod^(-k/(E/2-1)) (sinusoidal).
+func frequencies(cfg Config, buffers []float64) []float64 {
+	half := cfg.EmbedDim / 2
+	f := make([]float64, half)
+	switch cfg.Embedding {
+	case EmbeddingFourier:
+		for k := range f {
+			f[k] = 2 * math.Pi * buffers[k]
+		}
+	default:
+		if half == 1 {
+			f[0] = 1
+			break
+		}
+		c := math.Log(SinusoidalMaxPeriod) / float64(half-1)
+		for k := range f {
+			f[k] = math.Exp(-c * float64(k))
+		}
+	}
+	return f
+}
+
+// mlpCore is the network in one precision T. The code counts its L layers
+// from 0 (doc.go from 1): parameters are laid out flat as
+// [W_0, b_0, ..., W_{L-1}, b_{L-1}], W_l row-major in_l x out_l, and layer l
+// computes Z_l = A_{l-1} W_l + b_l on n x in_l row-major activations, with
+// A_{-1} = h0 = [x, e(t)].
+type mlpCore[T float, K kernels[T]] struct {
+	cfg     Config
+	widths  []int // [D+E, Hidden..., D]: in_l = widths[l], out_l = widths[l+1]
+	params  []T
+	wOff    []int // offset of W_l in params
+	bOff    []int // offset of b_l in params
+	buffers []float64
+	freq    []float64
+	ws      workspace[T]
+	par     workers[T, K]
+}
+
+// workspace keeps the activations of the last forward pass for backward.
+type workspace[T float] struct {
+	n, cap int
+	h0     []T   // n x (D+E): [x, embedding(t)]
+	z      [][]T // pre-activations per layer (z[L-1] is the output)
+	s      [][]T // sigmoid(z) per hidden layer
+	a      [][]T // SiLU(z) per hidden layer
+	d0, d1 []T   // ping-pong gradients, n x max hidden width
+	ones   []T   // n ones, for column sums
+	ready  bool  // activations are from ForwardTrain and valid for Backward
+}
+
+func newCore[T float, K kernels[T]](cfg Config, buffers []float64) mlpCore[T, K] {
+	c := mlpCore[T, K]{cfg: cfg, widths: cfg.widths(), buffers: buffers}
+	c.freq = frequencies(cfg, buffers)
+	L := len(c.widths) - 1
+	c.wOff = make([]int, L)
+	c.bOff = make([]int, L)
+	off := 0
+	for l := 0; l < L; l++ {
+		c.wOff[l] = off
+		off += c.widths[l] * c.widths[l+1]
+		c.bOff[l] = off
+		off += c.widths[l+1]
+	}
+	c.params = make([]T, off)
+	return c
+}
+
+// setParams rounds the float64 parameters p into the core's precision.
+func (c *mlpCore[T, K]) setParams(p []float64) {
+	for i, v := range p[:len(c.params)] {
+		c.params[i] = T(v)
+	}
+}
+
+// clone returns a deep copy of c with an empty workspace.
+func (c *mlpCore[T, K]) clone() mlpCore[T, K] {
+	d := *c
+	d.cfg.Hidden = append([]int(nil), c.cfg.Hidden...)
+	d.params = append([]T(nil), c.params...)
+	d.buffers = append([]float64(nil), c.buffers...)
+	d.freq = append([]float64(nil), c.freq...)
+	d.ws = workspace[T]{}
+	d.par = workers[T, K]{}
+	return d
+}
+
+// reserve makes the workspace hold n rows, reallocating only when it grows.
+func (c *mlpCore[T, K]) reserve(n int) {
+	ws := &c.ws
+	ws.n = n
+	if n <= ws.cap {
+		return
+	}
+	L := len(c.widths) - 1
+	ws.cap = n
+	ws.h0 = make([]T, n*c.widths[0])
+	ws.z = make([][]T, L)
+	ws.s = make([][]T, L)
+	ws.a = make([][]T, L)
+	maxHidden := 0
+	for l := 0; l < L; l++ {
+		out := c.widths[l+1]
+		ws.z[l] = make([]T, n*out)
+		if l < L-1 {
+			ws.s[l] = make([]T, n*out)
+			ws.a[l] = make([]T, n*out)
+			maxHidden = max(maxHidden, out)
+		}
+	}
+	ws.d0 = make([]T, n*maxHidden)
+	ws.d1 = make([]T, n*maxHidden)
+	ws.ones = make([]T, n)
+	for i := range ws.ones {
+		ws.ones[i] = 1
+	}
+}
+
+// checkBatch panics unless len(t) > 0 and every slice holds len(t) rows of D.
+func checkBatch(op string, d int, t []float64, names string, s ...[]float64) int {
+	n := len(t)
+	if n == 0 {
+		panic("model: " + op + ": empty batch (len(t) = 0)")
+	}
+	for i, v := range s {
+		if len(v) != n*d {
+			panic(fmt.Sprintf("model: %s: len(%c) = %d, want len(t)*Dim = %d*%d", op, names[i], len(v), n, d))
+		}
+	}
+	return n
+}
+
+// forward runs the network on n rows and leaves the output in c.ws.z[L-1].
+func (c *mlpCore[T, K]) forward(x, t []float64, n int) {
+	var k K
+	c.reserve(n)
+	ws := &c.ws
+	d, in0 := c.cfg.Dim, c.widths[0]
+	half := len(c.freq)
+	ts := c.cfg.TimeScale
+	for i := 0; i < n; i++ {
+		row := ws.h0[i*in0 : (i+1)*in0]
+		xr := x[i*d : (i+1)*d]
+		for j, v := range xr {
+			row[j] = T(v)
+		}
+		emb := row[d:]
+		sinPart, cosPart := emb[:half], emb[half:2*half]
+		tau := ts * t[i]
+		for j, f := range c.freq {
+			s, co := math.Sincos(f * tau)
+			sinPart[j] = T(s)
+			cosPart[j] = T(co)
+		}
+	}
+	L := len(c.widths) - 1
+	prev := ws.h0[:n*in0]
+	for l := 0; l < L; l++ {
+		in, out := c.widths[l], c.widths[l+1]
+		w := c.params[c.wOff[l] : c.wOff[l]+in*out]
+		b := c.params[c.bOff[l] : c.bOff[l]+out]
+		z := ws.z[l][:n*out]
+		c.par.gemm(false, false, n, out, in, prev, in, w, out, 0, z, out)
+		if l == L-1 {
+			for i := 0; i < n; i++ {
+				zr := z[i*out : (i+1)*out]
+				for j, bj := range b {
+					zr[j] += bj
+				}
+			}
+			break
+		}
+		a := ws.a[l][:n*out]
+		k.biasSiLU(z, ws.s[l][:n*out], a, b, n, out)
+		prev = a
+	}
+}
+
+// output returns the n x D result of the last forward.
+func (c *mlpCore[T, K]) output() []T {
+	return c.ws.z[len(c.widths)-2][:c.ws.n*c.cfg.Dim]
+}
+
+// backprop propagates dOut (n x D, the gradient of a loss with respect to the
+// output of the last forward) back through the network. If g is not nil the
+// parameter gradients are written to it (beta = 0) or added to it (beta = 1).
+// If dx is not nil it receives dOut^T d out/d x, n x D.
+func (c *mlpCore[T, K]) backprop(dOut []T, g []T, beta T, dx []T) {
+	var k K
+	ws := &c.ws
+	n := ws.n
+	L := len(c.widths) - 1
+	dz := dOut
+	for l := L - 1; l >= 0; l-- {
+		in, out := c.widths[l], c.widths[l+1]
+		var prev []T
+		if l == 0 {
+			prev = ws.h0[:n*in]
+		} else {
+			prev = ws.a[l-1][:n*in]
+		}
+		if g != nil {
+			// dW_l = A_{l-1}^T dZ_l, db_l = column sums of dZ_l.
+			c.par.gemm(true, false, in, out, n, prev, in, dz, out, beta, g[c.wOff[l]:c.wOff[l]+in*out], out)
+			k.gemv(true, n, out, dz, out, ws.ones[:n], beta, g[c.bOff[l]:c.bOff[l]+out])
+		}
+		w := c.params[c.wOff[l] : c.wOff[l]+in*out]
+		if l > 0 {
+			// dA_{l-1} = dZ_l W_l^T; dZ_{l-1} = dA_{l-1} * SiLU'(Z_{l-1}).
+			da := ws.d0[:n*in]
+			if l%2 == 1 {
+				da = ws.d1[:n*in]
+			}
+			c.par.gemm(false, true, n, in, out, dz, out, w, out, 0, da, in)
+			k.siluGrad(da, ws.z[l-1][:n*in], ws.s[l-1][:n*in])
+			dz = da
+		} else if dx != nil {
+			// Only the first D rows of W_0 multiply x; the rest multiply the embedding.
+			d := c.cfg.Dim
+			c.par.gemm(false, true, n, d, out, dz, out, w, out, 0, dx, d)
+		}
+	}
+}

@@ -1,0 +1,145 @@
+// Package model holds the neural networks of score models, with what it
+// takes to train them: batched forward and backward passes, the input
+// vector-Jacobian product, Adam, an exponential moving average of the
+// weights, and checkpoints. It knows nothing of SDEs: a network is a map
+// f(x, t) from R^D x R to R^D, and the score package decides what its output
+// means.
+//
+// # Network
+//
+// An MLP (Config, New) joins x with an embedding e(t) of E features and
+// applies L = len(Hidden)+1 affine layers, SiLU between them:
+//
+//	h_0 = [x, e(t)]                      (D + E values)
+//	z_l = h_{l-1} W_l + b_l,  h_l = SiLU(z_l)   for l = 1..L-1
+//	f(x, t) = z_L = h_{L-1} W_L + b_L    (D values)
+//
+// On a batch the rows are samples: H_l is n x width_l, and each layer is one
+// matrix product through gonum's BLAS (Dgemm or Sgemm). W_l is stored
+// row-major in_l x out_l, followed by b_l, for l = 1..L in order
+// (Trainable.Params). Initial weights and biases are U(-1/sqrt(in_l),
+// 1/sqrt(in_l)) (PyTorch's nn.Linear default), drawn from Config.Seed.
+//
+// # Time embeddings
+//
+// With tau = TimeScale t (default 1 for Fourier and 1000 for sinusoidal,
+// which maps t in [0, 1] onto DDPM's step indices; score_sde uses 999) and
+// k = 0..E/2-1:
+//
+//	Gaussian Fourier features (Tancik et al. 2020; score SDE, Song et al. 2021):
+//	  W_k ~ N(0, s^2) drawn once and kept fixed (s = FourierScale, 16 in the reference),
+//	  e(t) = [sin(2 pi W_k tau), cos(2 pi W_k tau)]
+//	sinusoidal (Vaswani et al. 2017, as in Ho et al. 2020):
+//	  f_k = 10000^(-k/(E/2 - 1))  (f_0 = 1 when E = 2),
+//	  e(t) = [sin(f_k tau), cos(f_k tau)]
+//
+// The sines come first, then the cosines. The embedding is computed in
+// float64 in both precisions; the W_k are kept with the network
+// (Trainable.Buffers) and in checkpoints.
+//
+// # SiLU
+//
+// SiLU (Elfwing et al. 2018; "swish") and its derivative, with the logistic
+// sigmoid s(z) = 1/(1 + exp(-z)) kept from the forward pass:
+//
+//	SiLU(z) = z s(z),  SiLU'(z) = s(z) (1 + z (1 - s(z)))
+//
+// On amd64 with AVX2 and FMA the element-wise kernels, and Adam's update,
+// are assembly (exp by range reduction u = k ln 2 + r and a Taylor
+// polynomial of r, within a few ulp); build with -tags purego for Go only.
+//
+// # Backpropagation
+//
+// Given G_L = dLoss/dF (n x D) for the rows of the last ForwardTrain,
+// Backward adds to the gradients, for l = L..1,
+//
+//	dW_l = H_{l-1}^T G_l,   db_l = 1^T G_l,
+//	G_{l-1} = (G_l W_l^T) * SiLU'(Z_{l-1})   (element-wise),
+//
+// and InputVJP, with G_L = v, returns v^T df/dx = G_1 W_1^T restricted to
+// the first D columns (the rows of W_1 that multiply x). Rows are
+// independent, so this is one vector-Jacobian product per sample, the
+// quantity a Hutchinson trace estimator needs.
+//
+// # Adam, warm-up, clipping, EMA
+//
+// Adam (Kingma & Ba 2015, weight decay 0) in PyTorch's arrangement of the
+// bias corrections, with step t = 1, 2, ..., gradient g and the learning rate
+// of a linear warm-up and global-norm clipping as in the score SDE reference:
+//
+//	g     <- g min(1, ClipNorm/(||g||_2 + 1e-6))         (if ClipNorm > 0)
+//	m_t    = beta1 m_{t-1} + (1 - beta1) g
+//	v_t    = beta2 v_{t-1} + (1 - beta2) g^2
+//	lr_t   = LR min(1, t/Warmup)                          (if Warmup > 0)
+//	theta <- theta - lr_t/(1 - beta1^t) m_t / (sqrt(v_t)/sqrt(1 - beta2^t) + eps)
+//
+// The reference evaluates the warm-up at its step counter before the
+// increment, so its first step has learning rate 0; here step t uses t/Warmup.
+// A NaN or infinite gradient norm is returned as an error and nothing
+// changes. The exponential moving average of the parameters (Polyak
+// averaging; the weights score SDE samples with) is
+//
+//	shadow <- shadow - (1 - d)(shadow - theta),
+//	d = Decay, or min(Decay, (1 + k)/(10 + k)) at update k with UseNumUpdates,
+//
+// and EMA.Net gives a network that computes with the shadow weights.
+//
+// # Precision
+//
+// MLP computes in float64; MLP32 in float32 (weights, activations, Sgemm)
+// behind the same float64 API. Both are Trainable with float64 parameters:
+// MLP32 keeps a float64 master copy that Adam and the EMA update and
+// SyncParams rounds to float32, so optimiser state, EMA and checkpoints are
+// the same for both, and a checkpoint loads into either precision.
+//
+// # BLAS
+//
+// The products go through gonum.org/v1/gonum/blas/blas64 and blas32. By
+// default they run on gonum's pure-Go BLAS (no cgo), cut into tiles of at
+// most 64 x 192 so that it neither spawns goroutines nor allocates;
+// Trainable.SetWorkers spreads those tiles over goroutines without changing
+// results. With the netlib build tag the package installs
+// gonum.org/v1/netlib's cgo BLAS for the whole program, e.g. Debian's
+// OpenBLAS:
+//
+//	apt-get install libopenblas-dev
+//	CGO_LDFLAGS=-lopenblas go test -tags netlib ./model/
+//	OPENBLAS_NUM_THREADS=1 CGO_LDFLAGS=-lopenblas go test -tags netlib -run X -bench TrainStep ./model/
+//
+// OpenBLAS then runs its own threads (OPENBLAS_NUM_THREADS). BLAS reports
+// which implementation is in use. Results differ between BLAS in the last
+// bits, not between runs of one build on one machine.
+//
+// # Checkpoints
+//
+// SaveCheckpoint writes, atomically (temporary file, sync, rename), the magic
+// "SDEKITCK", a format version (CheckpointVersion), a JSON header (the
+// Config, array lengths, step, Adam and EMA hyperparameters and counters,
+// free-form Meta such as the SDE a score model was trained for), the
+// parameters, buffers, Adam moments and EMA shadow as raw IEEE bits, an
+// opaque generator state, and a SHA-256 of all of it. Save and load
+// round-trip bit for bit, so training resumes exactly. LoadCheckpoint
+// reports a file that is not a checkpoint, truncated, corrupt, of another
+// version or inconsistent as "model: checkpoint PATH: ...".
+//
+// # Sources
+//
+//   - Y. Song, J. Sohl-Dickstein, D. P. Kingma, A. Kumar, S. Ermon, B. Poole,
+//     Score-based generative modeling through stochastic differential
+//     equations, ICLR 2021, arXiv:2011.13456, and its code
+//     yang-song/score_sde_pytorch (GaussianFourierProjection,
+//     get_timestep_embedding, optimization_manager, ExponentialMovingAverage).
+//   - J. Ho, A. Jain, P. Abbeel, Denoising diffusion probabilistic models,
+//     NeurIPS 2020, arXiv:2006.11239 (sinusoidal step embedding).
+//   - A. Vaswani et al., Attention is all you need, NeurIPS 2017,
+//     arXiv:1706.03762 (sinusoidal positional encoding).
+//   - D. P. Kingma, J. Ba, Adam: a method for stochastic optimization, ICLR
+//     2015, arXiv:1412.6980.
+//   - M. Tancik et al., Fourier features let networks learn high frequency
+//     functions in low dimensional domains, NeurIPS 2020, arXiv:2006.10739.
+//   - S. Elfwing, E. Uchibe, K. Doya, Sigmoid-weighted linear units for
+//     neural network function approximation in reinforcement learning,
+//     Neural Networks 107 (2018), arXiv:1702.03118.
+//   - B. T. Polyak, A. B. Juditsky, Acceleration of stochastic approximation
+//     by averaging, SIAM J. Control Optim. 30 (1992).
+package model

@@ -1,0 +1,353 @@
+package model
+
+import "fmt"
+
+// Net is a network f(x, t) from Dim inputs and a time to Dim outputs,
+// evaluated on a batch of n = len(t) rows. x and the outputs are n x Dim,
+// row-major. A Net keeps a workspace and is not safe for concurrent use;
+// give each goroutine its own copy (Trainable.Clone).
+type Net interface {
+	Config() Config
+	Dim() int
+	// Forward writes f(x_i, t_i) for the n = len(t) rows of x (n*Dim values)
+	// into dst (n*Dim); dst may be x.
+	Forward(dst, x, t []float64)
+	// InputVJP writes v_i^T (d f/d x)(x_i, t_i) for each row into dst (n*Dim);
+	// v is n*Dim. dst may be x but must not overlap v.
+	InputVJP(dst, v, x, t []float64)
+	NumParams() int
+}
+
+// Trainable is a Net with parameter gradients. One training step is
+//
+//	net.ZeroGrad()
+//	net.ForwardTrain(out, x, t)
+//	// ... dOut = dLoss/dout, computed by the caller ...
+//	net.Backward(dOut)
+//	opt.Step(net) // Adam: reads Grads, writes Params, calls SyncParams
+//	ema.Update(net)
+//
+// The parameters are float64 whatever the precision: a float32 network keeps
+// a float64 master copy that the optimiser updates and rounds to float32 in
+// SyncParams, so optimiser state, EMA and checkpoints are the same for both.
+type Trainable interface {
+	Net
+	// Params returns the flat parameter vector (a view, not a copy). Layer
+	// l = 1..L occupies W_l (in_l x out_l, row-major) followed by b_l
+	// (out_l), in order, with in_1 = Dim+EmbedDim, out_l = Hidden[l-1] and
+	// out_L = Dim.
+	Params() []float64
+	// SyncParams must be called after writing to Params.
+	SyncParams()
+	// Grads returns the flat gradient vector (a view), laid out as Params.
+	Grads() []float64
+	// ZeroGrad sets Grads to zero.
+	ZeroGrad()
+	// ForwardTrain is Forward that keeps the activations for Backward.
+	ForwardTrain(dst, x, t []float64)
+	// Backward adds the gradient of the loss with respect to the parameters
+	// to Grads, given dOut = dLoss/d out (n*Dim) for the batch of the last
+	// ForwardTrain. Forward or InputVJP in between invalidate it (panic).
+	Backward(dOut []float64)
+	// Buffers returns the fixed, untrained values the network keeps (the
+	// Fourier frequencies W), or nil; a checkpoint stores them.
+	Buffers() []float64
+	// Clone returns a deep copy with its own workspace, zero gradients and
+	// no workers.
+	Clone() Trainable
+	// SetWorkers makes the products use n goroutines (n <= 1: only the
+	// caller's). This helps gonum's pure-Go BLAS on wide layers; a C BLAS
+	// runs its own threads (OPENBLAS_NUM_THREADS) and ignores it. Results do
+	// not depend on n.
+	SetWorkers(n int)
+	// Workers returns the number set by SetWorkers (1 by default).
+	Workers() int
+}
+
+// New returns the network that cfg describes: an *MLP for Precision
+// "float64" (the default) or an *MLP32 for "float32". Both are Trainable.
+func New(cfg Config) (Net, error) {
+	t, err := NewTrainable(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// NewTrainable is New, typed for training.
+func NewTrainable(cfg Config) (Trainable, error) {
+	cfg = cfg.WithDefaults()
+	if cfg.Precision == Float32 {
+		m, err := NewMLP32(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
+	m, err := NewMLP(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// newWith builds a network of a valid, defaulted cfg with the given parameters
+// and buffers (copied).
+func newWith(cfg Config, params, buffers []float64) Trainable {
+	buffers = append([]float64(nil), buffers...)
+	if cfg.Precision == Float32 {
+		m := newMLP32(cfg, buffers)
+		copy(m.master, params)
+		m.SyncParams()
+		return m
+	}
+	m := newMLP(cfg, buffers)
+	copy(m.core.params, params)
+	return m
+}
+
+func checkPrecision(cfg Config, want string) (Config, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	if cfg.Precision != want {
+		return cfg, fmt.Errorf("model: config: Precision = %q, this constructor builds %q", cfg.Precision, want)
+	}
+	return cfg, nil
+}
+
+// MLP is the float64 network.
+type MLP struct {
+	core  mlpCore[float64, k64]
+	grads []float64
+}
+
+// NewMLP returns a float64 network with weights drawn from cfg.Seed.
+// cfg.Precision must be "float64" or empty.
+func NewMLP(cfg Config) (*MLP, error) {
+	cfg, err := checkPrecision(cfg, Float64)
+	if err != nil {
+		return nil, err
+	}
+	params, buffers := initParams(cfg)
+	m := newMLP(cfg, buffers)
+	copy(m.core.params, params)
+	return m, nil
+}
+
+func newMLP(cfg Config, buffers []float64) *MLP {
+	m := &MLP{core: newCore[float64, k64](cfg, buffers)}
+	m.grads = make([]float64, len(m.core.params))
+	return m
+}
+
+// Config returns the network's configuration, defaults filled in.
+func (m *MLP) Config() Config { return m.core.cfg.WithDefaults() }
+
+// Dim returns the data dimension D.
+func (m *MLP) Dim() int { return m.core.cfg.Dim }
+
+// NumParams returns the number of trainable parameters.
+func (m *MLP) NumParams() int { return len(m.core.params) }
+
+// Forward implements Net.
+func (m *MLP) Forward(dst, x, t []float64) {
+	n := checkBatch("Forward", m.core.cfg.Dim, t, "dx", dst, x)
+	m.core.forward(x, t, n)
+	m.core.ws.ready = false
+	copy(dst, m.core.output())
+}
+
+// ForwardTrain implements Trainable.
+func (m *MLP) ForwardTrain(dst, x, t []float64) {
+	m.Forward(dst, x, t)
+	m.core.ws.ready = true
+}
+
+// InputVJP implements Net.
+func (m *MLP) InputVJP(dst, v, x, t []float64) {
+	n := checkBatch("InputVJP", m.core.cfg.Dim, t, "dvx", dst, v, x)
+	m.core.forward(x, t, n)
+	m.core.ws.ready = false
+	m.core.backprop(v, nil, 0, dst)
+}
+
+// Backward implements Trainable.
+func (m *MLP) Backward(dOut []float64) {
+	if !m.core.ws.ready {
+		panic("model: Backward without a preceding ForwardTrain")
+	}
+	if len(dOut) != m.core.ws.n*m.core.cfg.Dim {
+		panic(fmt.Sprintf("model: Backward: len(dOut) = %d, want %d", len(dOut), m.core.ws.n*m.core.cfg.Dim))
+	}
+	m.core.backprop(dOut, m.grads, 1, nil)
+}
+
+// SetWorkers implements Trainable.
+func (m *MLP) SetWorkers(n int) { setWorkers(&m.core.par, n, m) }
+
+// Workers implements Trainable.
+func (m *MLP) Workers() int { return m.core.par.count() }
+
+// Params implements Trainable; for MLP it is the weights themselves.
+func (m *MLP) Params() []float64 { return m.core.params }
+
+// SyncParams implements Trainable (nothing to do in float64).
+func (m *MLP) SyncParams() {}
+
+// Grads implements Trainable.
+func (m *MLP) Grads() []float64 { return m.grads }
+
+// ZeroGrad implements Trainable.
+func (m *MLP) ZeroGrad() { clear(m.grads) }
+
+// Buffers implements Trainable.
+func (m *MLP) Buffers() []float64 { return m.core.buffers }
+
+// Clone implements Trainable.
+func (m *MLP) Clone() Trainable {
+	return &MLP{core: m.core.clone(), grads: make([]float64, len(m.grads))}
+}
+
+// MLP32 is the float32 network: weights, activations and products are float32
+// (the BLAS's Sgemm, float32 SiLU kernels); the API takes and returns float64, and
+// Params is a float64 master copy that SyncParams rounds to float32. The time
+// embedding is computed in float64 and rounded.
+type MLP32 struct {
+	core   mlpCore[float32, k32]
+	master []float64
+	grads  []float64
+	g32    []float32 // this batch's gradient before it is added to grads
+	io32   []float32 // dOut or v rounded to float32, n x D
+	dx32   []float32 // input VJP, n x D
+}
+
+// NewMLP32 returns a float32 network with weights drawn from cfg.Seed (the
+// same draws as NewMLP, rounded). cfg.Precision must be "float32".
+func NewMLP32(cfg Config) (*MLP32, error) {
+	cfg, err := checkPrecision(cfg, Float32)
+	if err != nil {
+		return nil, err
+	}
+	params, buffers := initParams(cfg)
+	m := newMLP32(cfg, buffers)
+	copy(m.master, params)
+	m.SyncParams()
+	return m, nil
+}
+
+func newMLP32(cfg Config, buffers []float64) *MLP32 {
+	m := &MLP32{core: newCore[float32, k32](cfg, buffers)}
+	np := len(m.core.params)
+	m.master = make([]float64, np)
+	m.grads = make([]float64, np)
+	m.g32 = make([]float32, np)
+	return m
+}
+
+// Config returns the network's configuration, defaults filled in.
+func (m *MLP32) Config() Config { return m.core.cfg.WithDefaults() }
+
+// Dim returns the data dimension D.
+func (m *MLP32) Dim() int { return m.core.cfg.Dim }
+
+// NumParams returns the number of trainable parameters.
+func (m *MLP32) NumParams() int { return len(m.core.params) }
+
+func (m *MLP32) reserveIO(n int) {
+	if need := n * m.core.cfg.Dim; len(m.io32) < need {
+		m.io32 = make([]float32, need)
+		m.dx32 = make([]float32, need)
+	}
+}
+
+// Forward implements Net.
+func (m *MLP32) Forward(dst, x, t []float64) {
+	n := checkBatch("Forward", m.core.cfg.Dim, t, "dx", dst, x)
+	m.core.forward(x, t, n)
+	m.core.ws.ready = false
+	for i, v := range m.core.output() {
+		dst[i] = float64(v)
+	}
+}
+
+// ForwardTrain implements Trainable.
+func (m *MLP32) ForwardTrain(dst, x, t []float64) {
+	m.Forward(dst, x, t)
+	m.core.ws.ready = true
+}
+
+// InputVJP implements Net.
+func (m *MLP32) InputVJP(dst, v, x, t []float64) {
+	n := checkBatch("InputVJP", m.core.cfg.Dim, t, "dvx", dst, v, x)
+	m.core.forward(x, t, n)
+	m.core.ws.ready = false
+	m.reserveIO(n)
+	v32, dx := m.io32[:len(v)], m.dx32[:len(dst)]
+	for i, e := range v {
+		v32[i] = float32(e)
+	}
+	m.core.backprop(v32, nil, 0, dx)
+	for i, e := range dx {
+		dst[i] = float64(e)
+	}
+}
+
+// Backward implements Trainable. The batch's gradient is computed in float32
+// and added to the float64 Grads.
+func (m *MLP32) Backward(dOut []float64) {
+	if !m.core.ws.ready {
+		panic("model: Backward without a preceding ForwardTrain")
+	}
+	n := m.core.ws.n
+	if len(dOut) != n*m.core.cfg.Dim {
+		panic(fmt.Sprintf("model: Backward: len(dOut) = %d, want %d", len(dOut), n*m.core.cfg.Dim))
+	}
+	m.reserveIO(n)
+	d32 := m.io32[:len(dOut)]
+	for i, e := range dOut {
+		d32[i] = float32(e)
+	}
+	m.core.backprop(d32, m.g32, 0, nil)
+	for i, e := range m.g32 {
+		m.grads[i] += float64(e)
+	}
+}
+
+// SetWorkers implements Trainable.
+func (m *MLP32) SetWorkers(n int) { setWorkers(&m.core.par, n, m) }
+
+// Workers implements Trainable.
+func (m *MLP32) Workers() int { return m.core.par.count() }
+
+// Params implements Trainable: the float64 master copy.
+func (m *MLP32) Params() []float64 { return m.master }
+
+// SyncParams rounds the master parameters to the float32 weights.
+func (m *MLP32) SyncParams() { m.core.setParams(m.master) }
+
+// Grads implements Trainable.
+func (m *MLP32) Grads() []float64 { return m.grads }
+
+// ZeroGrad implements Trainable.
+func (m *MLP32) ZeroGrad() { clear(m.grads) }
+
+// Buffers implements Trainable.
+func (m *MLP32) Buffers() []float64 { return m.core.buffers }
+
+// Clone implements Trainable.
+func (m *MLP32) Clone() Trainable {
+	np := len(m.master)
+	return &MLP32{
+		core:   m.core.clone(),
+		master: append([]float64(nil), m.master...),
+		grads:  make([]float64, np),
+		g32:    make([]float32, np),
+	}
+}
+
+var (
+	_ Trainable = (*MLP)(nil)
+	_ Trainable = (*MLP32)(nil)
+)
