@@ -1,0 +1,237 @@
+package nb
+
+import (
+	"bytes"
+	"image"
+	"image/png"
+	"math"
+	"strings"
+	"testing"
+)
+
+// checkImage fails unless img is w x h pixels and survives a PNG round trip.
+func checkImage(t *testing.T, what string, img image.Image, w, h int) {
+	t.Helper()
+	if img == nil {
+		t.Fatalf("%s: nil image", what)
+	}
+	if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
+		t.Errorf("%s: image is %d x %d, want %d x %d", what, b.Dx(), b.Dy(), w, h)
+	}
+	back, err := png.Decode(bytes.NewReader(PNG(img)))
+	if err != nil {
+		t.Fatalf("%s: PNG round trip: %v", what, err)
+	}
+	if back.Bounds() != img.Bounds() {
+		t.Errorf("%s: PNG round trip changed the bounds", what)
+	}
+}
+
+func TestSchedules(t *testing.T) {
+	checkImage(t, "Schedules", Schedules(), 1050, 330)
+	tab := MarginalTable([]float64{0, 0.5, 1})
+	if got := len(strings.Split(strings.TrimSpace(tab), "\n")); got != 4 {
+		t.Errorf("MarginalTable has %d lines, want a header and 3 rows:\n%s", got, tab)
+	}
+	// VP at t = 1: c = exp(-(20 - 0.1)/4 - 0.05), the reference's closed form.
+	if !strings.Contains(tab, "0.006572") {
+		t.Errorf("MarginalTable lacks VP c(1) = 0.006572:\n%s", tab)
+	}
+}
+
+func TestForward(t *testing.T) {
+	times := []float64{0.1, 0.5, 1}
+	for _, name := range SDENames {
+		r := Forward(name, times, 500, 200, 3)
+		checkImage(t, "Forward "+name, r.Image, 220*len(times), 440)
+		if len(r.Stats) != len(times) {
+			t.Fatalf("%s: %d stats for %d times", name, len(r.Stats), len(times))
+		}
+		for _, s := range r.Stats {
+			if !finiteAll([]float64{s.M2Sim, s.M2SimSE, s.M2Exact, s.Z}) || !(s.M2SimSE > 0) {
+				t.Errorf("%s t=%v: non-finite statistics %+v", name, s.T, s)
+			}
+		}
+		// 200 Euler-Maruyama steps: the weak error in the second moment is
+		// O(dt) relative, well under the Monte Carlo error of 500 particles,
+		// so |z| > 4.5 would be a bug (chance < 1e-4 per test).
+		if z := r.MaxAbsZ(); z > 4.5 {
+			t.Errorf("%s: simulated moments %.1f standard errors from the closed form\n%v", name, z, r)
+		}
+		if !strings.Contains(r.String(), "closed form") {
+			t.Errorf("%s: String lacks its header", name)
+		}
+	}
+}
+
+func TestDDPMSchedule(t *testing.T) {
+	r := DDPMSchedule(1000)
+	checkImage(t, "DDPMSchedule", r.Image, 1050, 330)
+	// First order in 1/N; the fit over N = 30..10000 is within 0.05 of -1.
+	if math.Abs(r.Slope+1) > 0.05 {
+		t.Errorf("slope %v, want -1 +- 0.05", r.Slope)
+	}
+	for _, g := range r.Gaps {
+		if g.N == 1000 {
+			// DDPM's schedule exactly, up to rounding of the linspace.
+			if math.Abs(g.BetaFirst-1e-4) > 1e-18 || math.Abs(g.BetaLast-0.02) > 1e-17 {
+				t.Errorf("N = 1000: betas %v .. %v, want 1e-4 .. 0.02", g.BetaFirst, g.BetaLast)
+			}
+			if g.MaxAlphaBarGap > 1e-3 {
+				t.Errorf("N = 1000: alpha-bar gap %v, want < 1e-3", g.MaxAlphaBarGap)
+			}
+		}
+	}
+}
+
+func TestDDPMAgreement(t *testing.T) {
+	r := DDPMAgreement([]int{30, 300}, 200, 1)
+	checkImage(t, "DDPMAgreement", r.Image, 200*4+400, 280)
+	for k, s := range r.Slopes {
+		// Paired samples converge: RMS falls by a factor of 10^0.3 or more
+		// over a decade of steps (observed slopes -0.7 .. -1.1).
+		if !(s < -0.3) {
+			t.Errorf("%s: slope %v, want < -0.3", k, s)
+		}
+	}
+	if len(r.Runs) != 4 {
+		t.Fatalf("%d runs at the largest step count, want 4", len(r.Runs))
+	}
+	for _, run := range r.Runs {
+		if run.Metrics.ModeTV > 0.15 { // n = 200: the multinomial noise alone is about 0.06
+			t.Errorf("%s: mode TV %v", run.Sampler, run.Metrics.ModeTV)
+		}
+	}
+}
+
+func TestSamplers(t *testing.T) {
+	r := Samplers("gmm8", "vp", []string{"em", "ddim", "ode"}, []int{20, 200}, 400, 1)
+	checkImage(t, "Samplers", r.Image, 400, 600)
+	checkImage(t, "MetricPlot", r.MetricPlot(), 1000, 380)
+	if len(r.Runs) != 5 { // ode runs once
+		t.Fatalf("%d runs, want 5", len(r.Runs))
+	}
+	for _, run := range r.Runs {
+		m := run.Metrics
+		if !finiteAll([]float64{m.MeanErr, m.CovErr, m.ModeTV, m.LogProbGap, m.LogProbGapSE, m.SlicedW2, m.SlicedW2Floor,
+			m.Energy, m.EnergyFloor, m.HistTV, m.HistTVFloor, run.NFE}) {
+			t.Errorf("%s/%d: non-finite metrics %v", run.Sampler, run.Steps, m)
+		}
+		if len(run.X) != 2*400 {
+			t.Errorf("%s/%d: %d values, want 800", run.Sampler, run.Steps, len(run.X))
+		}
+	}
+	// At 200 steps the exact score gives p_0 up to the sampling noise of 400
+	// points (mode TV noise about 0.04, relative covariance noise about 0.07).
+	for _, sp := range []string{"em", "ddim"} {
+		m := r.Run(sp, 200).Metrics
+		if m.ModeTV > 0.12 || m.CovErr > 0.25 {
+			t.Errorf("%s at 200 steps: %v", sp, m)
+		}
+	}
+	if nfe := r.Run("em", 200).NFE; nfe != 200 {
+		t.Errorf("em at 200 steps: NFE %v, want 200", nfe)
+	}
+	if r.Run("ode", 0) == nil {
+		t.Errorf("the adaptive ode run is missing")
+	}
+	x := Sample("gauss:3", "ve", "em", 50, 10, 1)
+	if len(x) != 30 || !finiteAll(x) {
+		t.Errorf("Sample gauss:3: %v", x)
+	}
+	checkImage(t, "Scatter", Scatter(x, 3, "x", 0, 200), 200, 200)
+}
+
+func TestMetricsOracles(t *testing.T) {
+	ref := mixtureRef(mustProblem("gmm8", mustSDE("vp")))
+	// gmm8: mean 0, covariance (16/2 + 0.25) I = 8.25 I.
+	want := []float64{8.25, 0, 0, 8.25}
+	for i, v := range ref.cov {
+		if math.Abs(v-want[i]) > 1e-12 {
+			t.Errorf("gmm8 covariance %v, want %v", ref.cov, want)
+			break
+		}
+	}
+	x := ref.draw(300, 9)
+	if d := histTV(x, x, 2); d != 0 {
+		t.Errorf("histTV of a sample with itself = %v", d)
+	}
+	// Moving every point out of the reference's box puts all mass in the
+	// overflow bin: TV 1.
+	y := append([]float64(nil), x...)
+	for i := range y {
+		y[i] += 1000
+	}
+	if d := histTV(y, x, 2); math.Abs(d-1) > 1e-12 { // sums of 1/n: rounding only
+		t.Errorf("histTV of disjoint samples = %v, want 1", d)
+	}
+	m := ref.compare(x)
+	if !(m.SlicedW2Floor > 0) || !(m.EnergyFloor > 0) || !(m.HistTVFloor > 0) || m.ModeTV > 0.15 ||
+		math.Abs(m.LogProbGap) > 5*m.LogProbGapSE {
+		t.Errorf("an exact sample: %v", m)
+	}
+	if !strings.Contains(m.String(), "mode TV") {
+		t.Errorf("String of mixture metrics lacks the mode TV: %v", m)
+	}
+}
+
+func TestLikelihood(t *testing.T) {
+	r := Likelihood("gmm8", "vp", 40, 1)
+	checkImage(t, "Likelihood check", r.ImageCheck, 760, 340)
+	checkImage(t, "Likelihood probe", r.ImageProbe, 760, 340)
+	// dopri5 at 1e-5 on gmm8: the ODE's log p_eps is within 0.01 nats of the
+	// mixture's exact value (observed 2e-3).
+	if r.MaxAbsErr > 0.01 {
+		t.Errorf("max |log p_ODE - log p_eps| = %v", r.MaxAbsErr)
+	}
+	if math.Abs(r.BPDExact-r.BPDOracle) > 0.01 {
+		t.Errorf("bits/dim %v, oracle %v", r.BPDExact, r.BPDOracle)
+	}
+	if len(r.Hutchinson) != 6 {
+		t.Fatalf("%d Hutchinson runs, want 6", len(r.Hutchinson))
+	}
+	for _, h := range r.Hutchinson {
+		if !finiteAll([]float64{h.Bias, h.BiasSE, h.Std, h.MeanNFE}) || !(h.Std > 0) {
+			t.Errorf("%s K=%d: %+v", h.Probe, h.K, h)
+		}
+	}
+	// Rademacher probes are never worse than Gaussian ones on the same points.
+	if r.Hutch("rademacher", 1).Std > r.Hutch("gaussian", 1).Std {
+		t.Errorf("Rademacher spread %v above Gaussian %v", r.Hutch("rademacher", 1).Std, r.Hutch("gaussian", 1).Std)
+	}
+	// A diagonal Gaussian has a diagonal score Jacobian: Rademacher is exact.
+	g := Likelihood("gauss:4", "subvp", 20, 2)
+	if s := g.Hutch("rademacher", 1).Std; s > 1e-9 {
+		t.Errorf("gauss:4 Rademacher spread %v, want 0", s)
+	}
+}
+
+func TestTrain(t *testing.T) {
+	r := TrainSwissRoll(TrainOptions{Steps: 300, Hidden: []int{32, 32}})
+	checkImage(t, "loss", r.Image, 560, 300)
+	if len(r.Loss) != 300 || !finiteAll(r.Loss) {
+		t.Fatalf("loss: %d values, finite %v", len(r.Loss), finiteAll(r.Loss))
+	}
+	first, _ := meanSE(r.Loss[:30])
+	last, _ := meanSE(r.Loss[270:])
+	if !(last < first) {
+		t.Errorf("loss did not fall: first 30 steps %v, last 30 %v", first, last)
+	}
+	if !strings.Contains(r.String(), "Swiss roll") {
+		t.Errorf("String: %s", r)
+	}
+	s := r.Sample("em", 30, 100, 2)
+	checkImage(t, "samples", s.Image, 600, 300)
+	if len(s.X) != 200 || !finiteAll(s.X) || s.NFE != 30 {
+		t.Errorf("samples: %d values, NFE %v", len(s.X), s.NFE)
+	}
+	ll := r.LogLikelihood(10, 3)
+	if !finiteAll([]float64{ll.LogP, ll.LogPSE, ll.BPD, ll.Gaussian, ll.MeanNFE}) {
+		t.Errorf("likelihood: %v", ll)
+	}
+	d := r.Density(6)
+	checkImage(t, "density", d.Image, 600, 300)
+	if len(d.LogP) != 36 || !finiteAll(d.LogP) {
+		t.Errorf("density: %v", d.LogP)
+	}
+}
