@@ -221,21 +221,7 @@ func (m *GaussianModel) NullLogLikelihood(x0 []float64) float64 {
 
 // EstimateK averages n samples of the bound over fresh x_0 from data.
 func (m *GaussianModel) EstimateK(ctx context.Context, data func(dst []float64, r *rand.Rand), n int, trajectory bool, r *rand.Rand) (Estimate, error) {
-	w := m.Net.NewWork()
-	x0 := make([]float64, m.D)
-	v := make([]float64, n)
-	for i := range v {
-		if err := ctx.Err(); err != nil {
-			return Estimate{}, err
-		}
-		data(x0, r)
-		if trajectory {
-			v[i] = m.BoundTrajectory(x0, r, w)
-		} else {
-			v[i] = m.BoundKL(x0, r, w)
-		}
-	}
-	return summarise(v), nil
+	return estimateK(ctx, m.Net, m.D, m.BoundKL, m.BoundTrajectory, data, n, trajectory, r)
 }
 
 // Sample draws one x_0 by running the reverse chain from the prior. If

@@ -279,19 +279,25 @@ func (m *BinaryModel) NullLogLikelihood(x0 []float64) float64 {
 // EstimateK averages n samples of the bound, each for a fresh x_0 from data,
 // by the KL form (trajectory false) or the trajectory form (true).
 func (m *BinaryModel) EstimateK(ctx context.Context, data func(dst []float64, r *rand.Rand), n int, trajectory bool, r *rand.Rand) (Estimate, error) {
-	w := m.Net.NewWork()
-	x0 := make([]float64, m.D)
+	return estimateK(ctx, m.Net, m.D, m.BoundKL, m.BoundTrajectory, data, n, trajectory, r)
+}
+
+// estimateK averages n one-sample estimates of the bound, each for a fresh x_0
+// from data, by kl or by traj.
+func estimateK(ctx context.Context, net *Net, d int, kl, traj func([]float64, *rand.Rand, *Work) float64, data func([]float64, *rand.Rand), n int, trajectory bool, r *rand.Rand) (Estimate, error) {
+	w := net.NewWork()
+	x0 := make([]float64, d)
 	v := make([]float64, n)
+	one := kl
+	if trajectory {
+		one = traj
+	}
 	for i := range v {
 		if err := ctx.Err(); err != nil {
 			return Estimate{}, err
 		}
 		data(x0, r)
-		if trajectory {
-			v[i] = m.BoundTrajectory(x0, r, w)
-		} else {
-			v[i] = m.BoundKL(x0, r, w)
-		}
+		v[i] = one(x0, r, w)
 	}
 	return summarise(v), nil
 }
