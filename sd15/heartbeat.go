@@ -180,7 +180,9 @@ type Estimate struct {
 	N            int
 }
 
-func (e Estimate) String() string { return fmt.Sprintf("%.4f +- %.4f bits (n = %d)", e.Mean, e.StdErr, e.N) }
+func (e Estimate) String() string {
+	return fmt.Sprintf("%.4f +- %.4f bits (n = %d)", e.Mean, e.StdErr, e.N)
+}
 
 func summarise(v []float64) Estimate {
 	var m float64
