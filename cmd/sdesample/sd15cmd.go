@@ -22,7 +22,7 @@ func runSD15(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	T := fs.Int("T", 0, "diffusion steps (0: 2000 for heartbeat, 40 for swissroll)")
 	steps := fs.Int("steps", 30000, "training steps")
 	batch := fs.Int("batch", 64, "training examples per step")
-	lr := fs.Float64("lr", 3e-3, "Adam learning rate")
+	lr := fs.Float64("lr", 3e-3, "Adam learning rate at the start (it decays linearly to a tenth)")
 	basis := fs.Int("basis", -1, "temporal basis functions tying the readouts (0: one readout per step as in SD15; -1: 20 for heartbeat, 10 for swissroll)")
 	noise := fs.Float64("noise", 0.5, "swissroll: noise std in the units of the unscaled roll")
 	evalN := fs.Int("eval", 0, "data points for each estimate of K (0: 400 heartbeat, 4000 swissroll)")
@@ -97,7 +97,7 @@ func runSD15(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return usagef("-noise %v must be > 0", *noise)
 		}
 		sr := sd15.SwissRoll(*noise)
-		m, err := sd15.NewGaussianModel(2, *T, 1e-3, []int{64, 64}, *basis, r)
+		m, err := sd15.NewGaussianModel(2, *T, 1e-3, []int{128, 128}, *basis, r)
 		if err != nil {
 			return usagef("%v", err)
 		}
