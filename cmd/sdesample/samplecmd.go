@@ -43,7 +43,7 @@ func (f *samplerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.score, "score", "gmm8", "score: gmm8, gauss:D (for example gauss:64), mixture:FILE.json or MODEL.ckpt")
 	fs.StringVar(&f.sampler, "sampler", "em", "sampler: em (reverse-SDE Euler-Maruyama), pc (predictor-corrector), ode (probability flow), ddpm, ddim (ddpm and ddim need -sde vp)")
 	fs.StringVar(&f.predictor, "predictor", "", "pc predictor: em, reverse-diffusion, ancestral or none (default reverse-diffusion)")
-	fs.StringVar(&f.corrector, "corrector", "", "pc corrector: langevin, ald or none (default langevin)")
+	fs.StringVar(&f.corrector, "corrector", "", "pc corrector: ald (annealed Langevin, the default), langevin (signal-to-noise rule; per-sample norms, or the reference's batch norms with -batch-norms) or none")
 	fs.Float64Var(&f.snr, "snr", 0.16, "corrector signal-to-noise ratio")
 	fs.IntVar(&f.correctorSteps, "corrector-steps", 1, "corrector steps per grid point")
 	fs.IntVar(&f.steps, "steps", 1000, "number of steps N (em, pc, ddpm, ddim, and ode with a fixed-step solver)")

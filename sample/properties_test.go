@@ -1,0 +1,606 @@
+package sample
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/sdekit/sdekit/discretize"
+	"github.com/sdekit/sdekit/internal/rng"
+	"github.com/sdekit/sdekit/score"
+	"github.com/sdekit/sdekit/sde"
+)
+
+// The concrete generator gives bit for bit the numbers of
+// rng.New(seed, row, rng.Sampling).NormFloat64(), including the rare slow
+// branch of the ziggurat (200 rows x 10000 draws reach it about 20000 times).
+func TestStreamMatchesRNG(t *testing.T) {
+	var s stream
+	x := make([]float64, 10000)
+	for row := 0; row < 200; row++ {
+		s.reset(9, row, rng.Sampling)
+		r := rng.New(9, row, rng.Sampling)
+		s.fill(x[:7])
+		s.fill(x[7:])
+		for i := range x {
+			if y := r.NormFloat64(); y != x[i] {
+				t.Fatalf("row %d draw %d: %v, rand.Rand %v", row, i, x[i], y)
+			}
+		}
+		if s.normal() != r.NormFloat64() || s.float64() != r.Float64() {
+			t.Fatalf("row %d: normal or float64 differ", row)
+		}
+	}
+}
+
+// gaussScore is the exact score of N(mu, v0 I) under an SDE, written out so
+// that it allocates nothing (for the allocation test) and counts the rows it
+// evaluates (for the NFE test).
+type gaussScore struct {
+	s      sde.SDE
+	d      int
+	mu, v0 float64
+	rows   *atomic.Int64
+	nanRow int // when >= 0, this row of every call with t < 0.5 returns NaN
+}
+
+func (g gaussScore) Dim() int { return g.d }
+func (g gaussScore) ScoreTo(dst, x, t []float64) {
+	if g.rows != nil {
+		g.rows.Add(int64(len(t)))
+	}
+	for i, ti := range t {
+		c, s := g.s.Marginal(ti)
+		v := c*c*g.v0 + s*s
+		for j := i * g.d; j < (i+1)*g.d; j++ {
+			dst[j] = (c*g.mu - x[j]) / v
+		}
+		if g.nanRow >= 0 && i == g.nanRow && ti < 0.5 {
+			dst[i*g.d] = math.NaN()
+		}
+	}
+}
+
+func newGauss(s sde.SDE, d int) gaussScore {
+	return gaussScore{s: s, d: d, mu: 0.3, v0: 0.25, rows: new(atomic.Int64), nanRow: -1}
+}
+
+// One Langevin corrector step by hand (predictor none, N = 1, one corrector
+// step at t = T with alpha = (c(T)/c(eps))^2): x = x0 + e s + sqrt(2 e) z with
+// e = 2 alpha (r |z| / |s|)^2, per row, or with the norms averaged over the
+// rows of the call (BatchNorms, the reference). Same arithmetic order:
+// 1e-14 relative.
+func TestLangevinStepByHand(t *testing.T) {
+	for _, batch := range []bool{false, true} {
+		s := sde.NewVP()
+		g := newGauss(s, 3)
+		c := Config{SDE: s, Score: g, Sampler: PC, Predictor: None, Corrector: CorrectorLangevin, Steps: 1, SNR: 0.2, BatchNorms: batch}
+		const n = 4
+		x, _ := gen(t, &c, 5, n)
+		cT, _ := s.Marginal(1)
+		ce, _ := s.Marginal(c.Eps)
+		alpha := (cT / ce) * (cT / ce)
+		x0 := make([]float64, n*3)
+		z := make([]float64, n*3)
+		for r := 0; r < n; r++ {
+			rr := rng.New(5, r, rng.Sampling)
+			for j := 0; j < 3; j++ {
+				x0[r*3+j] = rr.NormFloat64()
+			}
+			for j := 0; j < 3; j++ {
+				z[r*3+j] = rr.NormFloat64()
+			}
+		}
+		sc := make([]float64, n*3)
+		g.ScoreTo(sc, x0, []float64{1, 1, 1, 1})
+		norm := func(v []float64) float64 { return math.Sqrt(v[0]*v[0] + v[1]*v[1] + v[2]*v[2]) }
+		var mz, ms float64
+		for r := 0; r < n; r++ {
+			mz += norm(z[r*3:r*3+3]) / n
+			ms += norm(sc[r*3:r*3+3]) / n
+		}
+		for r := 0; r < n; r++ {
+			ratio := 0.2 * norm(z[r*3:r*3+3]) / norm(sc[r*3:r*3+3])
+			if batch {
+				ratio = 0.2 * mz / ms
+			}
+			e := 2 * alpha * ratio * ratio
+			for j := 0; j < 3; j++ {
+				want := x0[r*3+j] + e*sc[r*3+j] + math.Sqrt(2*e)*z[r*3+j]
+				if got := x[r*3+j]; math.Abs(got-want) > 1e-14*math.Max(1, math.Abs(want)) {
+					t.Errorf("batch=%v row %d dim %d: %v want %v", batch, r, j, got, want)
+				}
+			}
+		}
+	}
+}
+
+// Annealed Langevin: e = 2 alpha (r s(t))^2 with the marginal std s(t); by hand
+// for VE (alpha = 1) at t = T, 1e-14 relative.
+func TestALDStepByHand(t *testing.T) {
+	s := sde.NewVE()
+	g := newGauss(s, 2)
+	c := Config{SDE: s, Score: g, Sampler: PC, Predictor: None, Corrector: CorrectorALD, Steps: 1, SNR: 0.16}
+	x, _ := gen(t, &c, 6, 1)
+	rr := rng.New(6, 0, rng.Sampling)
+	x0 := []float64{50 * rr.NormFloat64(), 50 * rr.NormFloat64()}
+	z := []float64{rr.NormFloat64(), rr.NormFloat64()}
+	sc := make([]float64, 2)
+	g.ScoreTo(sc, x0, []float64{1})
+	e := 2 * (0.16 * 50) * (0.16 * 50)
+	for j := range x {
+		want := x0[j] + e*sc[j] + math.Sqrt(2*e)*z[j]
+		if math.Abs(x[j]-want) > 1e-14*math.Abs(want) {
+			t.Errorf("dim %d: %v want %v", j, x[j], want)
+		}
+	}
+}
+
+// ReferenceDt reproduces score_sde_pytorch's predictor updates at the first
+// grid point t = T (index i = N-1) with the DDPM betas of discretize.FromVP and
+// the SMLD sigmas: VP reverse diffusion (2 - sqrt(1-beta)) x + beta s + sqrt(beta) z,
+// VP ancestral (x + beta s)/sqrt(1-beta) + sqrt(beta) z, VE reverse diffusion
+// x + (sigma(T)^2 - sigma_{N-2}^2) s + sqrt(...) z, VE ancestral with the posterior
+// std, and Euler-Maruyama with dt = -1/N. The first step of N = 40 is compared
+// through Trajectory's second state. 1e-13 relative.
+func TestReferenceStepsByHand(t *testing.T) {
+	const N = 40
+	vp, ve := sde.NewVP(), sde.NewVE()
+	ddpm, _ := discretize.FromVP(vp, N)
+	smld, _ := discretize.SMLDSigmas(ve, N)
+	b := ddpm.Betas[N-1]
+	sig, adj := smld[N-1], smld[N-2]
+	cases := []struct {
+		s          sde.SDE
+		pred       string
+		px, ps, pz float64
+	}{
+		{vp, PredictorReverseDiffusion, 2 - math.Sqrt(1-b), b, math.Sqrt(b)},
+		{vp, PredictorAncestral, 1 / math.Sqrt(1-b), b / math.Sqrt(1-b), math.Sqrt(b)},
+		{vp, PredictorEM, 1 + 0.5*vp.Beta(1)/N, vp.Beta(1) / N, math.Sqrt(vp.Beta(1) / N)},
+		{ve, PredictorReverseDiffusion, 1, ve.Sigma(1)*ve.Sigma(1) - adj*adj, math.Sqrt(ve.Sigma(1)*ve.Sigma(1) - adj*adj)},
+		{ve, PredictorAncestral, 1, sig*sig - adj*adj, math.Sqrt(adj * adj * (sig*sig - adj*adj) / (sig * sig))},
+	}
+	for _, tc := range cases {
+		g := newGauss(tc.s, 2)
+		c := Config{SDE: tc.s, Score: g, Sampler: PC, Predictor: tc.pred, Corrector: None, Steps: N, ReferenceDt: true}
+		_, states, err := Trajectory(context.Background(), c, 8, []int{0}, N+1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x0, x1 := states[0], states[1]
+		rr := rng.New(8, 0, rng.Sampling)
+		rr.NormFloat64()
+		rr.NormFloat64()
+		z := []float64{rr.NormFloat64(), rr.NormFloat64()}
+		sc := make([]float64, 2)
+		g.ScoreTo(sc, x0, []float64{1})
+		for j := range x1 {
+			want := tc.px*x0[j] + tc.ps*sc[j] + tc.pz*z[j]
+			if math.Abs(x1[j]-want) > 1e-13*math.Max(1, math.Abs(want)) {
+				t.Errorf("%s %s dim %d: %v want %v", tc.s.Name(), tc.pred, j, x1[j], want)
+			}
+		}
+	}
+}
+
+// reproConfigs covers every code path whose rows must be independent.
+func reproConfigs() []Config {
+	return []Config{
+		{Sampler: EM},
+		{Sampler: EM, ReferenceDt: true, Denoise: true},
+		{Sampler: PC},
+		{Sampler: PC, Predictor: PredictorAncestral, Corrector: CorrectorALD, CorrectorSteps: 2, Denoise: true},
+		{Sampler: PC, Predictor: None, Corrector: CorrectorLangevin},
+		{Sampler: ODE},
+		{Sampler: ODE, Solver: "heun", Steps: 20, Denoise: true},
+		{Sampler: DDPM, Steps: 100, DDPMVariance: VarianceBetaTilde},
+		{Sampler: DDIM, Steps: 10, Eta: 0.5, DDPMSteps: 100},
+	}
+}
+
+// A row is bit for bit the same whatever the other rows of the call, their
+// order, Workers and Block: rows 0..29 with one worker and blocks of 4 against
+// a shuffled shard {29, 3, 17, 8, 12} with 2 workers and blocks of 1, and the
+// shard i/3 of rows 1, 4, 7, ... with blocks of 2. Exact equality.
+func TestRowsIndependentOfBatch(t *testing.T) {
+	s := sde.NewVP()
+	for _, c := range reproConfigs() {
+		c.SDE, c.Score = s, score.GMM8(s)
+		if c.Sampler != ODE {
+			c.Steps = max(c.Steps, 1)
+			if c.Sampler != DDPM && c.Sampler != DDIM {
+				c.Steps = 40
+			}
+		}
+		full := c
+		full.Workers, full.Block = 1, 4
+		x, _ := gen(t, &full, 21, 30)
+		for _, part := range []struct {
+			rows           []int
+			workers, block int
+		}{
+			{[]int{29, 3, 17, 8, 12}, 2, 1},
+			{[]int{1, 4, 7, 10, 13, 16, 19, 22, 25, 28}, 2, 2},
+		} {
+			p := c
+			p.Workers, p.Block = part.workers, part.block
+			if err := p.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			y := make([]float64, len(part.rows)*2)
+			if _, err := Generate(context.Background(), p, 21, part.rows, y, nil); err != nil {
+				t.Fatal(err)
+			}
+			for k, r := range part.rows {
+				if y[2*k] != x[2*r] || y[2*k+1] != x[2*r+1] {
+					t.Errorf("%s: row %d differs between the full run %v and a shard %v", describe(full), r, x[2*r:2*r+2], y[2*k:2*k+2])
+				}
+			}
+		}
+	}
+}
+
+// With BatchNorms (and ODEJoint) the rows of a call form the batch: results
+// are still independent of Workers and Block (exact equality), but differ from
+// the per-sample run.
+func TestBatchModesIndependentOfWorkers(t *testing.T) {
+	s := sde.NewVP()
+	for _, c := range []Config{
+		{Sampler: PC, Predictor: PredictorReverseDiffusion, Corrector: CorrectorLangevin, BatchNorms: true, Steps: 30},
+		{Sampler: ODE, ODEJoint: true},
+	} {
+		c.SDE, c.Score = s, score.GMM8(s)
+		a, b := c, c
+		a.Workers, a.Block = 1, 50
+		b.Workers, b.Block = 2, 3
+		xa, sa := gen(t, &a, 4, 40)
+		xb, sb := gen(t, &b, 4, 40)
+		for i := range xa {
+			if xa[i] != xb[i] {
+				t.Fatalf("%s: value %d differs with Workers/Block", describe(a), i)
+			}
+		}
+		if sa.NFE[0] != sb.NFE[0] {
+			t.Errorf("%s: NFE %d vs %d", describe(a), sa.NFE[0], sb.NFE[0])
+		}
+		p := a
+		p.BatchNorms, p.ODEJoint = false, false
+		xp, _ := gen(t, &p, 4, 40)
+		same := true
+		for i := range xa {
+			same = same && xa[i] == xp[i]
+		}
+		if same {
+			t.Errorf("%s: batch mode gives the per-sample result", describe(a))
+		}
+	}
+}
+
+// Every score evaluation is counted: the sum of Stats.NFE over rows equals the
+// number of rows the score was called on, for every sampler (ODE stages,
+// rejected steps and the automatic initial step included), and the per-row
+// counts are the known ones for the fixed-step samplers.
+func TestNFEIsTruthful(t *testing.T) {
+	const n, N = 13, 25
+	for _, s := range sdes() {
+		for _, c := range append(reproConfigs(), Config{Sampler: PC, Predictor: PredictorEM, Corrector: CorrectorALD, CorrectorSteps: 3, Denoise: true}) {
+			if (c.Sampler == DDPM || c.Sampler == DDIM) && s.Name() != "vp" {
+				continue
+			}
+			g := newGauss(s, 2)
+			c.SDE, c.Score = s, g
+			if c.Sampler == EM || c.Sampler == PC {
+				c.Steps = N
+			}
+			_, st := gen(t, &c, 2, n)
+			total := 0
+			for _, v := range st.NFE {
+				total += v
+			}
+			if int64(total) != g.rows.Load() {
+				t.Errorf("%s: Stats.NFE sums to %d, the score was called on %d rows", describe(c), total, g.rows.Load())
+			}
+			want := -1
+			switch {
+			case c.Sampler == EM:
+				want = N
+			case c.Sampler == PC:
+				want = N * c.CorrectorSteps
+				if c.Predictor != None {
+					want += N
+				}
+			case c.Sampler == DDPM, c.Sampler == DDIM:
+				want = c.Steps
+			case c.Solver == "heun":
+				want = 2 * c.Steps
+			}
+			if want >= 0 && c.Denoise && !c.ReferenceDt {
+				want++
+			}
+			if want >= 0 && st.NFE[0] != want {
+				t.Errorf("%s: %d evaluations per row, want %d", describe(c), st.NFE[0], want)
+			}
+			if c.Sampler == ODE && (st.Steps == nil || st.Accepted[0]+st.Rejected[0] != st.Steps[0]) {
+				t.Errorf("%s: step statistics %v", describe(c), st)
+			}
+		}
+	}
+}
+
+// Generate through the ddpm and ddim samplers is exactly discretize's chain
+// with the score adapter and the same per-row streams (prior draw first).
+func TestChainsMatchDiscretize(t *testing.T) {
+	vp := sde.NewVP()
+	g := score.Gauss(vp, 3)
+	const n = 7
+	for _, c := range []Config{
+		{Sampler: DDPM, Steps: 100},
+		{Sampler: DDPM, Steps: 100, DDPMVariance: VarianceBetaTilde},
+		{Sampler: DDIM, Steps: 13, DDPMSteps: 100, Eta: 0.3},
+	} {
+		c.SDE, c.Score = vp, g
+		x, _ := gen(t, &c, 17, n)
+		N := c.Steps
+		opt := discretize.ChainOptions{}
+		if c.Sampler == DDIM {
+			N = c.DDPMSteps
+			opt.DDIM, opt.Eta = true, c.Eta
+			opt.Seq, _ = discretize.DDIMSequence(N, c.Steps)
+		} else {
+			opt.Variance, _ = discretize.ParseVariance(c.DDPMVariance)
+		}
+		sched, _ := discretize.FromVP(vp, N)
+		y := make([]float64, n*3)
+		rs := make([]*rand.Rand, n)
+		for r := range rs {
+			rs[r] = rng.New(17, r, rng.Sampling)
+			for j := 0; j < 3; j++ {
+				y[r*3+j] = rs[r].NormFloat64()
+			}
+		}
+		if _, err := sched.Sample(context.Background(), discretize.NewScoreEps(g, vp, N), y, rs, opt); err != nil {
+			t.Fatal(err)
+		}
+		for i := range x {
+			if x[i] != y[i] {
+				t.Fatalf("%s: value %d: %v, discretize %v", describe(c), i, x[i], y[i])
+			}
+		}
+	}
+}
+
+// After warm-up the steps do not allocate: Generate with N = 400 and N = 40
+// steps allocates the same number of times (the per-call setup only), for the
+// em, pc (also with batch norms on one worker), ddpm, ddim and fixed-step ode
+// samplers on one worker. The score used here allocates nothing itself. (In
+// batch mode with several workers each step starts Workers - 1 goroutines.)
+func TestNoAllocationPerStep(t *testing.T) {
+	s := sde.NewVP()
+	for _, c := range []Config{
+		{Sampler: EM},
+		{Sampler: PC, Predictor: PredictorAncestral, Corrector: CorrectorLangevin},
+		{Sampler: PC, Predictor: PredictorEM, Corrector: CorrectorLangevin, BatchNorms: true, Workers: 1},
+		{Sampler: ODE, Solver: "heun"},
+		{Sampler: DDPM},
+		{Sampler: DDIM, DDPMSteps: 400},
+	} {
+		c.SDE, c.Score, c.Workers, c.Block = s, gaussScore{s: s, d: 4, mu: 0.1, v0: 0.5, nanRow: -1}, 1, 16
+		allocs := func(N int) float64 {
+			cc := c
+			cc.Steps = N
+			if err := cc.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			x := make([]float64, 40*4)
+			rows := seq(40)
+			return testing.AllocsPerRun(3, func() {
+				if _, err := Generate(context.Background(), cc, 1, rows, x, nil); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+		a40, a400 := allocs(40), allocs(400)
+		// The plan (one step record per grid point, the DDPM schedule) is
+		// allocated per call: a few slices whose count does not grow with N.
+		// One allocation per step would add 360; we allow 2 for the runtime's
+		// own occasional allocations (goroutine start-up of the worker).
+		if a400 > a40+2 {
+			t.Errorf("%s: %v allocations with N = 40, %v with N = 400", describe(c), a40, a400)
+		}
+	}
+}
+
+func TestValidateErrors(t *testing.T) {
+	vp, ve := sde.NewVP(), sde.NewVE()
+	g := score.GMM8(vp)
+	cases := []struct {
+		c    Config
+		want string
+	}{
+		{Config{Score: g}, "Config.SDE is nil"},
+		{Config{SDE: vp}, "Config.Score is nil"},
+		{Config{SDE: &sde.VP{BetaMin: 2, BetaMax: 1}, Score: g}, "Config.SDE: sde: beta_min = 2 is larger"},
+		{Config{SDE: vp, Score: g, Sampler: "heun"}, `Config.Sampler = "heun" is unknown; use em, pc, ode, ddpm or ddim`},
+		{Config{SDE: vp, Score: g, Sampler: PC, Predictor: "rk"}, `Config.Predictor = "rk" is unknown`},
+		{Config{SDE: vp, Score: g, Sampler: PC, Corrector: "hmc"}, `Config.Corrector = "hmc" is unknown`},
+		{Config{SDE: vp, Score: g, Sampler: PC, Predictor: None, Corrector: None}, "both none"},
+		{Config{SDE: vp, Score: g, Sampler: EM, Corrector: CorrectorLangevin}, "use Sampler pc to add a corrector"},
+		{Config{SDE: vp, Score: g, Steps: -1}, "Config.Steps = -1; use N >= 1"},
+		{Config{SDE: vp, Score: g, Eps: 1}, "Config.Eps = 1 must lie in (0, T)"},
+		{Config{SDE: vp, Score: g, Eps: -1e-3}, "Config.Eps = -0.001 must lie in (0, T)"},
+		{Config{SDE: vp, Score: g, Sampler: PC, SNR: -0.1}, "Config.SNR = -0.1 must be finite and > 0"},
+		{Config{SDE: vp, Score: g, Sampler: PC, SNR: math.NaN()}, "Config.SNR = NaN"},
+		{Config{SDE: vp, Score: g, Sampler: PC, CorrectorSteps: -2}, "Config.CorrectorSteps = -2"},
+		{Config{SDE: vp, Score: g, Dim: 3}, "Config.Score has dimension 2 but Config.Dim is 3"},
+		{Config{SDE: vp, Score: gaussScore{s: vp, d: 0}}, "Config.Score.Dim() = 0"},
+		{Config{SDE: vp, Score: g, Sampler: ODE, Solver: "rk45"}, `Config.Solver: ode: unknown tableau "rk45"`},
+		{Config{SDE: vp, Score: g, Sampler: ODE, RTol: -1}, "Config.RTol = -1"},
+		{Config{SDE: ve, Score: g, Sampler: DDPM}, "needs a VP SDE"},
+		{Config{SDE: vp, Score: g, Sampler: DDPM, Steps: 10}, "Config.Steps: discretize: beta_max/N = 2 must be below 1"},
+		{Config{SDE: vp, Score: g, Sampler: DDIM, Steps: 2000}, "Config.Steps = 2000 is more than the 1000 steps"},
+		{Config{SDE: vp, Score: g, Sampler: DDIM, Eta: 2}, "Config.Eta = 2 must lie in [0, 1]"},
+		{Config{SDE: vp, Score: g, Sampler: DDPM, DDPMVariance: "small"}, `Config.DDPMVariance = "small" is unknown`},
+		{Config{SDE: vp, Score: g, Workers: -1}, "Config.Workers = -1"},
+		{Config{SDE: vp, Score: g, Block: -1}, "Config.Block = -1"},
+	}
+	for _, tc := range cases {
+		err := tc.c.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want %q", tc.c, err, tc.want)
+		}
+	}
+	// ReferenceDt needs N >= 20 for the DDPM betas of the default VP (beta_max/N < 1).
+	c := Config{SDE: vp, Score: g, Sampler: PC, ReferenceDt: true, Steps: 10}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Generate(context.Background(), c, 1, []int{0}, make([]float64, 2), nil); err == nil || !strings.Contains(err.Error(), "ReferenceDt with Steps = 10") {
+		t.Errorf("ReferenceDt with N = 10: %v", err)
+	}
+	// Defaults.
+	d := Config{SDE: ve, Score: score.GMM8(ve), Sampler: PC}
+	if err := d.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if d.Steps != 1000 || d.Eps != 1e-5 || d.SNR != 0.16 || d.CorrectorSteps != 1 || d.Predictor != PredictorReverseDiffusion || d.Corrector != CorrectorALD || d.Workers < 1 || d.Block != 256 {
+		t.Errorf("defaults: %+v", d)
+	}
+}
+
+func TestShapePanics(t *testing.T) {
+	vp := sde.NewVP()
+	c := Config{SDE: vp, Score: score.GMM8(vp), Steps: 5}
+	for name, f := range map[string]func(){
+		"dst length":   func() { Generate(context.Background(), c, 1, []int{0, 1}, make([]float64, 3), nil) },
+		"negative row": func() { Generate(context.Background(), c, 1, []int{-1}, make([]float64, 2), nil) },
+	} {
+		func() {
+			defer func() {
+				if r, ok := recover().(string); !ok || !strings.HasPrefix(r, "sample: ") {
+					t.Errorf("%s: panic %v, want a sample: message", name, r)
+				}
+			}()
+			f()
+		}()
+	}
+}
+
+// Cancellation and the progress callback: a cancelled context stops the run
+// with an error that wraps context.Canceled; progress sees increasing counts
+// ending at n; an error from progress stops the run and is returned.
+func TestCancelAndProgress(t *testing.T) {
+	vp := sde.NewVP()
+	c := Config{SDE: vp, Score: score.GMM8(vp), Steps: 50, Block: 10, Workers: 2}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, s := range []string{EM, ODE, DDPM} {
+		cc := c
+		cc.Sampler = s
+		_, err := Generate(ctx, cc, 1, seq(100), make([]float64, 200), nil)
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: cancelled run returned %v", s, err)
+		}
+	}
+	var seen []int
+	if _, err := Generate(context.Background(), c, 1, seq(95), make([]float64, 190), func(done int) error {
+		seen = append(seen, done)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 10 || seen[len(seen)-1] != 95 {
+		t.Errorf("progress counts %v", seen)
+	}
+	for i := 1; i < len(seen); i++ {
+		if seen[i] <= seen[i-1] {
+			t.Errorf("progress not increasing: %v", seen)
+		}
+	}
+	stop := errors.New("enough")
+	_, err := Generate(context.Background(), c, 1, seq(95), make([]float64, 190), func(done int) error {
+		if done >= 20 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) {
+		t.Errorf("progress error: got %v", err)
+	}
+}
+
+// A score that turns NaN below t = 0.5 is reported with the global row and a
+// time at most 0.5 (em, pc, ddpm: the state the NaN reached; ode: where the row
+// stopped, the last accepted time, just above 0.5 since every trial step into
+// t < 0.5 failed; we allow 0.51). em, pc and ddpm: the third row of each
+// score call (rows are called in order with one worker and blocks of 4).
+// ode: one row, since the adaptive solver calls rows in a changing order.
+func TestNonFinite(t *testing.T) {
+	vp := sde.NewVP()
+	for _, s := range []string{EM, PC, DDPM, ODE} {
+		g := newGauss(vp, 2)
+		g.nanRow = 2
+		rows := []int{10, 11, 12, 13}
+		if s == ODE {
+			g.nanRow = 0
+			rows = []int{12}
+		}
+		c := Config{SDE: vp, Score: g, Sampler: s, Steps: 100, Block: 4, Workers: 1}
+		_, err := Generate(context.Background(), c, 1, rows, make([]float64, 2*len(rows)), nil)
+		var nf *NonFiniteError
+		if !errors.As(err, &nf) || nf.Row != 12 || !(nf.T < 0.51) {
+			t.Errorf("%s: error %v, want row 12 non-finite near t = 0.5", s, err)
+		}
+	}
+}
+
+// Trajectory: the first state is the prior draw, the last is Generate's
+// sample (exactly), times run from T down, and shapes are right.
+func TestTrajectory(t *testing.T) {
+	vp := sde.NewVP()
+	g := score.GMM8(vp)
+	for _, c := range []Config{
+		{Sampler: EM, Steps: 100},
+		{Sampler: PC, Steps: 50, Denoise: true},
+		{Sampler: ODE, Denoise: true},
+		{Sampler: ODE, Workers: 1, Block: 2},
+		{Sampler: DDIM, Steps: 20},
+	} {
+		c.SDE, c.Score = vp, g
+		rows := []int{3, 1, 4}
+		times, states, err := Trajectory(context.Background(), c, 2, rows, 6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(times) != 6 || len(states) != 6 || times[0] != 1 {
+			t.Fatalf("%s: %d times %v, %d states", describe(c), len(times), times, len(states))
+		}
+		for p := 1; p < len(times); p++ {
+			if !(times[p] < times[p-1]) {
+				t.Errorf("%s: times not decreasing: %v", describe(c), times)
+			}
+		}
+		x := make([]float64, 6)
+		if _, err := Generate(context.Background(), c, 2, rows, x, nil); err != nil {
+			t.Fatal(err)
+		}
+		last := states[len(states)-1]
+		for i := range x {
+			if last[i] != x[i] {
+				t.Errorf("%s: last state %v, sample %v", describe(c), last, x)
+				break
+			}
+		}
+		r := rng.New(2, 4, rng.Sampling)
+		if states[0][4] != r.NormFloat64() {
+			t.Errorf("%s: first state is not the prior draw", describe(c))
+		}
+	}
+	if _, _, err := Trajectory(context.Background(), Config{SDE: vp, Score: g}, 1, []int{0}, 1); err == nil {
+		t.Error("points = 1 accepted")
+	}
+}
