@@ -1,36 +1,3 @@
-// Sampling from the DDPM chain (a paragraph for the package documentation):
-//
-// # DDPM ancestral sampling and DDIM
-//
-// With an epsilon-model eps(x, i) (the noise that produced x at step i), DDPM's
-// Algorithm 2 steps from x_i to x_{i-1} (DDPM's t = i + 1) as
-//
-//	x_{i-1} = (x_i - beta_i / sqrt(1 - alpha-bar_i) eps(x_i, i)) / sqrt(alpha_i) + sigma_i z,
-//
-// z ~ N(0, I), with sigma_i^2 = beta_i or beta-tilde_i = beta_i (1 - alpha-bar_{i-1}) /
-// (1 - alpha-bar_i) ("similar results", DDPM section 3.2), and no noise at the
-// last step i = 0. The mean is the posterior mean of q(x_{i-1} | x_i, x_0) at
-// Tweedie's x_0 = (x_i - sqrt(1 - alpha-bar_i) eps) / sqrt(alpha-bar_i).
-//
-// DDIM (Song, Meng and Ermon 2020, eq. 12) jumps along an increasing
-// subsequence tau_1 < ... < tau_S of 0..N-1, from i = tau_k to j = tau_{k-1}
-// (j = -1, alpha-bar_{-1} = 1, at the end):
-//
-//	x_j = sqrt(alpha-bar_j) x0hat + sqrt(1 - alpha-bar_j - sigma^2) eps + sigma z,
-//	x0hat = (x_i - sqrt(1 - alpha-bar_i) eps) / sqrt(alpha-bar_i),
-//	sigma = eta sqrt((1 - alpha-bar_j) / (1 - alpha-bar_i)) sqrt(1 - alpha-bar_i / alpha-bar_j).
-//
-// eta = 0 is deterministic; eta = 1 on the full sequence is exactly DDPM with
-// sigma^2 = beta-tilde (same means, same variances).
-//
-// A score s(x, t) of the VP SDE is an epsilon-model through
-// eps(x, i) = -s(t_i) s(x, t_i), t_i = (i + 1)/N, with s(t) the marginal
-// standard deviation of the SDE (ScoreEps); the network-to-score convention of
-// the reference code is the inverse of this map.
-//
-// Sources: Ho, Jain and Abbeel 2020, Algorithm 2 and eqs. 6-7, 11; Song, Meng
-// and Ermon 2020, "Denoising Diffusion Implicit Models", eq. 12 and section 4.2.
-
 package discretize
 
 import (
