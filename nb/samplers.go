@@ -20,7 +20,8 @@ import (
 //	em        reverse-SDE Euler-Maruyama
 //	rd        reverse-diffusion predictor alone (score SDE App. E)
 //	pc        reverse-diffusion predictor + one Langevin corrector step, snr 0.16,
-//	          step size from each row's own norms (package sample's default)
+//	          step size from each row's own norms (unstable in low dimension, which
+//	          is why package sample's pc defaults to the ALD corrector, pc-ald)
 //	pc-batch  pc with the step size from norms averaged over the batch (the reference code)
 //	pc-ald    reverse-diffusion predictor + one annealed Langevin (ALD) corrector step
 //	ode       probability flow, adaptive dopri5 at rtol = atol = 1e-5 (ignores the step count)
