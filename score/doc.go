@@ -27,6 +27,29 @@
 //	gmm8:    D = 2, 8 equal weights, mu_k = 4 (cos 2 pi k/8, sin 2 pi k/8), std 0.5
 //	gauss:D: one component, mu_i = 0.5 cos(i), std_i = 0.2 + 0.6 i/(D-1), i = 0..D-1
 //
+// # Network scores and training
+//
+// Net turns a network output o(x, t) into a score with the marginal std s(t)
+// of its SDE: eps (score = -o/s; the reference's VP and sub-VP convention and
+// DDPM's noise prediction; the default for VP and sub-VP), sigma (score = o/s;
+// NCSN's output/sigma, which the reference's VE NCSN++ models apply inside the
+// network with scale_by_sigma; the default for VE) and score (o as is). Since
+// the scale depends only on t, v^T d score/dx = k(t) v^T d o/dx. With
+// x_t = c x_0 + s z, the losses are l = lambda(t)/2 |S(x_t, t) + z/s|^2
+// averaged over the batch: dsm with lambda = s^2 (Song et al. 2021, eq. 7) or
+// lambda = g^2 (Song, Durkan, Murray, Ermon 2021, likelihood weighting); ddpm's
+// L_simple |z - eps_theta|^2 at the discrete alpha-bar_i (Ho et al. 2020,
+// Algorithm 1); smld with sigma_i^2 on the geometric grid (Song and Ermon
+// 2019). The trainer draws step k's batch from the stream (seed, k), so a
+// checkpoint (parameters, Adam, EMA, step) resumes bit for bit.
+//
+// # Guided scores
+//
+// Guided adds grad_x log r_t(x) to a base score: the score of a posterior
+// p_t(x | y) proportional to p_t(x) p_t(y | x), the continuous-time form of
+// SD15's multiplied distributions. GaussianObservation gives the exact
+// grad log p_t(y | x) for Gaussian data observed with Gaussian noise.
+//
 // Sources: Song et al. 2021 (score SDE), appendix B for the marginals; the
 // mixture identities are standard (Bishop 2006, section 2.3.9).
 package score

@@ -153,15 +153,17 @@ func (m *Mixture) check(n int, lens ...int) {
 	}
 }
 
-// timeCache holds what a row's score needs at one time t: c mu_k, 1/v_k and
-// log w_k - log det(2 pi v_k)/2. Samplers evaluate whole batches at one t, so
-// ScoreTo fills it once per distinct t rather than once per row.
+// timeCache holds what a row's score needs at one time t, stored coordinate
+// by coordinate (index j*K + k) so that the inner loops run over the
+// components: c mu_k, 1/v_k, and log w_k - log det(2 pi v_k)/2. Samplers
+// evaluate whole batches at one t, so ScoreTo fills it once per distinct t
+// rather than once per row.
 type timeCache struct {
 	t, c, s float64
-	cmu     []float64 // K x D
-	inv     []float64 // K x D
+	cmu     []float64 // D x K
+	inv     []float64 // D x K
 	lz      []float64 // K
-	r       []float64 // K responsibilities
+	r       []float64 // K: log-densities, then responsibilities
 }
 
 var cachePool sync.Pool
@@ -187,13 +189,13 @@ func (m *Mixture) fill(tc *timeCache, t float64) {
 	c, s := m.SDE.Marginal(t)
 	tc.t, tc.c, tc.s = t, c, s
 	c2, s2 := c*c, s*s
-	d := m.d
-	for k := range tc.lz {
+	d, K := m.d, len(m.Weights)
+	for k := 0; k < K; k++ {
 		prod, ld := 1.0, 0.0
 		for j := 0; j < d; j++ {
 			v := c2*m.sd2[k*d+j] + s2
-			tc.cmu[k*d+j] = c * m.mu[k*d+j]
-			tc.inv[k*d+j] = 1 / v
+			tc.cmu[j*K+k] = c * m.mu[k*d+j]
+			tc.inv[j*K+k] = 1 / v
 			prod *= v
 			if j&7 == 7 {
 				ld += math.Log(prod)
@@ -221,45 +223,43 @@ func (m *Mixture) ScoreTo(dst, x, t []float64) {
 		}
 		xi, out := x[i*d:(i+1)*d], dst[i*d:(i+1)*d]
 		if K == 1 {
+			cmu, inv := tc.cmu[:len(xi)], tc.inv[:len(xi)]
 			for j, v := range xi {
-				out[j] = (tc.cmu[j] - v) * tc.inv[j]
+				out[j] = (cmu[j] - v) * inv[j]
 			}
 			continue
 		}
-		r := tc.r
-		mx := math.Inf(-1)
-		for k := range r {
-			l := 0.0
-			mk, ik := tc.cmu[k*d:(k+1)*d], tc.inv[k*d:(k+1)*d]
-			for j, v := range xi {
-				e := v - mk[j]
-				l += e * e * ik[j]
-			}
-			l = tc.lz[k] - 0.5*l
-			r[k] = l
-			if l > mx {
-				mx = l
+		r := tc.r[:K]
+		copy(r, tc.lz)
+		for j, xj := range xi {
+			cmu, inv := tc.cmu[j*K:(j+1)*K], tc.inv[j*K:(j+1)*K]
+			cmu, inv = cmu[:len(r)], inv[:len(r)]
+			for k := range r {
+				e := xj - cmu[k]
+				r[k] -= 0.5 * e * e * inv[k]
 			}
 		}
+		mx := r[0]
+		for _, l := range r[1:] {
+			mx = math.Max(mx, l)
+		}
 		var z float64
-		for k := range r {
-			if e := r[k] - mx; e > -40 {
+		for k, l := range r {
+			if e := l - mx; e > -40 {
 				r[k] = math.Exp(e)
 				z += r[k]
 			} else {
 				r[k] = 0
 			}
 		}
-		clear(out)
-		for k, rk := range r {
-			if rk == 0 {
-				continue
+		for j, xj := range xi {
+			cmu, inv := tc.cmu[j*K:(j+1)*K], tc.inv[j*K:(j+1)*K]
+			cmu, inv = cmu[:len(r)], inv[:len(r)]
+			var sj float64
+			for k, rk := range r {
+				sj += rk * (cmu[k] - xj) * inv[k]
 			}
-			w := rk / z
-			mk, ik := tc.cmu[k*d:(k+1)*d], tc.inv[k*d:(k+1)*d]
-			for j, v := range xi {
-				out[j] += w * (mk[j] - v) * ik[j]
-			}
+			out[j] = sj / z
 		}
 	}
 }

@@ -1,0 +1,312 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sdekit/sdekit/data"
+	"github.com/sdekit/sdekit/model"
+	"github.com/sdekit/sdekit/score"
+)
+
+func init() {
+	register("train", "train a score network by denoising score matching and save a checkpoint", runTrain)
+}
+
+// trainDequantSuffix marks dequantised digits in the checkpoint's data spec.
+const trainDequantSuffix = ",dequant=uniform"
+
+func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	start := time.Now()
+	fs := newFlags("train", stderr)
+	sdeName := fs.String("sde", "vp", "forward SDE: vp, subvp or ve")
+	dataSpec := fs.String("data", "gmm8", "training data: gmm8, swissroll, checkerboard, moons, digits, or a .csv or .npy file (rows resampled uniformly)")
+	dequant := fs.String("dequant", "none", "digits only: none (pixels v/8 - 1) or uniform (2(v + u)/17 - 1, u ~ U[0, 1): train on the density that bits/dim evaluates)")
+	hidden := fs.String("hidden", "128,128", "hidden-layer widths, comma-separated")
+	embedding := fs.String("embedding", model.EmbeddingFourier, "time embedding: fourier or sinusoidal")
+	embedDim := fs.Int("embed-dim", model.DefaultEmbedDim, "number of time features (even)")
+	fourierScale := fs.Float64("fourier-scale", model.DefaultFourierScale, "std of the Gaussian Fourier frequencies of t (fourier embedding)")
+	precision := fs.String("precision", model.Float64, "network arithmetic: float64 or float32")
+	param := fs.String("param", "", "output parameterisation: eps (score = -out/std), sigma (score = out/std) or score (score = out); default eps for vp and subvp, sigma for ve")
+	loss := fs.String("loss", score.LossDSM, "loss: dsm (continuous denoising score matching), ddpm (L_simple, vp only) or smld (NCSN, ve only)")
+	weighting := fs.String("weighting", score.WeightSigma2, "dsm weighting lambda(t): sigma2 (std^2) or likelihood (g^2)")
+	trainEps := fs.Float64("eps", score.DefaultTrainEps, "dsm: training times t ~ U(eps, 1)")
+	levels := fs.Int("levels", score.DefaultLevels, "ddpm and smld: number of discrete noise levels N")
+	steps := fs.Int("steps", 20000, "total optimiser steps of the run")
+	batch := fs.Int("batch", score.DefaultBatch, "rows per step")
+	lr := fs.Float64("lr", score.DefaultLR, "Adam learning rate")
+	warmup := fs.Int("warmup", 0, "linear learning-rate warm-up steps (0: none)")
+	clip := fs.Float64("clip", 0, "global gradient-norm clipping threshold (0: none)")
+	ema := fs.Float64("ema", 0.999, "EMA decay of the weights used for sampling (0: no EMA)")
+	seed := fs.Uint64("seed", 1, "seed of the initial weights and of every batch (step k draws from its own stream)")
+	out := fs.String("o", "", "checkpoint to write, .ckpt (required); written only when the run completes")
+	every := fs.Int("checkpoint-every", 0, "also save the state every k steps (and on Ctrl-C) to NAME.partial.ckpt beside -o, removed on completion (0: never)")
+	resume := fs.String("resume", "", "continue the run saved in this checkpoint; unset flags take its values, set ones must agree")
+	recPath := fs.String("record", "", "write a JSON run record here")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: sdesample train -sde vp|subvp|ve -data SOURCE|FILE [flags] -o model.ckpt")
+		fmt.Fprintln(fs.Output(), "Trains an MLP score network; step k's batch comes from stream (seed, k), so -resume continues bit for bit.")
+		fs.PrintDefaults()
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+
+	var resumed *model.Checkpoint
+	if *resume != "" {
+		ck, err := model.LoadCheckpoint(*resume)
+		if err != nil {
+			return fmt.Errorf("-resume %s: %s", *resume, checkpointMessage(*resume, err))
+		}
+		if err := trainFillFromCheckpoint(fs, ck); err != nil {
+			return fmt.Errorf("-resume %s: %s", *resume, strings.TrimPrefix(err.Error(), "score: "))
+		}
+		resumed = ck
+	}
+
+	s, err := resolveSDE(*sdeName)
+	if err != nil {
+		return err
+	}
+	if *out == "" || !strings.EqualFold(extOf(*out), ".ckpt") {
+		return usagef("-o %q: give the checkpoint file to write, ending in .ckpt", *out)
+	}
+	widths, err := parseWidths(*hidden)
+	if err != nil {
+		return err
+	}
+	switch {
+	case *steps < 1:
+		return usagef("-steps %d: train for at least 1 step", *steps)
+	case *batch < 1:
+		return usagef("-batch %d: use at least 1 row per step", *batch)
+	case !(*lr > 0) || math.IsInf(*lr, 0):
+		return usagef("-lr %g: the learning rate must be finite and > 0 (typical 2e-4)", *lr)
+	case *warmup < 0:
+		return usagef("-warmup %d: use 0 (none) or a number of steps", *warmup)
+	case !(*clip >= 0) || math.IsInf(*clip, 0):
+		return usagef("-clip %g: use 0 (none) or a positive threshold such as 1", *clip)
+	case !(*ema >= 0 && *ema < 1):
+		return usagef("-ema %g: the EMA decay must lie in [0, 1) (typical 0.999; 0: none)", *ema)
+	case *every < 0:
+		return usagef("-checkpoint-every %d: use 0 (never) or a positive number of steps", *every)
+	case *precision != model.Float64 && *precision != model.Float32:
+		return usagef("-precision %q: use float64 or float32", *precision)
+	case *embedding != model.EmbeddingFourier && *embedding != model.EmbeddingSinusoidal:
+		return usagef("-embedding %q: use fourier or sinusoidal", *embedding)
+	}
+	var p score.Param
+	if *param != "" {
+		if p, err = score.ParseParam(*param); err != nil {
+			return usagef("-param %q: use eps (score = -out/std), sigma (score = out/std) or score", *param)
+		}
+	}
+	lc := score.LossConfig{Kind: *loss, Eps: *trainEps, Levels: *levels}
+	switch *loss {
+	case score.LossDSM:
+		lc.Weighting = *weighting
+	case score.LossDDPM, score.LossSMLD:
+		if trainFlagSet(fs, "weighting") && *weighting != score.WeightSigma2 {
+			return usagef("-weighting %s: only the dsm loss has a weighting; the %s loss fixes its own", *weighting, *loss)
+		}
+	default:
+		return usagef("-loss %q: use dsm, ddpm or smld", *loss)
+	}
+	if err := checkRecordPath(*recPath); err != nil {
+		return err
+	}
+	// Fail early on a missing output folder.
+	if f, err := data.CreateAtomic(*out); err != nil {
+		return dataErr("o", err)
+	} else {
+		f.Abort()
+	}
+
+	var src data.Source
+	spec := *dataSpec
+	switch *dequant {
+	case "none":
+		if src, err = data.Open(*dataSpec); err != nil {
+			return dataErr("data", err)
+		}
+	case "uniform":
+		if *dataSpec != "digits" {
+			return usagef("-dequant uniform: only the digits have known quantisation levels; use -data digits or -dequant none")
+		}
+		src = data.DigitsSource{Scaling: data.DigitsSymmetric, Dequantize: true}
+		spec += trainDequantSuffix
+	default:
+		return usagef("-dequant %q: use none or uniform", *dequant)
+	}
+
+	partial := strings.TrimSuffix(*out, extOf(*out)) + ".partial.ckpt"
+	cfg := score.TrainConfig{
+		SDE: s, Param: p, Data: src, DataSpec: spec, Loss: lc,
+		Model: model.Config{Hidden: widths, Embedding: *embedding, EmbedDim: *embedDim,
+			FourierScale: *fourierScale, Precision: *precision},
+		Steps: *steps, Batch: *batch, LR: *lr, Warmup: *warmup, ClipNorm: *clip, EMA: *ema, Seed: *seed,
+	}
+	if *embedding != model.EmbeddingFourier && !trainFlagSet(fs, "fourier-scale") {
+		cfg.Model.FourierScale = 0
+	}
+	if *every > 0 {
+		cfg.CheckpointEvery, cfg.CheckpointPath = *every, partial
+	}
+	var tr *score.Trainer
+	if resumed != nil {
+		cfg.Model.TimeScale = resumed.Config.TimeScale
+		if tr, err = score.ResumeTrainer(cfg, resumed); err != nil {
+			return usagef("-resume %s: %s", *resume, strings.TrimPrefix(err.Error(), "score: resume: "))
+		}
+	} else if tr, err = score.NewTrainer(cfg); err != nil {
+		return usagef("%s", strings.TrimPrefix(err.Error(), "score: "))
+	}
+	first := tr.Step()
+
+	bar := newProgress(stderr, *steps, "train", "steps")
+	bar.set(first)
+	var last score.TrainProgress
+	var lossEMA float64
+	runStart := time.Now()
+	err = tr.Run(ctx, func(pr score.TrainProgress) error {
+		last = pr
+		if pr.Step == first+1 {
+			lossEMA = pr.Loss
+		}
+		lossEMA = 0.99*lossEMA + 0.01*pr.Loss
+		if pr.Step%10 == 0 {
+			bar.describe(fmt.Sprintf("train loss %.4g", lossEMA))
+		}
+		bar.set(pr.Step)
+		return nil
+	})
+	runTime := time.Since(runStart)
+	bar.done()
+	if err != nil {
+		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
+			if *every > 0 {
+				if serr := tr.Save(partial); serr == nil {
+					fmt.Fprintf(stderr, "sdesample train: stopped at step %d; its state is in %s (continue with -resume %s)\n", tr.Step(), partial, partial)
+				}
+			}
+			return context.Canceled
+		}
+		return fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "score: "))
+	}
+	if err := tr.Save(*out); err != nil {
+		return fmt.Errorf("-o %s: %s", *out, strings.TrimPrefix(err.Error(), "score: "))
+	}
+	if *every > 0 {
+		os.Remove(partial)
+	}
+	done := tr.Step() - first
+	rate := float64(done) / runTime.Seconds()
+	fmt.Fprintf(stdout, "trained steps %d..%d on %s (sde %s, param %s, loss %s, hidden %s, %s, batch %d, lr %g, ema %g, seed %d): %.1fs, %.1f steps/s; last batch loss %.5g (running mean %.5g)\n",
+		first+1, tr.Step(), spec, s.Name(), tr.Config().Param, tr.Loss().Config().Kind, *hidden, *precision, *batch, *lr, *ema, *seed,
+		runTime.Seconds(), rate, last.Loss, lossEMA)
+	fmt.Fprintf(stdout, "wrote %s; sample from it with: sdesample sample -sde %s -score %s -o samples.csv\n", *out, s.Name(), *out)
+	if *recPath != "" {
+		rec := newRecord("train", args, flagValues(fs), *seed, shard{0, 1, "flag"}, 1)
+		if _, err := os.Stat(*dataSpec); err == nil {
+			rec.addInput("data", *dataSpec)
+		}
+		if *resume != "" {
+			rec.addInput("resume", *resume)
+		}
+		sum, _ := fileSHA256(*out)
+		rec.Summary = map[string]float64{"first_step": float64(first + 1), "steps": float64(tr.Step()),
+			"last_loss": last.Loss, "loss_running_mean": lossEMA, "steps_per_second": rate, "train_seconds": runTime.Seconds()}
+		rec.finish(start, *out, sum, tr.Step(), src.Dim())
+		if err := writeRecord(*recPath, rec); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "recorded the run in %s\n", *recPath)
+	}
+	return nil
+}
+
+// trainFlagSet reports whether the flag was given on the command line.
+func trainFlagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return set
+}
+
+// trainFillFromCheckpoint sets every run-defining flag that the command line
+// left unset to the value the checkpoint's run used; flags that were set keep
+// their value (ResumeTrainer then refuses any that disagree).
+func trainFillFromCheckpoint(fs *flag.FlagSet, ck *model.Checkpoint) error {
+	meta, err := score.ReadMeta(ck)
+	if err != nil {
+		return err
+	}
+	if ck.Adam == nil {
+		return errors.New("the checkpoint has no optimiser state to resume")
+	}
+	g := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	vals := map[string]string{
+		"sde": meta.SDE.Name, "param": string(meta.Param), "seed": strconv.FormatUint(meta.Seed, 10),
+		"batch": strconv.Itoa(meta.Batch), "steps": strconv.Itoa(max(meta.Steps, ck.Step)),
+		"lr": g(ck.Adam.LR), "warmup": strconv.Itoa(ck.Adam.Warmup), "clip": g(ck.Adam.ClipNorm), "ema": "0",
+	}
+	if ck.EMA != nil {
+		vals["ema"] = g(ck.EMA.Decay)
+	}
+	lc := meta.Loss.WithDefaults()
+	vals["loss"] = lc.Kind
+	if lc.Kind == score.LossDSM {
+		vals["weighting"], vals["eps"] = lc.Weighting, g(lc.Eps)
+	} else {
+		vals["levels"] = strconv.Itoa(lc.Levels)
+	}
+	vals["data"], vals["dequant"] = meta.Data, "none"
+	if d, ok := strings.CutSuffix(meta.Data, trainDequantSuffix); ok {
+		vals["data"], vals["dequant"] = d, "uniform"
+	}
+	mc := ck.Config.WithDefaults()
+	ws := make([]string, len(mc.Hidden))
+	for i, w := range mc.Hidden {
+		ws[i] = strconv.Itoa(w)
+	}
+	vals["hidden"] = strings.Join(ws, ",")
+	vals["embedding"], vals["embed-dim"], vals["precision"] = mc.Embedding, strconv.Itoa(mc.EmbedDim), mc.Precision
+	if mc.Embedding == model.EmbeddingFourier {
+		vals["fourier-scale"] = g(mc.FourierScale)
+	}
+	for name, v := range vals {
+		if !trainFlagSet(fs, name) {
+			if err := fs.Set(name, v); err != nil {
+				return fmt.Errorf("recorded %s %q: %v", name, v, err)
+			}
+		}
+	}
+	return nil
+}
+
+// parseWidths reads "128,128" (empty: no hidden layer).
+func parseWidths(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		w, err := strconv.Atoi(f)
+		if err != nil || w < 1 || w > 1<<16 {
+			return nil, usagef("-hidden %q: want comma-separated layer widths from 1 to 65536 (for example 128,128)", s)
+		}
+		out = append(out, w)
+	}
+	return out, nil
+}

@@ -1,0 +1,375 @@
+package score
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"sync"
+
+	"github.com/sdekit/sdekit/model"
+	"github.com/sdekit/sdekit/sde"
+)
+
+// Param says how a network's output o(x, t) becomes a score. With s(t) the
+// marginal standard deviation of the SDE,
+//
+//	ParamEps:   score = -o / s(t)   (o predicts the noise z of x_t = c x_0 + s z)
+//	ParamSigma: score =  o / s(t)   (o predicts s(t) times the score, NCSN's output/sigma)
+//	ParamScore: score =  o          (o is the score itself)
+//
+// Every parameterisation works with every SDE; the scale factor of the output
+// is Net.Scale.
+type Param string
+
+const (
+	// ParamEps is the score SDE reference's VP and sub-VP convention
+	// (get_score_fn divides the model output by -std(t)) and DDPM's
+	// epsilon-prediction: the network predicts the noise, score = -eps/std.
+	ParamEps Param = "eps"
+	// ParamSigma is NCSN's scaling (Song and Ermon 2020, the reference's
+	// model.scale_by_sigma, set in all its VE NCSN++ configs): the network's
+	// output is divided by sigma(t) = std(t), so it predicts std(t) times the
+	// score, -eps. The reference's get_score_fn uses a VE model's output "as
+	// is", but its VE models divide by sigma inside; an MLP has no such layer,
+	// so here the division is the parameterisation. Default for VE.
+	ParamSigma Param = "sigma"
+	// ParamScore uses the network's output as the score, unscaled: the
+	// reference's VE get_score_fn taken literally. Its target -z/std(t) spans
+	// 1/sigma_max .. 1/sigma_min, which a plain MLP fits poorly at small t.
+	ParamScore Param = "score"
+)
+
+// Params lists the parameterisations.
+var Params = []Param{ParamEps, ParamSigma, ParamScore}
+
+// ParseParam returns the parameterisation of a name: "eps", "sigma" or "score".
+func ParseParam(name string) (Param, error) {
+	for _, p := range Params {
+		if string(p) == name {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("score: unknown parameterisation %q; use eps (score = -out/std), sigma (score = out/std) or score (score = out)", name)
+}
+
+// DefaultParam is the parameterisation the trainer uses when none is given:
+// ParamEps for VP and sub-VP (the reference's convention) and ParamSigma for
+// VE (the reference's NCSN++ VE models, which scale by sigma internally).
+func DefaultParam(s sde.SDE) Param {
+	if s.Name() == "ve" {
+		return ParamSigma
+	}
+	return ParamEps
+}
+
+// scale returns k(t) with score = k(t) o, given the marginal std.
+func (p Param) scale(std float64) float64 {
+	switch p {
+	case ParamEps:
+		return -1 / std
+	case ParamSigma:
+		return 1 / std
+	case ParamScore:
+		return 1
+	}
+	panic(fmt.Sprintf("score: unknown parameterisation %q", string(p)))
+}
+
+// unitScale returns alpha = std k(t): std(t) times the score is alpha o.
+func (p Param) unitScale(std float64) float64 {
+	switch p {
+	case ParamEps:
+		return -1
+	case ParamSigma:
+		return 1
+	case ParamScore:
+		return std
+	}
+	panic(fmt.Sprintf("score: unknown parameterisation %q", string(p)))
+}
+
+// Net is the score of a trained network: score(x, t) = Scale(t) o(x, t) for
+// the network output o and the parameterisation of Param. It satisfies
+// sde.Score and is safe for concurrent use: each call borrows a clone of the
+// network from a free list (model networks keep a workspace and are not), so
+// there are at most as many clones as concurrent callers, each keeping the
+// workspace of the largest batch it has seen.
+type Net struct {
+	sde   sde.SDE
+	param Param
+	proto model.Trainable
+	dim   int
+	mu    sync.Mutex
+	free  []model.Trainable
+}
+
+func (n *Net) get() model.Trainable {
+	n.mu.Lock()
+	if k := len(n.free); k > 0 {
+		m := n.free[k-1]
+		n.free = n.free[:k-1]
+		n.mu.Unlock()
+		return m
+	}
+	n.mu.Unlock()
+	return n.proto.Clone()
+}
+
+func (n *Net) put(m model.Trainable) {
+	n.mu.Lock()
+	n.free = append(n.free, m)
+	n.mu.Unlock()
+}
+
+// NewNet returns the score of net under s with parameterisation p. The
+// network is cloned: later changes to net do not affect the score.
+func NewNet(s sde.SDE, net model.Trainable, p Param) (*Net, error) {
+	if s == nil || net == nil {
+		return nil, errors.New("score: NewNet needs an SDE and a network")
+	}
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("score: %w", err)
+	}
+	if _, err := ParseParam(string(p)); err != nil {
+		return nil, err
+	}
+	return &Net{sde: s, param: p, proto: net.Clone(), dim: net.Dim()}, nil
+}
+
+// Dim returns the data dimension D.
+func (n *Net) Dim() int { return n.dim }
+
+// SDE returns the forward SDE whose marginal std scales the output.
+func (n *Net) SDE() sde.SDE { return n.sde }
+
+// Param returns the parameterisation.
+func (n *Net) Param() Param { return n.param }
+
+// Model returns a copy of the underlying network.
+func (n *Net) Model() model.Trainable { return n.proto.Clone() }
+
+// Scale returns k(t), score = k(t) o(x, t): -1/std(t), 1/std(t) or 1.
+func (n *Net) Scale(t float64) float64 {
+	_, std := n.sde.Marginal(t)
+	return n.param.scale(std)
+}
+
+func (n *Net) check(op string, t []float64, s ...[]float64) {
+	if len(t) == 0 {
+		panic("score: Net." + op + ": empty batch")
+	}
+	for _, v := range s {
+		if len(v) != len(t)*n.dim {
+			panic(fmt.Sprintf("score: Net.%s: slice of %d values for %d rows of dimension %d", op, len(v), len(t), n.dim))
+		}
+	}
+}
+
+// ScoreTo writes the score of each row of x at time t[i] into dst.
+func (n *Net) ScoreTo(dst, x, t []float64) {
+	n.check("ScoreTo", t, dst, x)
+	m := n.get()
+	m.Forward(dst, x, t)
+	n.put(m)
+	n.scaleRows(dst, t)
+}
+
+// OutputTo writes the raw network output o(x, t) (no scaling) into dst.
+func (n *Net) OutputTo(dst, x, t []float64) {
+	n.check("OutputTo", t, dst, x)
+	m := n.get()
+	m.Forward(dst, x, t)
+	n.put(m)
+}
+
+// VJPTo writes v^T (d score/dx) for each row into dst. Since the scale k(t)
+// does not depend on x, v^T d score/dx = k(t) v^T (d o/dx), the network's
+// input vector-Jacobian product scaled row by row. The network's Jacobian is
+// not symmetric in general, so this is not J v.
+func (n *Net) VJPTo(dst, v, x, t []float64) {
+	n.check("VJPTo", t, dst, v, x)
+	m := n.get()
+	m.InputVJP(dst, v, x, t)
+	n.put(m)
+	n.scaleRows(dst, t)
+}
+
+func (n *Net) scaleRows(dst, t []float64) {
+	d := n.dim
+	if n.param == ParamScore {
+		return
+	}
+	for i, ti := range t {
+		k := n.Scale(ti)
+		row := dst[i*d : (i+1)*d]
+		for j := range row {
+			row[j] *= k
+		}
+	}
+}
+
+// MetaKey is the key of model.Checkpoint.Meta under which the trainer stores
+// a TrainMeta as JSON.
+const MetaKey = "sdekit.score"
+
+// SDESpec names a forward SDE and its parameters.
+type SDESpec struct {
+	Name     string  `json:"name"`
+	BetaMin  float64 `json:"beta_min,omitempty"`
+	BetaMax  float64 `json:"beta_max,omitempty"`
+	SigmaMin float64 `json:"sigma_min,omitempty"`
+	SigmaMax float64 `json:"sigma_max,omitempty"`
+}
+
+// SpecOf describes s. It panics for an SDE type other than *sde.VP,
+// *sde.SubVP and *sde.VE.
+func SpecOf(s sde.SDE) SDESpec {
+	sp, ok := specOf(s)
+	if !ok {
+		panic(fmt.Sprintf("score: SDE of type %T cannot be described; use sde.VP, sde.SubVP or sde.VE", s))
+	}
+	return sp
+}
+
+func specOf(s sde.SDE) (SDESpec, bool) {
+	switch v := s.(type) {
+	case *sde.VP:
+		return SDESpec{Name: "vp", BetaMin: v.BetaMin, BetaMax: v.BetaMax}, true
+	case *sde.SubVP:
+		return SDESpec{Name: "subvp", BetaMin: v.BetaMin, BetaMax: v.BetaMax}, true
+	case *sde.VE:
+		return SDESpec{Name: "ve", SigmaMin: v.SigmaMin, SigmaMax: v.SigmaMax}, true
+	}
+	return SDESpec{Name: s.Name()}, false
+}
+
+// SDE builds the SDE the spec describes.
+func (sp SDESpec) SDE() (sde.SDE, error) {
+	var s sde.SDE
+	switch sp.Name {
+	case "vp":
+		s = &sde.VP{BetaMin: sp.BetaMin, BetaMax: sp.BetaMax}
+	case "subvp":
+		s = &sde.SubVP{BetaMin: sp.BetaMin, BetaMax: sp.BetaMax}
+	case "ve":
+		s = &sde.VE{SigmaMin: sp.SigmaMin, SigmaMax: sp.SigmaMax}
+	default:
+		return nil, fmt.Errorf("score: unknown SDE %q", sp.Name)
+	}
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("score: %w", err)
+	}
+	return s, nil
+}
+
+func (sp SDESpec) String() string {
+	g := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	if sp.Name == "ve" {
+		return "ve (sigma_min " + g(sp.SigmaMin) + ", sigma_max " + g(sp.SigmaMax) + ")"
+	}
+	return sp.Name + " (beta_min " + g(sp.BetaMin) + ", beta_max " + g(sp.BetaMax) + ")"
+}
+
+// TrainMeta is what a checkpoint written by the trainer records besides the
+// network and optimiser: enough to rebuild the score and to resume the run.
+type TrainMeta struct {
+	Format int        `json:"format"` // 1
+	SDE    SDESpec    `json:"sde"`
+	Param  Param      `json:"param"`
+	Loss   LossConfig `json:"loss"`
+	Data   string     `json:"data"`  // the data spec (a source name or a file)
+	Seed   uint64     `json:"seed"`  // the run's seed: batch k draws from stream (Seed, k)
+	Batch  int        `json:"batch"` // rows per step
+	Steps  int        `json:"steps"` // the run's planned number of steps
+}
+
+// metaFormat is the TrainMeta format this build writes and reads.
+const metaFormat = 1
+
+// ReadMeta returns the training metadata of a checkpoint, or an error if it
+// has none or it cannot be decoded.
+func ReadMeta(ck *model.Checkpoint) (*TrainMeta, error) {
+	raw, ok := ck.Meta[MetaKey]
+	if !ok {
+		return nil, errors.New("no score metadata (not written by the sdekit trainer); build the score with score.NewNet and a parameterisation")
+	}
+	var m TrainMeta
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		return nil, fmt.Errorf("score metadata: %w", err)
+	}
+	if m.Format != metaFormat {
+		return nil, fmt.Errorf("score metadata format %d not supported (this build reads %d)", m.Format, metaFormat)
+	}
+	if _, err := ParseParam(string(m.Param)); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// WriteMeta stores m in ck.Meta under MetaKey.
+func WriteMeta(ck *model.Checkpoint, m *TrainMeta) error {
+	mm := *m
+	mm.Format = metaFormat
+	b, err := json.Marshal(mm)
+	if err != nil {
+		return fmt.Errorf("score: encoding metadata: %w", err)
+	}
+	if ck.Meta == nil {
+		ck.Meta = map[string]string{}
+	}
+	ck.Meta[MetaKey] = string(b)
+	return nil
+}
+
+// sameSDE reports whether a and b are the same SDE with the same parameters.
+func sameSDE(a, b SDESpec) bool {
+	return a.Name == b.Name && a.BetaMin == b.BetaMin && a.BetaMax == b.BetaMax &&
+		a.SigmaMin == b.SigmaMin && a.SigmaMax == b.SigmaMax
+}
+
+// LoadNet reads a checkpoint written by the trainer (sdesample train) and
+// returns its score, with the EMA weights when the checkpoint has them. If s
+// is nil the SDE recorded in the checkpoint is used; otherwise s must be the
+// SDE the network was trained with (same type and parameters), since the
+// output scaling and the time input depend on it.
+func LoadNet(path string, s sde.SDE) (*Net, error) {
+	ck, err := model.LoadCheckpoint(path)
+	if err != nil {
+		return nil, fmt.Errorf("score: %w", err)
+	}
+	return NetFromCheckpoint(ck, s, path)
+}
+
+// NetFromCheckpoint is LoadNet on a checkpoint in memory; name identifies it
+// in error messages.
+func NetFromCheckpoint(ck *model.Checkpoint, s sde.SDE, name string) (*Net, error) {
+	meta, err := ReadMeta(ck)
+	if err != nil {
+		return nil, fmt.Errorf("score: %s: %w", name, err)
+	}
+	trained, err := meta.SDE.SDE()
+	if err != nil {
+		return nil, fmt.Errorf("score: %s: recorded SDE: %w", name, err)
+	}
+	if s == nil {
+		s = trained
+	} else {
+		if have, _ := specOf(s); !sameSDE(have, meta.SDE) {
+			hint := "use -sde " + meta.SDE.Name
+			if have.Name == meta.SDE.Name {
+				hint = "the parameters differ; use the SDE the checkpoint records"
+			}
+			return nil, fmt.Errorf("score: %s was trained with the %s SDE; it cannot be used with %s (%s)", name, meta.SDE, have, hint)
+		}
+	}
+	net, err := ck.InferenceNet()
+	if err != nil {
+		return nil, fmt.Errorf("score: %s: %w", name, err)
+	}
+	return NewNet(s, net, meta.Param)
+}
+
+// finite reports whether v is neither NaN nor infinite.
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

@@ -1,0 +1,382 @@
+package score
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/sdekit/sdekit/data"
+	"github.com/sdekit/sdekit/internal/rng"
+	"github.com/sdekit/sdekit/model"
+	"github.com/sdekit/sdekit/sde"
+)
+
+// Defaults of TrainConfig.
+const (
+	DefaultBatch = 256
+	DefaultLR    = 2e-4
+)
+
+// trainPurpose separates the trainer's streams from the sampling,
+// probe, dequantisation and data streams of package rng ("train").
+const trainPurpose rng.Purpose = 0x747261696e
+
+// TrainConfig describes a training run.
+type TrainConfig struct {
+	SDE   sde.SDE
+	Param Param      // "" means DefaultParam(SDE)
+	Loss  LossConfig // zero value: dsm with lambda = sigma^2
+	Data  data.Source
+	// DataSpec names the data in the checkpoint's metadata (the -data flag);
+	// "" means Data.Name().
+	DataSpec string
+	// Model is the network. Dim 0 means Data.Dim(); Seed 0 means Seed.
+	Model model.Config
+
+	Steps    int     // total number of optimiser steps of the run, >= 1
+	Batch    int     // rows per step; 0 means 256
+	LR       float64 // Adam's learning rate; 0 means 2e-4
+	Warmup   int     // linear learning-rate warm-up steps (0: none)
+	ClipNorm float64 // global gradient-norm clipping (0: none)
+	EMA      float64 // EMA decay of the weights sampling uses, in (0, 1); 0: no EMA
+	Seed     uint64  // batch k is drawn from the stream (Seed, k)
+
+	// CheckpointEvery > 0 saves a checkpoint to CheckpointPath after every
+	// CheckpointEvery steps (not after the last one: the caller saves that).
+	CheckpointEvery int
+	CheckpointPath  string
+}
+
+// TrainProgress is what the progress callback of Run receives after each step.
+type TrainProgress struct {
+	Step     int     // steps done, 1..Steps
+	Steps    int     // the run's total
+	Loss     float64 // this step's batch loss
+	GradNorm float64 // gradient norm before clipping
+}
+
+// NonFiniteError reports a NaN or infinite loss or gradient and the step it
+// appeared at (1-based: the step that would have made Step() equal to Step).
+type NonFiniteError struct {
+	Step  int
+	What  string // "loss" or "gradient norm"
+	Value float64
+}
+
+func (e *NonFiniteError) Error() string {
+	return fmt.Sprintf("score: training step %d: %s is %v; lower the learning rate, set a gradient clip, or check the data for NaN or huge values", e.Step, e.What, e.Value)
+}
+
+// Trainer runs denoising score matching with Adam and an EMA of the weights.
+//
+// Step k (0-based) draws its whole batch, data rows then times then noise,
+// from the stream rng.New(Seed, k, purpose "train"), so a run resumed from a
+// checkpoint at step k continues bit for bit as the uninterrupted run: the
+// checkpoint carries the parameters, Adam's moments and step count, the EMA
+// and k, and nothing else is random.
+//
+// A Trainer is not safe for concurrent use.
+type Trainer struct {
+	cfg  TrainConfig
+	meta TrainMeta
+	net  model.Trainable
+	opt  *model.Adam
+	ema  *model.EMA
+	loss *Loss
+	step int
+
+	stream                  *rng.Stream
+	x0, t, z, xt, out, dOut []float64
+}
+
+// normalize checks cfg and fills in its defaults.
+func (cfg TrainConfig) normalize() (TrainConfig, error) {
+	if cfg.SDE == nil {
+		return cfg, errors.New("score: TrainConfig.SDE is nil")
+	}
+	if cfg.Data == nil {
+		return cfg, errors.New("score: TrainConfig.Data is nil")
+	}
+	if err := cfg.SDE.Validate(); err != nil {
+		return cfg, fmt.Errorf("score: %w", err)
+	}
+	if _, ok := specOf(cfg.SDE); !ok {
+		return cfg, fmt.Errorf("score: cannot train with an SDE of type %T (its checkpoint could not record it); use sde.VP, sde.SubVP or sde.VE", cfg.SDE)
+	}
+	if cfg.Param == "" {
+		cfg.Param = DefaultParam(cfg.SDE)
+	}
+	if _, err := ParseParam(string(cfg.Param)); err != nil {
+		return cfg, err
+	}
+	cfg.Loss = cfg.Loss.WithDefaults()
+	if cfg.DataSpec == "" {
+		cfg.DataSpec = cfg.Data.Name()
+	}
+	if cfg.Model.Dim == 0 {
+		cfg.Model.Dim = cfg.Data.Dim()
+	}
+	if cfg.Model.Dim != cfg.Data.Dim() {
+		return cfg, fmt.Errorf("score: the network has dimension %d but the data %s has %d", cfg.Model.Dim, cfg.DataSpec, cfg.Data.Dim())
+	}
+	if cfg.Model.Seed == 0 {
+		cfg.Model.Seed = cfg.Seed
+	}
+	cfg.Model = cfg.Model.WithDefaults()
+	if err := cfg.Model.Validate(); err != nil {
+		return cfg, fmt.Errorf("score: %w", err)
+	}
+	if cfg.Batch == 0 {
+		cfg.Batch = DefaultBatch
+	}
+	if cfg.LR == 0 {
+		cfg.LR = DefaultLR
+	}
+	switch {
+	case cfg.Steps < 1:
+		return cfg, fmt.Errorf("score: Steps = %d; train for at least 1 step", cfg.Steps)
+	case cfg.Batch < 1:
+		return cfg, fmt.Errorf("score: Batch = %d; use at least 1 row", cfg.Batch)
+	case !(cfg.LR > 0) || math.IsInf(cfg.LR, 0):
+		return cfg, fmt.Errorf("score: learning rate %v must be finite and > 0", cfg.LR)
+	case cfg.Warmup < 0:
+		return cfg, fmt.Errorf("score: Warmup = %d must be >= 0", cfg.Warmup)
+	case !(cfg.ClipNorm >= 0) || math.IsInf(cfg.ClipNorm, 0):
+		return cfg, fmt.Errorf("score: ClipNorm = %v must be finite and >= 0 (0: no clipping)", cfg.ClipNorm)
+	case !(cfg.EMA >= 0 && cfg.EMA < 1):
+		return cfg, fmt.Errorf("score: EMA decay %v must lie in [0, 1) (0: no EMA)", cfg.EMA)
+	case cfg.CheckpointEvery < 0:
+		return cfg, fmt.Errorf("score: CheckpointEvery = %d must be >= 0", cfg.CheckpointEvery)
+	case cfg.CheckpointEvery > 0 && cfg.CheckpointPath == "":
+		return cfg, errors.New("score: CheckpointEvery is set but CheckpointPath is empty")
+	}
+	return cfg, nil
+}
+
+// NewTrainer returns a trainer at step 0 with freshly initialised weights.
+func NewTrainer(cfg TrainConfig) (*Trainer, error) {
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return nil, err
+	}
+	net, err := model.NewTrainable(cfg.Model)
+	if err != nil {
+		return nil, fmt.Errorf("score: %w", err)
+	}
+	opt := model.NewAdam(cfg.LR)
+	opt.Warmup, opt.ClipNorm = cfg.Warmup, cfg.ClipNorm
+	var ema *model.EMA
+	if cfg.EMA > 0 {
+		ema = model.NewEMA(net, cfg.EMA)
+	}
+	return newTrainer(cfg, net, opt, ema, 0)
+}
+
+// ResumeTrainer returns a trainer that continues the run saved in ck. cfg
+// must describe the same run (SDE, parameterisation, loss, data, seed, batch,
+// network and optimiser settings); only Steps, the checkpoint settings and
+// the data source object may differ. Continuing to the same Steps gives bit
+// for bit the parameters of the uninterrupted run.
+func ResumeTrainer(cfg TrainConfig, ck *model.Checkpoint) (*Trainer, error) {
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return nil, err
+	}
+	meta, err := ReadMeta(ck)
+	if err != nil {
+		return nil, fmt.Errorf("score: resume: %w", err)
+	}
+	if ck.Adam == nil {
+		return nil, errors.New("score: resume: the checkpoint has no optimiser state")
+	}
+	if err := sameRun(cfg, meta, ck); err != nil {
+		return nil, fmt.Errorf("score: resume: %w", err)
+	}
+	if ck.Step > cfg.Steps {
+		return nil, fmt.Errorf("score: resume: the checkpoint is at step %d, beyond Steps = %d", ck.Step, cfg.Steps)
+	}
+	net, err := ck.Net()
+	if err != nil {
+		return nil, fmt.Errorf("score: resume: %w", err)
+	}
+	c := model.NewCheckpoint(net, ck.Step, ck.Adam, ck.EMA) // deep copies of the state
+	return newTrainer(cfg, net, c.Adam, c.EMA, ck.Step)
+}
+
+// sameRun reports the first setting in which cfg differs from the run that
+// wrote ck.
+func sameRun(cfg TrainConfig, m *TrainMeta, ck *model.Checkpoint) error {
+	diff := func(what string, have, want any) error {
+		return fmt.Errorf("%s is %v in the checkpoint but %v now; a resumed run must keep the settings of the original", what, want, have)
+	}
+	if sp := SpecOf(cfg.SDE); !sameSDE(sp, m.SDE) {
+		return diff("the SDE", sp, m.SDE)
+	}
+	if cfg.Param != m.Param {
+		return diff("the parameterisation", cfg.Param, m.Param)
+	}
+	if cfg.Loss != m.Loss.WithDefaults() {
+		return diff("the loss", fmt.Sprintf("%+v", cfg.Loss), fmt.Sprintf("%+v", m.Loss.WithDefaults()))
+	}
+	if cfg.DataSpec != m.Data {
+		return diff("the data", cfg.DataSpec, m.Data)
+	}
+	if cfg.Seed != m.Seed {
+		return diff("the seed", cfg.Seed, m.Seed)
+	}
+	if cfg.Batch != m.Batch {
+		return diff("the batch size", cfg.Batch, m.Batch)
+	}
+	if a, b := cfg.Model, ck.Config.WithDefaults(); !sameConfig(a, b) {
+		return diff("the network", fmt.Sprintf("%+v", a), fmt.Sprintf("%+v", b))
+	}
+	a := ck.Adam
+	if cfg.LR != a.LR {
+		return diff("the learning rate", cfg.LR, a.LR)
+	}
+	if cfg.Warmup != a.Warmup {
+		return diff("the warm-up", cfg.Warmup, a.Warmup)
+	}
+	if cfg.ClipNorm != a.ClipNorm {
+		return diff("the gradient clip", cfg.ClipNorm, a.ClipNorm)
+	}
+	decay := 0.0
+	if ck.EMA != nil {
+		decay = ck.EMA.Decay
+	}
+	if cfg.EMA != decay {
+		return diff("the EMA decay", cfg.EMA, decay)
+	}
+	return nil
+}
+
+func sameConfig(a, b model.Config) bool {
+	return slices.Equal(a.Hidden, b.Hidden) && a.Dim == b.Dim && a.Embedding == b.Embedding &&
+		a.EmbedDim == b.EmbedDim && a.FourierScale == b.FourierScale && a.TimeScale == b.TimeScale &&
+		a.Precision == b.Precision && a.Seed == b.Seed
+}
+
+func newTrainer(cfg TrainConfig, net model.Trainable, opt *model.Adam, ema *model.EMA, step int) (*Trainer, error) {
+	loss, err := NewLoss(cfg.SDE, cfg.Param, cfg.Loss)
+	if err != nil {
+		return nil, err
+	}
+	n, d := cfg.Batch, cfg.Model.Dim
+	tr := &Trainer{
+		cfg: cfg, net: net, opt: opt, ema: ema, loss: loss, step: step,
+		meta: TrainMeta{Format: metaFormat, SDE: SpecOf(cfg.SDE), Param: cfg.Param, Loss: cfg.Loss,
+			Data: cfg.DataSpec, Seed: cfg.Seed, Batch: cfg.Batch, Steps: cfg.Steps},
+		stream: rng.NewStream(cfg.Seed, 0, trainPurpose),
+		x0:     make([]float64, n*d), t: make([]float64, n), z: make([]float64, n*d),
+		xt: make([]float64, n*d), out: make([]float64, n*d), dOut: make([]float64, n*d),
+	}
+	return tr, nil
+}
+
+// Config returns the run's configuration, defaults filled in.
+func (tr *Trainer) Config() TrainConfig { return tr.cfg }
+
+// Step returns the number of steps taken.
+func (tr *Trainer) Step() int { return tr.step }
+
+// Loss returns the loss being minimised.
+func (tr *Trainer) Loss() *Loss { return tr.loss }
+
+// Model returns the network being trained (not a copy: do not use it while
+// training, and clone it to keep it).
+func (tr *Trainer) Model() model.Trainable { return tr.net }
+
+// Batch writes step k's training batch (data rows x0, times t, noise z, as
+// the trainer draws them) into the given slices of Batch rows.
+func (tr *Trainer) Batch(k int, x0, t, z []float64) {
+	tr.stream.Reset(tr.cfg.Seed, k, trainPurpose)
+	r := tr.stream.R
+	tr.cfg.Data.Sample(x0, len(t), r)
+	tr.loss.SampleTimes(t, r)
+	rng.FillNormal(r, z)
+}
+
+// TrainStep takes one optimiser step and returns its batch loss and the
+// gradient norm before clipping. A NaN or infinite loss or gradient returns a
+// *NonFiniteError and leaves the weights, optimiser and step unchanged.
+func (tr *Trainer) TrainStep() (loss, gradNorm float64, err error) {
+	k := tr.step
+	tr.Batch(k, tr.x0, tr.t, tr.z)
+	tr.loss.Perturb(tr.xt, tr.x0, tr.t, tr.z)
+	tr.net.ZeroGrad()
+	tr.net.ForwardTrain(tr.out, tr.xt, tr.t)
+	loss = tr.loss.Eval(tr.dOut, tr.out, tr.t, tr.z)
+	if !finite(loss) {
+		return loss, math.NaN(), &NonFiniteError{Step: k + 1, What: "loss", Value: loss}
+	}
+	tr.net.Backward(tr.dOut)
+	gradNorm, err = tr.opt.Step(tr.net)
+	if err != nil {
+		return loss, gradNorm, &NonFiniteError{Step: k + 1, What: "gradient norm", Value: gradNorm}
+	}
+	if tr.ema != nil {
+		tr.ema.Update(tr.net)
+	}
+	tr.step++
+	return loss, gradNorm, nil
+}
+
+// Run trains until Step() = Steps, checking ctx before each step and calling
+// progress (if not nil) after each; an error from progress stops the run and
+// is returned. It saves checkpoints as CheckpointEvery asks.
+func (tr *Trainer) Run(ctx context.Context, progress func(TrainProgress) error) error {
+	for tr.step < tr.cfg.Steps {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		loss, gn, err := tr.TrainStep()
+		if err != nil {
+			return err
+		}
+		if progress != nil {
+			if err := progress(TrainProgress{Step: tr.step, Steps: tr.cfg.Steps, Loss: loss, GradNorm: gn}); err != nil {
+				return err
+			}
+		}
+		if k := tr.cfg.CheckpointEvery; k > 0 && tr.step%k == 0 && tr.step < tr.cfg.Steps {
+			if err := tr.Save(tr.cfg.CheckpointPath); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Checkpoint returns a checkpoint of the current state (copies), with the
+// training metadata that LoadNet and ResumeTrainer read.
+func (tr *Trainer) Checkpoint() (*model.Checkpoint, error) {
+	ck := model.NewCheckpoint(tr.net, tr.step, tr.opt, tr.ema)
+	if err := WriteMeta(ck, &tr.meta); err != nil {
+		return nil, err
+	}
+	return ck, nil
+}
+
+// Save writes the checkpoint to path atomically.
+func (tr *Trainer) Save(path string) error {
+	ck, err := tr.Checkpoint()
+	if err != nil {
+		return err
+	}
+	if err := model.SaveCheckpoint(path, ck); err != nil {
+		return fmt.Errorf("score: %w", err)
+	}
+	return nil
+}
+
+// Score returns the score of the current network, with the EMA weights when
+// the run keeps an EMA (what a checkpoint's LoadNet gives).
+func (tr *Trainer) Score() (*Net, error) {
+	net := tr.net
+	if tr.ema != nil {
+		net = tr.ema.Net(tr.net)
+	}
+	return NewNet(tr.cfg.SDE, net, tr.cfg.Param)
+}
