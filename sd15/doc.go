@@ -47,7 +47,12 @@
 // A posterior p~(x_0) proportional to p(x_0) r(x_0) is sampled by perturbing
 // every reverse kernel (SD15 section 2.5 and appendix C). For a Gaussian kernel
 // the perturbed mean is, to first order, mu + Sigma grad log r(mu)
-// (GaussianModel.Sample with gradLogR). For a binomial kernel B(c) and
+// (GaussianModel.Sample with gradLogR); SD15 uses the same r at every step,
+// which is only right when r is smooth on the scale of every kernel, and with
+// 40 steps it is measurably biased (see Sample). GaussianModel.SampleGaussianR
+// multiplies each kernel exactly by a Gaussian r_t, the likelihood of an
+// observation given the noisy state; with exact kernels that samples the
+// posterior exactly, which the tests check. For a binomial kernel B(c) and
 // r = B(d), the product is B(c d / (c d + (1 - c)(1 - d)))
 // (discretize.PerturbedRate); clamping known bits (d in {0, 1}) and leaving the
 // others alone (d = 1/2) fills in missing bins (BinaryModel.Inpaint).
