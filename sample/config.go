@@ -82,6 +82,13 @@ type Config struct {
 	DDPMVariance string  // ddpm and the ancestral predictor: "beta" | "beta-tilde"; "" => "beta" (VE ancestral: "beta-tilde", as in the reference)
 	DDPMSteps    int     // ddim: length N of the underlying DDPM schedule; 0 => 1000
 
+	// Clamp, if non-nil, is called by the em and pc samplers after every
+	// step with a block's states x (len(rows) rows) at the step's new time t;
+	// it may overwrite them. Inpainting (Inpaint) replaces the known
+	// coordinates there with the forward-noised data, as the score SDE code
+	// does. It must be safe for concurrent calls on different blocks.
+	Clamp func(x []float64, t float64, rows []int)
+
 	Workers int // goroutines; 0 => runtime.NumCPU(). Results are identical for any value.
 	Block   int // rows per score call and work unit; 0 => min(256, max(8, 8192/D))
 }
@@ -118,6 +125,9 @@ func (c *Config) Validate() error {
 	case EM, PC, ODE, DDPM, DDIM:
 	default:
 		return fmt.Errorf("sample: Config.Sampler = %q is unknown; use em, pc, ode, ddpm or ddim", c.Sampler)
+	}
+	if c.Clamp != nil && c.Sampler != EM && c.Sampler != PC {
+		return fmt.Errorf("sample: Config.Clamp is set with Sampler %s; clamping (inpainting) works with em and pc", c.Sampler)
 	}
 	if c.Steps == 0 {
 		c.Steps = 1000

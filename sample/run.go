@@ -512,6 +512,9 @@ func (j *job) runSDE(ctx context.Context, ws *workspace, lo, hi int, batch bool)
 		if bad != 0 {
 			return &NonFiniteError{Row: j.rows[lo+firstBad(x, d)], T: st.Next}
 		}
+		if j.cfg.Clamp != nil {
+			j.cfg.Clamp(x, st.Next, j.rows[lo:hi])
+		}
 		j.rec.save(k+1, lo, x)
 	}
 	for r := lo; r < hi; r++ {
