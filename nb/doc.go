@@ -46,6 +46,11 @@
 //     matching (package score's trainer); Trained.Sample, LogLikelihood and
 //     Density sample from it, score held-out data against a Gaussian
 //     baseline, and draw its density.
+//  6. Sohl-Dickstein 2015. Heartbeat and SwissRollSD15 train the binomial and
+//     Gaussian diffusion models of package sd15 at small budgets and return
+//     the bound K two ways, L_null, the true log-likelihood, and pictures
+//     (heartbeat inpainting by multiplied binomial kernels; Swiss roll
+//     samples).
 //
 // # Metrics
 //

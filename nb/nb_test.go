@@ -235,3 +235,24 @@ func TestTrain(t *testing.T) {
 		t.Errorf("density: %v", d.LogP)
 	}
 }
+
+// The SD15 helpers at small budgets: finite numbers, the two estimates of K
+// within 4 combined standard errors of each other, K below the true
+// log-likelihood (3 SE), and pictures of the stated size.
+func TestSD15Helpers(t *testing.T) {
+	for _, res := range []*SD15Result{Heartbeat(50, 300, 1), SwissRollSD15(300, 1)} {
+		se := math.Hypot(res.KKL.StdErr, res.KTraj.StdErr)
+		if math.Abs(res.KKL.Mean-res.KTraj.Mean) > 4*se {
+			t.Errorf("%s: K %v by KL terms, %v by trajectories", res.Name, res.KKL, res.KTraj)
+		}
+		if res.KKL.Mean > res.True.Mean+3*math.Hypot(res.KKL.StdErr, res.True.StdErr) {
+			t.Errorf("%s: K %v above the true log-likelihood %v", res.Name, res.KKL, res.True)
+		}
+		if b := res.Image.Bounds(); b.Dx() != 800 {
+			t.Errorf("%s: image %v", res.Name, b)
+		}
+		if !strings.Contains(res.String(), "K - L_null") {
+			t.Errorf("%s: String() = %q", res.Name, res.String())
+		}
+	}
+}

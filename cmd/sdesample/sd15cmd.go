@@ -21,17 +21,30 @@ func runSD15(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	exp := fs.String("experiment", "heartbeat", "heartbeat (binomial diffusion, SD15 Table 1) or swissroll (Gaussian diffusion)")
 	T := fs.Int("T", 0, "diffusion steps (0: 2000 for heartbeat, 40 for swissroll)")
 	steps := fs.Int("steps", 30000, "training steps")
-	batch := fs.Int("batch", 64, "training examples per step")
-	lr := fs.Float64("lr", 3e-3, "Adam learning rate at the start (it decays linearly to a tenth)")
+	batch := fs.Int("batch", 0, "training examples per step (0: 64 heartbeat, 256 swissroll)")
+	lr := fs.Float64("lr", 0, "Adam learning rate at the start, decaying linearly to a tenth (0: 3e-3 heartbeat, 1e-2 swissroll)")
 	basis := fs.Int("basis", -1, "temporal basis functions tying the readouts (0: one readout per step as in SD15; -1: 20 for heartbeat, 10 for swissroll)")
 	noise := fs.Float64("noise", 0.5, "swissroll: noise std in the units of the unscaled roll")
+	width := fs.Int("width", 64, "swissroll: width of the two sigmoid hidden layers")
 	evalN := fs.Int("eval", 0, "data points for each estimate of K (0: 400 heartbeat, 4000 swissroll)")
 	seed := fs.Uint64("seed", 1, "random seed")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *steps < 1 || *batch < 1 || !(*lr > 0) || *evalN < 0 {
-		return usagef("-steps, -batch and -lr must be positive and -eval >= 0")
+	if *steps < 1 || *batch < 0 || *lr < 0 || *evalN < 0 || *width < 1 {
+		return usagef("-steps and -width must be positive, -batch, -lr and -eval >= 0")
+	}
+	if *batch == 0 {
+		*batch = 64
+		if *exp == "swissroll" {
+			*batch = 256
+		}
+	}
+	if *lr == 0 {
+		*lr = 3e-3
+		if *exp == "swissroll" {
+			*lr = 1e-2
+		}
 	}
 	r := rng.New(*seed, 0, rng.Data)
 	say := func(format string, a ...any) { fmt.Fprintf(stdout, format+"\n", a...) }
@@ -41,7 +54,9 @@ func runSD15(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return ctx.Err()
 	}
-	opt := sd15.TrainOptions{Steps: *steps, Batch: *batch, LR: *lr, Progress: progress}
+	opt := func() sd15.TrainOptions {
+		return sd15.TrainOptions{Steps: *steps, Batch: *batch, LR: *lr, Progress: progress}
+	}
 	switch *exp {
 	case "heartbeat":
 		if *T == 0 {
@@ -60,7 +75,7 @@ func runSD15(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		data := func(dst []float64, r *rand.Rand) { h.Sequence(dst, r.IntN(h.Period)) }
 		start := time.Now()
-		if err := m.Train(ctx, data, opt, r); err != nil {
+		if err := m.Train(ctx, data, opt(), r); err != nil {
 			return err
 		}
 		trainTime := time.Since(start)
@@ -97,12 +112,12 @@ func runSD15(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return usagef("-noise %v must be > 0", *noise)
 		}
 		sr := sd15.SwissRoll(*noise)
-		m, err := sd15.NewGaussianModel(2, *T, 1e-3, []int{128, 128}, *basis, r)
+		m, err := sd15.NewGaussianModel(2, *T, 1e-3, []int{*width, *width}, *basis, r)
 		if err != nil {
 			return usagef("%v", err)
 		}
 		start := time.Now()
-		if err := m.Train(ctx, sr.Draw, opt, r); err != nil {
+		if err := m.Train(ctx, sr.Draw, opt(), r); err != nil {
 			return err
 		}
 		trainTime := time.Since(start)
@@ -122,7 +137,7 @@ func runSD15(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			null += m.NullLogLikelihood(x)
 		}
 		null /= float64(*evalN)
-		say("SD15 Swiss roll: unit variance, noise %g, Gaussian diffusion T = %d, basis %d, %d steps of batch %d", *noise, *T, *basis, *steps, *batch)
+		say("SD15 Swiss roll: unit variance, noise %g, Gaussian diffusion T = %d, %dx%d sigmoid net, basis %d, %d steps of batch %d, lr %g", *noise, *T, *width, *width, *basis, *steps, *batch, *lr)
 		say("training time            %v", trainTime.Round(time.Millisecond))
 		say("K (KL terms)             %v", kl)
 		say("K (trajectories)         %v", tr)
