@@ -54,9 +54,7 @@ func runSD15(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return ctx.Err()
 	}
-	opt := func() sd15.TrainOptions {
-		return sd15.TrainOptions{Steps: *steps, Batch: *batch, LR: *lr, Progress: progress}
-	}
+	opt := sd15.TrainOptions{Steps: *steps, Batch: *batch, LR: *lr, Progress: progress}
 	switch *exp {
 	case "heartbeat":
 		if *T == 0 {
@@ -75,7 +73,7 @@ func runSD15(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		data := func(dst []float64, r *rand.Rand) { h.Sequence(dst, r.IntN(h.Period)) }
 		start := time.Now()
-		if err := m.Train(ctx, data, opt(), r); err != nil {
+		if err := m.Train(ctx, data, opt, r); err != nil {
 			return err
 		}
 		trainTime := time.Since(start)
@@ -117,7 +115,7 @@ func runSD15(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return usagef("%v", err)
 		}
 		start := time.Now()
-		if err := m.Train(ctx, sr.Draw, opt(), r); err != nil {
+		if err := m.Train(ctx, sr.Draw, opt, r); err != nil {
 			return err
 		}
 		trainTime := time.Since(start)
