@@ -89,53 +89,31 @@ func (m *GaussianModel) posteriorCoefs(t int) (c0, ct float64) {
 }
 
 // Train minimises E_t E KL(q(x_{t-1} | x_t, x_0) || p(x_{t-1} | x_t)) (in nats),
-// t uniform on 2..T. data draws one x_0.
+// t uniform on 2..T. data draws one x_0. Progress reports the loss in bits.
 func (m *GaussianModel) Train(ctx context.Context, data func(dst []float64, r *rand.Rand), opt TrainOptions, r *rand.Rand) error {
-	if opt.Steps < 1 || opt.Batch < 1 || !(opt.LR > 0) {
-		return fmt.Errorf("sd15: train options %+v: steps, batch and learning rate must be positive", opt)
-	}
 	d := m.D
-	a := newAdam(m.Net, opt.LR)
-	g := m.Net.NewGrad()
-	w := m.Net.NewWork()
 	x0, xt, muQ, mu, lv, dOut := make([]float64, d), make([]float64, d), make([]float64, d), make([]float64, d), make([]float64, d), make([]float64, 2*d)
-	for step := 1; step <= opt.Steps; step++ {
-		if err := ctx.Err(); err != nil {
-			return err
+	return train(ctx, m.Net, opt, 1/math.Ln2, func(w *Work, g *Grad) float64 {
+		data(x0, r)
+		t := 2 + r.IntN(m.T-1)
+		ab := m.AlphaBars[t-1]
+		for i := range xt {
+			xt[i] = math.Sqrt(ab)*x0[i] + math.Sqrt(1-ab)*r.NormFloat64()
 		}
-		g.Zero()
+		vq := m.posterior(muQ, xt, x0, t)
+		m.kernel(w, mu, lv, xt, t)
+		c0, _ := m.posteriorCoefs(t)
 		var loss float64
-		for b := 0; b < opt.Batch; b++ {
-			data(x0, r)
-			t := 2 + r.IntN(m.T-1)
-			ab := m.AlphaBars[t-1]
-			for i := range xt {
-				xt[i] = math.Sqrt(ab)*x0[i] + math.Sqrt(1-ab)*r.NormFloat64()
-			}
-			vq := m.posterior(muQ, xt, x0, t)
-			m.kernel(w, mu, lv, xt, t)
-			c0, _ := m.posteriorCoefs(t)
-			for i := 0; i < d; i++ {
-				v := math.Exp(lv[i])
-				e := mu[i] - muQ[i]
-				loss += 0.5 * (lv[i] - math.Log(vq) + (vq+e*e)/v - 1)
-				dOut[i] = c0 * e / v
-				dOut[d+i] = 0.5 * (1 - (vq+e*e)/v)
-			}
-			m.Net.Backward(w, g, dOut, t)
+		for i := 0; i < d; i++ {
+			v := math.Exp(lv[i])
+			e := mu[i] - muQ[i]
+			loss += 0.5 * (lv[i] - math.Log(vq) + (vq+e*e)/v - 1)
+			dOut[i] = c0 * e / v
+			dOut[d+i] = 0.5 * (1 - (vq+e*e)/v)
 		}
-		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return fmt.Errorf("sd15: training loss became %v at step %d; lower the learning rate", loss, step)
-		}
-		a.lr = opt.LR * (1 - 0.9*float64(step-1)/float64(opt.Steps)) // linear decay to LR/10
-		a.step(m.Net, g, 1/float64(opt.Batch))
-		if opt.Progress != nil && step%100 == 0 {
-			if err := opt.Progress(step, loss/float64(opt.Batch)/math.Ln2); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+		m.Net.Backward(w, g, dOut, t)
+		return loss
+	})
 }
 
 // logNormal returns log N(x; mu, diag(exp(logVar))) in nats.

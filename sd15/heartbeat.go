@@ -127,14 +127,39 @@ type TrainOptions struct {
 // against the posterior rate; lower variance than sampling x_{t-1}). data draws
 // one x_0 into its argument.
 func (m *BinaryModel) Train(ctx context.Context, data func(dst []float64, r *rand.Rand), opt TrainOptions, r *rand.Rand) error {
+	d := m.D
+	x0, xt, in, dOut := make([]float64, d), make([]float64, d), make([]float64, d), make([]float64, d)
+	return train(ctx, m.Net, opt, 1, func(w *Work, g *Grad) float64 {
+		data(x0, r)
+		t := 2 + r.IntN(m.Chain.T-1)
+		for i := range xt {
+			xt[i] = draw(r, m.Chain.Marginal(x0[i], t))
+		}
+		input(in, xt)
+		out := m.Net.Forward(w, in, t)
+		var loss float64
+		for i, o := range out {
+			p := sigmoid(m.baseLogit(xt[i], t) + o)
+			q := m.Chain.Posterior(xt[i], x0[i], t)
+			dOut[i] = p - q
+			loss += discretize.BernoulliKL(q, clampRate(p))
+		}
+		m.Net.Backward(w, g, dOut, t)
+		return loss
+	})
+}
+
+// train runs opt.Steps Adam steps on net; each step sums example(w, g), which
+// draws one training example, accumulates its gradient into g and returns its
+// loss, over opt.Batch examples. The learning rate decays linearly from LR to
+// LR/10. Progress gets the mean loss times lossScale (to report bits).
+func train(ctx context.Context, net *Net, opt TrainOptions, lossScale float64, example func(w *Work, g *Grad) float64) error {
 	if opt.Steps < 1 || opt.Batch < 1 || !(opt.LR > 0) {
 		return fmt.Errorf("sd15: train options %+v: steps, batch and learning rate must be positive", opt)
 	}
-	d := m.D
-	a := newAdam(m.Net, opt.LR)
-	g := m.Net.NewGrad()
-	w := m.Net.NewWork()
-	x0, xt, in, dOut := make([]float64, d), make([]float64, d), make([]float64, d), make([]float64, d)
+	a := newAdam(net, opt.LR)
+	g := net.NewGrad()
+	w := net.NewWork()
 	for step := 1; step <= opt.Steps; step++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -142,28 +167,15 @@ func (m *BinaryModel) Train(ctx context.Context, data func(dst []float64, r *ran
 		g.Zero()
 		var loss float64
 		for b := 0; b < opt.Batch; b++ {
-			data(x0, r)
-			t := 2 + r.IntN(m.Chain.T-1)
-			for i := range xt {
-				xt[i] = draw(r, m.Chain.Marginal(x0[i], t))
-			}
-			input(in, xt)
-			out := m.Net.Forward(w, in, t)
-			for i, o := range out {
-				p := sigmoid(m.baseLogit(xt[i], t) + o)
-				q := m.Chain.Posterior(xt[i], x0[i], t)
-				dOut[i] = p - q
-				loss += discretize.BernoulliKL(q, clampRate(p))
-			}
-			m.Net.Backward(w, g, dOut, t)
+			loss += example(w, g)
 		}
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			return fmt.Errorf("sd15: training loss became %v at step %d; lower the learning rate", loss, step)
 		}
-		a.lr = opt.LR * (1 - 0.9*float64(step-1)/float64(opt.Steps)) // linear decay to LR/10
-		a.step(m.Net, g, 1/float64(opt.Batch))
+		a.lr = opt.LR * (1 - 0.9*float64(step-1)/float64(opt.Steps))
+		a.step(net, g, 1/float64(opt.Batch))
 		if opt.Progress != nil && step%100 == 0 {
-			if err := opt.Progress(step, loss/float64(opt.Batch)); err != nil {
+			if err := opt.Progress(step, lossScale*loss/float64(opt.Batch)); err != nil {
 				return err
 			}
 		}
