@@ -3,6 +3,7 @@ package score
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/sdekit/sdekit/sde"
 )
@@ -19,15 +20,25 @@ type Guided struct {
 // Dim returns the base score's dimension.
 func (g Guided) Dim() int { return g.Base.Dim() }
 
-// ScoreTo writes the base score plus grad log r_t into dst. It allocates one
-// scratch batch per call for the guidance term.
+// guidePool recycles the scratch batch of the guidance term, so a sampler's
+// steps do not allocate.
+var guidePool sync.Pool
+
+// ScoreTo writes the base score plus grad log r_t into dst.
 func (g Guided) ScoreTo(dst, x, t []float64) {
 	g.Base.ScoreTo(dst, x, t)
-	extra := make([]float64, len(t)*g.Base.Dim())
-	g.LogRGrad(extra, x, t)
-	for i := range extra {
-		dst[i] += extra[i]
+	n := len(t) * g.Base.Dim()
+	bp, _ := guidePool.Get().(*[]float64)
+	if bp == nil || cap(*bp) < n {
+		b := make([]float64, n)
+		bp = &b
 	}
+	extra := (*bp)[:n]
+	g.LogRGrad(extra, x, t)
+	for i, e := range extra {
+		dst[i] += e
+	}
+	guidePool.Put(bp)
 }
 
 // GaussianObservation returns grad_x log p_t(y | x_t) for data that are one

@@ -48,3 +48,19 @@ func TestGuidedEqualsPosterior(t *testing.T) {
 		t.Error("a mixture of 8 accepted")
 	}
 }
+
+// A guided score in a sampler's loop does not allocate after warm-up.
+func TestGuidedNoAlloc(t *testing.T) {
+	s := sde.NewVP()
+	prior := Gauss(s, 4)
+	grad, _ := GaussianObservation(prior, []float64{1, 0, 0, 0}, []bool{true, false, false, false}, 0.3)
+	g := Guided{Base: prior, LogRGrad: grad}
+	x, dst, ts := make([]float64, 4*64), make([]float64, 4*64), make([]float64, 64)
+	for i := range ts {
+		ts[i] = 0.5
+	}
+	g.ScoreTo(dst, x, ts)
+	if a := testing.AllocsPerRun(50, func() { g.ScoreTo(dst, x, ts) }); a != 0 {
+		t.Errorf("Guided.ScoreTo allocates %v times per call", a)
+	}
+}

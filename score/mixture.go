@@ -74,23 +74,6 @@ func (m *Mixture) Dim() int { return m.d }
 // K returns the number of components.
 func (m *Mixture) K() int { return len(m.Weights) }
 
-// scratch holds the per-row responsibilities; a stack array covers the usual
-// small K so hot loops do not allocate.
-type scratch struct {
-	buf [16]float64
-	r   []float64
-}
-
-func (m *Mixture) newScratch() *scratch {
-	s := &scratch{}
-	if len(m.Weights) <= len(s.buf) {
-		s.r = s.buf[:len(m.Weights)]
-	} else {
-		s.r = make([]float64, len(m.Weights))
-	}
-	return s
-}
-
 // logComponents fills r with log w_k + log N_k(x) (k = 1..K) and returns their
 // maximum. The log-determinant is taken as a sum of logs of products of 8
 // variances (no overflow for variances in [1e-38, 1e38]), so a row costs D/8
@@ -164,7 +147,11 @@ type timeCache struct {
 	inv     []float64 // D x K
 	lz      []float64 // K
 	r       []float64 // K: log-densities, then responsibilities
+	row     []float64 // D: a spare row
 }
+
+// Every method takes its scratch (a timeCache) from cachePool and gives it
+// back, so the oracle does not allocate in sampler and solver loops.
 
 var cachePool sync.Pool
 
@@ -180,7 +167,10 @@ func (m *Mixture) getCache() *timeCache {
 	if cap(tc.lz) < k {
 		tc.lz, tc.r = make([]float64, k), make([]float64, k)
 	}
-	tc.cmu, tc.inv, tc.lz, tc.r = tc.cmu[:kd], tc.inv[:kd], tc.lz[:k], tc.r[:k]
+	if cap(tc.row) < m.d {
+		tc.row = make([]float64, m.d)
+	}
+	tc.cmu, tc.inv, tc.lz, tc.r, tc.row = tc.cmu[:kd], tc.inv[:kd], tc.lz[:k], tc.r[:k], tc.row[:m.d]
 	tc.t = math.NaN()
 	return tc
 }
@@ -268,13 +258,16 @@ func (m *Mixture) ScoreTo(dst, x, t []float64) {
 func (m *Mixture) LogProb(x []float64, t float64) float64 {
 	m.check(1, len(x))
 	c, s := m.SDE.Marginal(t)
-	return m.resp(m.newScratch().r, x[:m.d], c, s, true)
+	sc := m.getCache()
+	defer cachePool.Put(sc)
+	return m.resp(sc.r, x[:m.d], c, s, true)
 }
 
 // LogProbTo writes log p_t(x) of each row into dst (len(t) values).
 func (m *Mixture) LogProbTo(dst, x, t []float64) {
 	m.check(len(t), len(x))
-	sc := m.newScratch()
+	sc := m.getCache()
+	defer cachePool.Put(sc)
 	for i, ti := range t {
 		c, s := m.SDE.Marginal(ti)
 		dst[i] = m.resp(sc.r, x[i*m.d:(i+1)*m.d], c, s, true)
@@ -285,7 +278,8 @@ func (m *Mixture) LogProbTo(dst, x, t []float64) {
 func (m *Mixture) TraceJacobianTo(dst, x, t []float64) {
 	n, d := len(t), m.d
 	m.check(n, len(x))
-	sc := m.newScratch()
+	sc := m.getCache()
+	defer cachePool.Put(sc)
 	for i, ti := range t {
 		c, s := m.SDE.Marginal(ti)
 		c2, s2 := c*c, s*s
@@ -320,11 +314,9 @@ func (m *Mixture) ScoreVJPTo(sdst, dst, v, x, t []float64) {
 	if sdst != nil {
 		m.check(n, len(sdst))
 	}
-	sc := m.newScratch()
-	var tmp []float64 // the score row when the caller does not want it
-	if sdst == nil && len(sc.r) > 1 {
-		tmp = make([]float64, d)
-	}
+	sc := m.getCache()
+	defer cachePool.Put(sc)
+	tmp := sc.row // the score row when the caller does not want it
 	for i, ti := range t {
 		c, s := m.SDE.Marginal(ti)
 		c2, s2 := c*c, s*s
@@ -395,7 +387,8 @@ func (m *Mixture) SampleData(dst []float64, r *rand.Rand) int {
 
 // Component returns the most probable component of row x under p_t.
 func (m *Mixture) Component(x []float64, t float64) int {
-	sc := m.newScratch()
+	sc := m.getCache()
+	defer cachePool.Put(sc)
 	c, s := m.SDE.Marginal(t)
 	m.resp(sc.r, x[:m.d], c, s, true)
 	best := 0

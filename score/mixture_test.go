@@ -262,3 +262,26 @@ func TestScoreMixedTimes(t *testing.T) {
 		}
 	}
 }
+
+// The oracle does not allocate per call after warm-up (samplers and the
+// likelihood solver call it once per block and stage).
+func TestMixtureNoAlloc(t *testing.T) {
+	m := GMM8(sde.NewVP())
+	x, v, d := make([]float64, 128), make([]float64, 128), make([]float64, 128)
+	ts, tr := make([]float64, 64), make([]float64, 64)
+	for i := range ts {
+		ts[i] = 0.3
+	}
+	for name, f := range map[string]func(){
+		"ScoreTo":         func() { m.ScoreTo(d, x, ts) },
+		"VJPTo":           func() { m.VJPTo(d, v, x, ts) },
+		"ScoreVJPTo":      func() { m.ScoreVJPTo(d, d, v, x, ts) },
+		"TraceJacobianTo": func() { m.TraceJacobianTo(tr, x, ts) },
+		"LogProbTo":       func() { m.LogProbTo(tr, x, ts) },
+	} {
+		f()
+		if a := testing.AllocsPerRun(20, f); a != 0 {
+			t.Errorf("%s allocates %v times per call", name, a)
+		}
+	}
+}
