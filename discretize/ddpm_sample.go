@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"sync"
 
 	"github.com/sdekit/sdekit/sde"
@@ -251,12 +250,18 @@ type ChainOptions struct {
 	Variance Variance
 }
 
+// Noise is a row's stream of standard normal draws. *rand.Rand is one, and so
+// is rng.NormalStream, the streams of package sample.
+type Noise interface {
+	NormFloat64() float64
+}
+
 // Sample runs the chain on the rows of x in place: x holds x_{N-1} (DDPM's
 // x_T, drawn from N(0, I) by the caller) on entry and x_0 on return. Row k
 // draws its noise from rs[k], D values per step that has noise, in step
 // order. ctx is checked once per step. It returns the number of model
 // evaluations per row.
-func (d *DDPM) Sample(ctx context.Context, m EpsModel, x []float64, rs []*rand.Rand, opt ChainOptions) (int, error) {
+func (d *DDPM) Sample(ctx context.Context, m EpsModel, x []float64, rs []Noise, opt ChainOptions) (int, error) {
 	n := len(rs)
 	dim := m.Dim()
 	if n == 0 {

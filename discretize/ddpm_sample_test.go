@@ -3,7 +3,6 @@ package discretize_test
 import (
 	"context"
 	"math"
-	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -130,8 +129,8 @@ func (z zeroScore) ScoreTo(dst, x, t []float64) {
 	}
 }
 
-func rowsStreams(seed uint64, n, d int) ([]float64, []*rand.Rand) {
-	rs := make([]*rand.Rand, n)
+func rowsStreams(seed uint64, n, d int) ([]float64, []discretize.Noise) {
+	rs := make([]discretize.Noise, n)
 	x := make([]float64, n*d)
 	for i := range rs {
 		rs[i] = rng.New(seed, i, rng.Sampling)

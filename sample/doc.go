@@ -4,8 +4,10 @@
 //
 // Everything is on flat row-major []float64 (n rows of D values). Generate
 // takes the global indices of the rows to draw; row i takes all its
-// randomness from its own stream rng.New(seed, i, rng.Sampling) (the prior
-// draw, then the noise of each step in order), so a row does not depend on
+// randomness from its own counter-based normal stream rng.NewKey(seed, i,
+// rng.Sampling) (the prior draw, then the noise of each step in order; normal
+// n of the row is a fixed function of the key and n, drawn for a block of
+// rows at a time by rng.NormalsRows), so a row does not depend on
 // the batch, the order of rows, Workers, Block or the shard it is computed in.
 // The two options that make rows share a step size (BatchNorms, ODEJoint)
 // make the rows of one call a batch, as in the reference code.

@@ -194,7 +194,7 @@ func TestODEFollowsExactFlow(t *testing.T) {
 			x, _ := gen(t, &c, 1, n)
 			worst := 0.0
 			for i := 0; i < n; i++ {
-				r := rng.New(1, i, rng.Sampling)
+				r := rng.NewNormalStream(1, i, rng.Sampling)
 				for j := 0; j < 3; j++ {
 					xT := s.PriorStd() * r.NormFloat64()
 					gd := gaussDim{s, g.Means[0][j], g.Stds[0][j] * g.Stds[0][j]}

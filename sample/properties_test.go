@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math"
-	"math/rand/v2"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,23 +14,35 @@ import (
 	"github.com/sdekit/sdekit/sde"
 )
 
-// A reused stream slot, re-seeded for each row, gives bit for bit the numbers
-// of a fresh rng.New(seed, row, rng.Sampling), split fills included.
-func TestStreamMatchesRNG(t *testing.T) {
-	var s stream
-	x := make([]float64, 10000)
-	for row := 0; row < 200; row++ {
-		s.reset(9, row, rng.Sampling)
-		r := rng.New(9, row, rng.Sampling)
-		s.fill(x[:7])
-		s.fill(x[7:])
-		for i := range x {
-			if y := r.NormFloat64(); y != x[i] {
-				t.Fatalf("row %d draw %d: %v, rand.Rand %v", row, i, x[i], y)
+// A block's noise, drawn for a range of its rows at a time and advanced in
+// lock step, is bit for bit row r's own stream rng.NewNormalStream(seed, r,
+// rng.Sampling), read in order, whatever the split of the rows.
+func TestBlockNoiseMatchesStreams(t *testing.T) {
+	const m, d, seed = 37, 3, 9
+	ws := &workspace{}
+	ws.ensure(m, d)
+	rows := make([]int, m)
+	for r := range rows {
+		rows[r] = 100 + 7*r
+		ws.keys[r] = rng.NewKey(seed, rows[r], rng.Sampling)
+	}
+	rs := make([]*rng.NormalStream, m)
+	for r := range rs {
+		rs[r] = rng.NewNormalStream(seed, rows[r], rng.Sampling)
+	}
+	z := make([]float64, m*d)
+	for step := 0; step < 5; step++ {
+		clear(z)
+		ws.noise(z, 0, 10, d) // split as a batch-mode phase would
+		ws.noise(z, 10, 11, d)
+		ws.noise(z, 11, m, d)
+		ws.advance(d)
+		for r := 0; r < m; r++ {
+			for j := 0; j < d; j++ {
+				if w := rs[r].NormFloat64(); z[r*d+j] != w {
+					t.Fatalf("step %d row %d value %d: %v, stream %v", step, r, j, z[r*d+j], w)
+				}
 			}
-		}
-		if s.normal() != r.NormFloat64() || s.float64() != r.Float64() {
-			t.Fatalf("row %d: normal or float64 differ", row)
 		}
 	}
 }
@@ -86,7 +97,7 @@ func TestLangevinStepByHand(t *testing.T) {
 		x0 := make([]float64, n*3)
 		z := make([]float64, n*3)
 		for r := 0; r < n; r++ {
-			rr := rng.New(5, r, rng.Sampling)
+			rr := rng.NewNormalStream(5, r, rng.Sampling)
 			for j := 0; j < 3; j++ {
 				x0[r*3+j] = rr.NormFloat64()
 			}
@@ -125,7 +136,7 @@ func TestALDStepByHand(t *testing.T) {
 	g := newGauss(s, 2)
 	c := Config{SDE: s, Score: g, Sampler: PC, Predictor: None, Corrector: CorrectorALD, Steps: 1, SNR: 0.16}
 	x, _ := gen(t, &c, 6, 1)
-	rr := rng.New(6, 0, rng.Sampling)
+	rr := rng.NewNormalStream(6, 0, rng.Sampling)
 	x0 := []float64{50 * rr.NormFloat64(), 50 * rr.NormFloat64()}
 	z := []float64{rr.NormFloat64(), rr.NormFloat64()}
 	sc := make([]float64, 2)
@@ -172,7 +183,7 @@ func TestReferenceStepsByHand(t *testing.T) {
 			t.Fatal(err)
 		}
 		x0, x1 := states[0], states[1]
-		rr := rng.New(8, 0, rng.Sampling)
+		rr := rng.NewNormalStream(8, 0, rng.Sampling)
 		rr.NormFloat64()
 		rr.NormFloat64()
 		z := []float64{rr.NormFloat64(), rr.NormFloat64()}
@@ -355,9 +366,9 @@ func TestChainsMatchDiscretize(t *testing.T) {
 		}
 		sched, _ := discretize.FromVP(vp, N)
 		y := make([]float64, n*3)
-		rs := make([]*rand.Rand, n)
+		rs := make([]discretize.Noise, n)
 		for r := range rs {
-			rs[r] = rng.New(17, r, rng.Sampling)
+			rs[r] = rng.NewNormalStream(17, r, rng.Sampling)
 			for j := 0; j < 3; j++ {
 				y[r*3+j] = rs[r].NormFloat64()
 			}
@@ -594,7 +605,7 @@ func TestTrajectory(t *testing.T) {
 				break
 			}
 		}
-		r := rng.New(2, 4, rng.Sampling)
+		r := rng.NewNormalStream(2, 4, rng.Sampling)
 		if states[0][4] != r.NormFloat64() {
 			t.Errorf("%s: first state is not the prior draw", describe(c))
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sdekit/sdekit/discretize"
 	"github.com/sdekit/sdekit/internal/rng"
+	"github.com/sdekit/sdekit/internal/vmath"
 	"github.com/sdekit/sdekit/ode"
 	"github.com/sdekit/sdekit/sde"
 )
@@ -39,7 +40,8 @@ func (e *NonFiniteError) Error() string {
 
 // Generate draws the rows listed in rows into dst (len(rows)*D values; row k
 // of dst is global row rows[k]). Row i always draws its randomness from the
-// stream rng.New(seed, i, rng.Sampling): the prior draw first, then the noise
+// normal stream rng.NewKey(seed, i, rng.Sampling) (rng.NewNormalStream reads
+// it one value at a time): the prior draw first, then the noise
 // of every step in order, so a row is bit for bit the same whatever the other
 // rows, their order, Workers and Block (except with BatchNorms or ODEJoint,
 // where the rows of one call form the batch).
@@ -312,17 +314,18 @@ func (j *job) run(parent context.Context, progress func(int) error) error {
 
 // workspace is one worker's scratch memory, grown to the largest block.
 type workspace struct {
-	streams []stream
-	t       []float64
-	s, z    []float64
-	zn, sn  []float64
-	idx     []int
-	solver  *ode.Solver
+	keys   []rng.Key // the rows' normal streams
+	drawn  uint64    // normals drawn so far by every row of the block (they advance in lock step)
+	t      []float64
+	s, z   []float64
+	zn, sn []float64
+	idx    []int
+	solver *ode.Solver
 }
 
 func (w *workspace) ensure(m, d int) {
-	if len(w.streams) < m {
-		w.streams = make([]stream, m)
+	if len(w.keys) < m {
+		w.keys = make([]rng.Key, m)
 		w.t = make([]float64, m)
 		w.zn = make([]float64, m)
 		w.sn = make([]float64, m)
@@ -344,14 +347,14 @@ func (j *job) runBlock(ctx context.Context, ws *workspace, lo, hi int, batch boo
 		sd = 1 // DDPM's x_T ~ N(0, I)
 	}
 	for r := 0; r < m; r++ {
-		st := &ws.streams[r]
-		st.reset(j.seed, j.rows[lo+r], rng.Sampling)
-		xr := x[r*d : (r+1)*d]
-		st.fill(xr)
-		if sd != 1 {
-			for k := range xr {
-				xr[k] *= sd
-			}
+		ws.keys[r] = rng.NewKey(j.seed, j.rows[lo+r], rng.Sampling)
+	}
+	ws.drawn = 0
+	ws.noise(x, 0, m, d)
+	ws.advance(d)
+	if sd != 1 {
+		for k := range x {
+			x[k] *= sd
 		}
 	}
 	j.rec.save(0, lo, x)
@@ -364,6 +367,16 @@ func (j *job) runBlock(ctx context.Context, ws *workspace, lo, hi int, batch boo
 		return j.runChain(ctx, ws, lo, hi)
 	}
 }
+
+// noise writes the next d normals of rows a..b-1 of the block into z (rows
+// a..b-1 of it). It does not advance ws.drawn: a phase may fill its rows in
+// parts from several goroutines, and calls advance once when it is done.
+func (ws *workspace) noise(z []float64, a, b, d int) {
+	rng.NormalsRows(z[a*d:b*d], d, ws.keys[a:b], ws.drawn)
+}
+
+// advance records that every row of the block drew d more normals.
+func (ws *workspace) advance(d int) { ws.drawn += uint64(d) }
 
 // scoreAt evaluates the score of rows a..b-1 of x at time t into ws.s, in
 // calls of at most Block rows.
@@ -418,12 +431,11 @@ func (t *task) run(a, b int) float64 {
 	switch t.phase {
 	case phaseCorrect:
 		j.scoreAt(ws, x, st.T, a, b)
-		for r := a; r < b; r++ {
-			zr := ws.z[r*d : (r+1)*d]
-			ws.streams[r].fill(zr)
-			if langevin {
+		ws.noise(ws.z, a, b, d)
+		if langevin {
+			for r := a; r < b; r++ {
+				zr, sr := ws.z[r*d:(r+1)*d], ws.s[r*d:(r+1)*d]
 				var zz, ss float64
-				sr := ws.s[r*d : (r+1)*d]
 				for i, v := range zr {
 					zz += v * v
 					ss += sr[i] * sr[i]
@@ -434,28 +446,25 @@ func (t *task) run(a, b int) float64 {
 		if langevin && j.cfg.BatchNorms {
 			return 0
 		}
+		if !langevin {
+			// one step size for every row: one call over the whole range
+			return update(x[a*d:b*d], 1, t.e, math.Sqrt(2*t.e), ws.s[a*d:b*d], ws.z[a*d:b*d])
+		}
 		for r := a; r < b; r++ {
-			e := t.e
-			if langevin {
-				e = langevinStep(st.Alpha, j.cfg.SNR, ws.zn[r], ws.sn[r])
-			}
+			e := langevinStep(st.Alpha, j.cfg.SNR, ws.zn[r], ws.sn[r])
 			acc += update(x[r*d:(r+1)*d], 1, e, math.Sqrt(2*e), ws.s[r*d:(r+1)*d], ws.z[r*d:(r+1)*d])
 		}
 	case phaseCorrectApply:
 		e := t.e
-		for r := a; r < b; r++ {
-			acc += update(x[r*d:(r+1)*d], 1, e, math.Sqrt(2*e), ws.s[r*d:(r+1)*d], ws.z[r*d:(r+1)*d])
-		}
+		return update(x[a*d:b*d], 1, e, math.Sqrt(2*e), ws.s[a*d:b*d], ws.z[a*d:b*d])
 	case phasePredict:
 		j.scoreAt(ws, x, st.T, a, b)
-		for r := a; r < b; r++ {
-			var zr []float64
-			if st.PZ != 0 {
-				zr = ws.z[r*d : (r+1)*d]
-				ws.streams[r].fill(zr)
-			}
-			acc += update(x[r*d:(r+1)*d], st.PX, st.PS, st.PZ, ws.s[r*d:(r+1)*d], zr)
+		var z []float64
+		if st.PZ != 0 {
+			ws.noise(ws.z, a, b, d)
+			z = ws.z[a*d : b*d]
 		}
+		return update(x[a*d:b*d], st.PX, st.PS, st.PZ, ws.s[a*d:b*d], z)
 	}
 	return acc
 }
@@ -494,6 +503,7 @@ func (j *job) runSDE(ctx context.Context, ws *workspace, lo, hi int, batch bool)
 				// x <- x + e score + sqrt(2 e) z
 				t.phase, t.e = phaseCorrect, 2*st.Alpha*(snr*st.Std)*(snr*st.Std)
 				bad += t.do(m, batch)
+				ws.advance(d)
 				if langevin && j.cfg.BatchNorms {
 					var zsum, ssum float64
 					for r := 0; r < m; r++ {
@@ -508,6 +518,9 @@ func (j *job) runSDE(ctx context.Context, ws *workspace, lo, hi int, batch bool)
 		if st.Predict {
 			t.phase = phasePredict
 			bad += t.do(m, batch)
+			if st.PZ != 0 {
+				ws.advance(d)
+			}
 		}
 		if bad != 0 {
 			return &NonFiniteError{Row: j.rows[lo+firstBad(x, d)], T: st.Next}
@@ -533,26 +546,14 @@ func langevinStep(alpha, snr, zNorm, sNorm float64) float64 {
 	return 2 * alpha * r * r
 }
 
-// update writes x <- px x + ps s + pz z (z unused when nil) and returns a sum
-// that is non-zero (NaN) exactly when a new value is not finite.
+// update writes x <- pz z + (ps s + px x) (z unused when nil; vmath.LinComb
+// rounds it as two fused multiply-adds after px x) and returns a sum that is
+// non-zero exactly when a new value is not finite.
 func update(x []float64, px, ps, pz float64, s, z []float64) float64 {
-	s = s[:len(x)]
-	var acc float64
-	if z == nil {
-		for i, v := range x {
-			v = px*v + ps*s[i]
-			x[i] = v
-			acc += v - v
-		}
-		return acc
+	if vmath.LinComb(x, px, s, ps, z, pz) {
+		return 0
 	}
-	z = z[:len(x)]
-	for i, v := range x {
-		v = px*v + ps*s[i] + pz*z[i]
-		x[i] = v
-		acc += v - v
-	}
-	return acc
+	return 1
 }
 
 func (j *job) runODE(ctx context.Context, ws *workspace, lo, hi int, batch bool) error {
@@ -639,9 +640,8 @@ func (j *job) runChain(ctx context.Context, ws *workspace, lo, hi int) error {
 		}
 		z := ws.z[:m*d]
 		if sigma != 0 {
-			for r := 0; r < m; r++ {
-				ws.streams[r].fill(z[r*d : (r+1)*d])
-			}
+			ws.noise(z, 0, m, d)
+			ws.advance(d)
 		}
 		if ddim {
 			j.sched.DDIMStepTo(x, x, eps, z, i, jj, j.cfg.Eta)

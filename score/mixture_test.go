@@ -266,22 +266,335 @@ func TestScoreMixedTimes(t *testing.T) {
 // The oracle does not allocate per call after warm-up (samplers and the
 // likelihood solver call it once per block and stage).
 func TestMixtureNoAlloc(t *testing.T) {
-	m := GMM8(sde.NewVP())
-	x, v, d := make([]float64, 128), make([]float64, 128), make([]float64, 128)
-	ts, tr := make([]float64, 64), make([]float64, 64)
-	for i := range ts {
-		ts[i] = 0.3
-	}
-	for name, f := range map[string]func(){
-		"ScoreTo":         func() { m.ScoreTo(d, x, ts) },
-		"VJPTo":           func() { m.VJPTo(d, v, x, ts) },
-		"ScoreVJPTo":      func() { m.ScoreVJPTo(d, d, v, x, ts) },
-		"TraceJacobianTo": func() { m.TraceJacobianTo(tr, x, ts) },
-		"LogProbTo":       func() { m.LogProbTo(tr, x, ts) },
-	} {
-		f()
-		if a := testing.AllocsPerRun(20, f); a != 0 {
-			t.Errorf("%s allocates %v times per call", name, a)
+	s := sde.NewVP()
+	for _, m := range []*Mixture{GMM8(s), Gauss(s, 64), randomMixture(s, 5, 3, rand.New(rand.NewPCG(1, 1)))} {
+		const n = 300 // more than one block of ScoreTo
+		x, v, d := make([]float64, n*m.Dim()), make([]float64, n*m.Dim()), make([]float64, n*m.Dim())
+		ts, tr := make([]float64, n), make([]float64, n)
+		for i := range ts {
+			ts[i] = 0.3
 		}
+		for name, f := range map[string]func(){
+			"ScoreTo":         func() { m.ScoreTo(d, x, ts) },
+			"VJPTo":           func() { m.VJPTo(d, v, x, ts) },
+			"ScoreVJPTo":      func() { m.ScoreVJPTo(d, d, v, x, ts) },
+			"TraceJacobianTo": func() { m.TraceJacobianTo(tr, x, ts) },
+			"LogProbTo":       func() { m.LogProbTo(tr, x, ts) },
+		} {
+			f()
+			if a := testing.AllocsPerRun(20, f); a != 0 {
+				t.Errorf("K=%d D=%d: %s allocates %v times per call", m.K(), m.Dim(), name, a)
+			}
+		}
+	}
+}
+
+// randomMixture returns a K-component mixture in D dimensions with unequal
+// weights (in [0.2, 1.2] before normalising), means in [-3, 3] and stds in
+// [0.1, 1.1], drawn from r.
+func randomMixture(s sde.SDE, k, d int, r *rand.Rand) *Mixture {
+	w := make([]float64, k)
+	mu := make([][]float64, k)
+	sd := make([][]float64, k)
+	for i := range w {
+		w[i] = 0.2 + r.Float64()
+		mu[i] = make([]float64, d)
+		sd[i] = make([]float64, d)
+		for j := range mu[i] {
+			mu[i][j] = 6*r.Float64() - 3
+			sd[i][j] = 0.1 + r.Float64()
+		}
+	}
+	m, err := NewMixture(s, w, mu, sd)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
+// refScore writes the score of the row x at time t into dst by the textbook
+// formula, one row at a time with math.Exp: log-weights
+//
+//	l_k = log w_k - sum_j log(2 pi v_kj)/2 - sum_j (x_j - c mu_kj)^2 / (2 v_kj),
+//
+// responsibilities r_k = e^(l_k - max l) (0 below e^-40, the oracle's
+// documented rule), score_j = sum_k r_k (c mu_kj - x_j) / v_kj / sum_k r_k.
+//
+// It returns in scale the sums of the magnitudes of the terms,
+// sum_k r_k |c mu_kj - x_j| / v_kj / sum_k r_k, the size of the rounding
+// errors of any evaluation of the score; and in cond a bound, in units of
+// u = 2^-53, on how far the oracle's shifted log-weights l_k - max l can be
+// from these: D max_k sum_j |log v_kj| for the log determinant, which the
+// oracle sums differently (a sum of D terms is exact to (D-1) u sum|terms|;
+// Higham, Accuracy and Stability of Numerical Algorithms, 4.2), plus
+// 2 (|l_k| + |max l|) over the components with 0 < r_k < 1, since the
+// quadratic form, summed on top of a log determinant that may differ in
+// its last bit, can round to a neighbouring float.
+//
+// v_kj and the quadratic form are evaluated as the oracle does (the
+// formula's own order, v rounded as written). Far from the data the
+// quadratic form is large (about 1e4 at |x| = 50 and small t): summed in
+// another order it would move the log-weights by a few ulp of 1e4, and the
+// responsibilities by as much relatively, about 1e-12. That is the
+// conditioning of the problem, which neither code can beat; keeping the
+// order measures what the oracle's blocking, vmath.Exp and the reciprocal
+// of the sum add.
+func refScore(m *Mixture, dst, scale, x []float64, t float64) (cond float64) {
+	c, s := m.SDE.Marginal(t)
+	K, d := m.K(), m.Dim()
+	l := make([]float64, K)
+	var logDetAbs float64
+	for k := range l {
+		var logDet, abs float64
+		for j := 0; j < d; j++ {
+			lv := math.Log(variance(m, k, j, c, s))
+			logDet += lv
+			abs += math.Abs(lv)
+		}
+		logDetAbs = max(logDetAbs, abs)
+		l[k] = math.Log(m.Weights[k]) - 0.5*(logDet+float64(d)*math.Log(2*math.Pi))
+		for j := 0; j < d; j++ {
+			e := x[j] - c*m.Means[k][j]
+			l[k] -= e * e * (0.5 / variance(m, k, j, c, s))
+		}
+	}
+	mx := math.Inf(-1)
+	for _, v := range l {
+		mx = math.Max(mx, v)
+	}
+	var z, lmax float64
+	for k, v := range l {
+		if v-mx > -40 {
+			l[k] = math.Exp(v - mx)
+			if v != mx {
+				lmax = max(lmax, math.Abs(v)+math.Abs(mx))
+			}
+		} else {
+			l[k] = 0
+		}
+		z += l[k]
+	}
+	for j := 0; j < d; j++ {
+		var sum, abs float64
+		for k, r := range l {
+			a := r * (c*m.Means[k][j] - x[j]) / variance(m, k, j, c, s)
+			sum += a
+			abs += math.Abs(a)
+		}
+		dst[j], scale[j] = sum/z, abs/z
+	}
+	return float64(d)*logDetAbs + 2*lmax
+}
+
+// variance returns v_kj = c^2 s_kj^2 + s^2 rounded as written, as the
+// oracle evaluates it (the conversions keep the compiler from fusing).
+func variance(m *Mixture, k, j int, c, s float64) float64 {
+	c2, sd2, s2 := float64(c*c), float64(m.Stds[k][j]*m.Stds[k][j]), float64(s*s)
+	return float64(c2*sd2) + s2
+}
+
+// scoreRows returns rows that exercise the oracle for m at time t: random
+// rows at the data scale, rows far from every component (|x| about 50,
+// where the responsibilities are peaked and the log-weights are large),
+// rows at the exact means c mu_k of p_t (where a component's own term is
+// exactly 0), at midpoints between two means (for gmm8, two equal
+// responsibilities) and at the origin (gmm8's centre, where the pulls
+// cancel).
+func scoreRows(m *Mixture, t float64, r *rand.Rand) []float64 {
+	c, _ := m.SDE.Marginal(t)
+	d := m.Dim()
+	var x []float64
+	for range 40 {
+		for range d {
+			x = append(x, 2*r.NormFloat64())
+		}
+	}
+	for range 20 {
+		row := make([]float64, d)
+		var n2 float64
+		for j := range row {
+			row[j] = r.NormFloat64()
+			n2 += row[j] * row[j]
+		}
+		rad := 30 + 40*r.Float64()
+		for j := range row {
+			row[j] *= rad / math.Sqrt(n2)
+		}
+		x = append(x, row...)
+	}
+	for k := range m.K() {
+		for j := range d {
+			x = append(x, c*m.Means[k][j])
+		}
+		k2 := (k + 1) % m.K()
+		for j := range d {
+			x = append(x, c*(m.Means[k][j]+m.Means[k2][j])/2)
+		}
+	}
+	return append(x, make([]float64, d)...)
+}
+
+// ScoreTo against refScore, on gmm8 (the D = 2 path, components in pairs),
+// a random K = 5, D = 3 mixture (the general path), and mixtures that cover
+// the other shapes: an odd K with D = 2, D = 1 and D = 40. Times: each of
+// several t for the whole batch (more than one block of 128 rows), runs of
+// random length at random t, and a different t on every row.
+//
+// Tolerance: |got - want| <= (1e-13 + u cond) scale_j, with scale_j and
+// cond from refScore and u = 2^-53: a relative error of 1e-13 (about 450
+// ulp), measured against the sum of the magnitudes of the terms because the
+// terms can cancel (at gmm8's centre the score is 0), plus u cond, a few
+// 1e-15 near the data, larger only far from it where two components still
+// compete. The two codes' log-weights differ by at most u cond (refScore);
+// beyond that they differ by vmath.Exp against math.Exp (at most 2 ulp), by
+// the order of the sums over K <= 8 terms, and by the product with 1/z
+// instead of a division: each a few ulp of the magnitudes. The largest
+// errors seen are logged: about 2e-15 for D <= 3 and 1e-13 for D = 40 (far
+// rows, within u cond). Any real mistake (a wrong component or row, a
+// dropped or doubled term) gives errors of order 1. For D in the thousands
+// the two ways of summing the log determinant drift apart by ~1e-11, so
+// TestScoreBlocks checks large D against the oracle's own one-row results.
+func TestScoreMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	times := []float64{1e-5, 1e-3, 0.01, 0.1, 0.3, 0.5, 0.9, 1}
+	for _, s := range sdes {
+		cases := []struct {
+			name string
+			m    *Mixture
+		}{
+			{"gmm8", GMM8(s)},
+			{"K5D3", randomMixture(s, 5, 3, r)},
+			{"K3D2", randomMixture(s, 3, 2, r)},
+			{"K4D1", randomMixture(s, 4, 1, r)},
+			{"K2D40", randomMixture(s, 2, 40, r)},
+		}
+		for _, tc := range cases {
+			m, d := tc.m, tc.m.Dim()
+			var worst float64
+			check := func(how string, x, ts []float64) {
+				t.Helper()
+				got := make([]float64, len(x))
+				m.ScoreTo(got, x, ts)
+				want, scale := make([]float64, d), make([]float64, d)
+				for i, ti := range ts {
+					cond := refScore(m, want, scale, x[i*d:(i+1)*d], ti)
+					tol := 1e-13 + 0x1p-53*cond
+					for j := range want {
+						g := got[i*d+j]
+						err := math.Abs(g - want[j])
+						if scale[j] > 0 {
+							worst = math.Max(worst, err/scale[j])
+						}
+						if !(err <= tol*scale[j]) {
+							t.Fatalf("%s %s %s row %d t=%g x=%v dim %d: score %v, reference %v (scale %v)",
+								s.Name(), tc.name, how, i, ti, x[i*d:min(i*d+4, (i+1)*d)], j, g, want[j], scale[j])
+						}
+					}
+				}
+			}
+			var allX, allT []float64
+			for _, tt := range times {
+				x := scoreRows(m, tt, r)
+				ts := make([]float64, len(x)/d)
+				for i := range ts {
+					ts[i] = tt
+				}
+				check("one t", x, ts)
+				allX, allT = append(allX, x...), append(allT, ts...)
+			}
+			// The same rows in a random order, in runs of 1 to 20 rows at a
+			// random time from the list, then each at its own time.
+			perm := r.Perm(len(allT))
+			x := make([]float64, len(allX))
+			ts := make([]float64, len(allT))
+			for i := 0; i < len(perm); {
+				n := 1 + r.IntN(20)
+				tt := times[r.IntN(len(times))]
+				for ; n > 0 && i < len(perm); n, i = n-1, i+1 {
+					copy(x[i*d:(i+1)*d], allX[perm[i]*d:(perm[i]+1)*d])
+					ts[i] = tt
+				}
+			}
+			check("runs", x, ts)
+			for i := range ts {
+				ts[i] = 1e-5 + (1-1e-5)*r.Float64()
+			}
+			check("per-row t", x, ts)
+			t.Logf("%s %-7s max |error| / scale = %.2g", s.Name(), tc.name, worst)
+		}
+	}
+}
+
+// A batch gives exactly the scores of one-row calls, whatever its blocks:
+// gmm8 with 300 rows (blocks of 128, 128 and 44 rows) and K = 3, D = 5000
+// (blocks of 3 rows), at one t and at times that change in runs. Exact
+// equality: every row goes through the same operations in any block.
+func TestScoreBlocks(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	s := sde.NewVP()
+	for _, c := range []struct {
+		m *Mixture
+		n int
+	}{{GMM8(s), 300}, {randomMixture(s, 3, 5000, r), 10}} {
+		m, d := c.m, c.m.Dim()
+		x := make([]float64, c.n*d)
+		for i := range x {
+			x[i] = 2 * r.NormFloat64()
+		}
+		same, runs := make([]float64, c.n), make([]float64, c.n)
+		for i := range same {
+			same[i], runs[i] = 0.4, []float64{0.1, 0.4, 0.9}[i/7%3]
+		}
+		for _, ts := range [][]float64{same, runs} {
+			got := make([]float64, len(x))
+			m.ScoreTo(got, x, ts)
+			one := make([]float64, d)
+			for i, ti := range ts {
+				m.ScoreTo(one, x[i*d:(i+1)*d], []float64{ti})
+				for j := range one {
+					if one[j] != got[i*d+j] {
+						t.Fatalf("K=%d D=%d row %d dim %d: batch %v, alone %v", m.K(), d, i, j, got[i*d+j], one[j])
+					}
+				}
+			}
+			if m.blockRows() >= c.n {
+				t.Fatalf("K=%d D=%d: one block of %d rows holds the whole batch", m.K(), d, m.blockRows())
+			}
+		}
+	}
+}
+
+// Same workload as sample's BenchmarkScore (256 rows from N(0, I), t = 0.3,
+// VP), plus a K = 5, D = 3 mixture for the general path:
+//
+//	go test -run '^$' -bench MixtureScore ./score
+func BenchmarkMixtureScore(b *testing.B) {
+	s := sde.NewVP()
+	for _, tc := range []struct {
+		name string
+		m    *Mixture
+	}{
+		{"gmm8", GMM8(s)},
+		{"gauss64", Gauss(s, 64)},
+		{"K5D3", randomMixture(s, 5, 3, rand.New(rand.NewPCG(1, 1)))},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			const n = 256
+			d := tc.m.Dim()
+			x := make([]float64, n*d)
+			r := rand.New(rand.NewPCG(1, 2))
+			for i := range x {
+				x[i] = r.NormFloat64()
+			}
+			t := make([]float64, n)
+			for i := range t {
+				t[i] = 0.3
+			}
+			dst := make([]float64, n*d)
+			for b.Loop() {
+				tc.m.ScoreTo(dst, x, t)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
+		})
 	}
 }

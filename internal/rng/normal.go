@@ -1,0 +1,450 @@
+package rng
+
+import (
+	"math"
+	"math/bits"
+)
+
+// This file defines the counter-based normal generator: its keys, its bit
+// stream, and the scalar Box-Muller transform that is the reference for every
+// vector kernel. The assembly kernels of normal_amd64.s must reproduce
+// pairFromWords bit for bit (the pure-Go paths call it), so every
+// floating-point step below is written out once, in a fixed order, with each
+// fused multiply-add spelled math.FMA and every other product wrapped in an
+// explicit float64 conversion (the Go spec forbids fusing across one), so no
+// compiler on any architecture may contract or reorder it.
+
+// Key identifies one counter-based normal stream: word i of the stream is
+// mix64(Seed + i*Gamma) (see Bits), and normals 2p and 2p+1 come from words 2p
+// and 2p+1 (see Normal). Gamma is odd, so i -> Seed + i*Gamma visits 2^64
+// distinct counters before repeating. A Key is 16 bytes and NormalsRows reads
+// a slice of them directly, so keep the field order.
+type Key struct{ Seed, Gamma uint64 }
+
+// NewKey returns the key of row `row` of run `seed` for purpose p. It derives
+// both words from Seeds (the same words that seed the row's PCG stream), so a
+// row's counter stream, like its PCG stream, depends only on (seed, row, p):
+// Seed is the first word, and Gamma is the second made odd and, if it has
+// fewer than 24 bit transitions, XORed with the alternating pattern ...1010.
+func NewKey(seed uint64, row int, p Purpose) Key {
+	hi, lo := Seeds(seed, row, p)
+	return Key{Seed: hi, Gamma: gammaOf(lo)}
+}
+
+// gammaOf turns a well-mixed word into a stream increment, following the
+// rule SplittableRandom uses for its gammas (Steele, Lea and Flood 2014):
+// force the low bit on, so the increment is a unit mod 2^64 and the counters
+// of one key never repeat; then count the places where adjacent bits differ
+// (the ones of g ^ g>>1). An increment with few transitions, such as 1 or
+// 0x0000ffff00000000, makes consecutive counters differ in few bits, and the
+// finaliser then has less to work with, so such a g is XORed with
+// 0xaaaaaaaaaaaaaaaa, which flips every other bit (bit 0 stays set, so g stays
+// odd) and gives a pattern with many transitions.
+func gammaOf(w uint64) uint64 {
+	g := w | 1
+	if bits.OnesCount64(g^g>>1) < 24 {
+		g ^= 0xaaaaaaaaaaaaaaaa
+	}
+	return g
+}
+
+// The two multipliers of the SplitMix64 finaliser ("variant 13" of Stafford's
+// Murmur3 finaliser mixes, as used by SplitMix64).
+const (
+	mixMul1 = 0xbf58476d1ce4e5b9
+	mixMul2 = 0x94d049bb133111eb
+)
+
+// mix64 is the SplitMix64 finaliser: a bijection of uint64 in which every
+// input bit affects every output bit. It is rng.go's mix without the added
+// golden-ratio constant (here the counter Seed + i*Gamma plays that role).
+func mix64(z uint64) uint64 {
+	z = (z ^ z>>30) * mixMul1
+	z = (z ^ z>>27) * mixMul2
+	return z ^ z>>31
+}
+
+// Bits returns word i of k's stream: mix64(k.Seed + i*k.Gamma), all
+// arithmetic mod 2^64.
+func (k Key) Bits(i uint64) uint64 { return mix64(k.Seed + i*k.Gamma) }
+
+// Normal returns normal number n of k's stream: the first (n even) or second
+// (n odd) element of the pair pairFromWords(Bits(2p), Bits(2p+1)), p = n/2.
+// It is the slow reference; use Normals or NormalsRows for bulk draws.
+func (k Key) Normal(n uint64) float64 {
+	p := n >> 1
+	x, y := pairFromWords(k.Bits(2*p), k.Bits(2*p+1))
+	if n&1 == 0 {
+		return x
+	}
+	return y
+}
+
+// Bit patterns and constants shared by the scalar definition and the vector
+// kernels (normal_amd64.go copies them into the kernels' constant table, so
+// the two cannot drift apart).
+const (
+	oneBits  = 0x3ff0000000000000 // 1.0
+	signBit  = 0x8000000000000000
+	mant52   = 0x000fffffffffffff
+	sqrtHalf = 0x3fe6a09e667f3bcd // sqrt(1/2) rounded to nearest
+	// logBias is sqrtHalf minus 64 in the exponent field: subtracting it
+	// from the bits of any u >= 2^-64 leaves a non-negative number whose top
+	// 12 bits are k+64, where u = 2^k z with z in [sqrt(1/2), sqrt(2)).
+	// The bias keeps the shift logical: AVX2 has no 64-bit arithmetic shift.
+	logBias = sqrtHalf - 64<<52
+	// expMagic is 2^52 as bits: OR-ing a small integer e into the mantissa
+	// gives the double 2^52+e exactly, and subtracting expMagicK = 2^52+64
+	// then gives e-64 = k exactly. This converts k to float64 without the
+	// int64 conversion that AVX2 lacks.
+	expMagic  = 0x4330000000000000
+	expMagicK = 0x1p52 + 64
+)
+
+// ln2 split in two: ln2Hi is ln 2 rounded to a double and ln2Lo the rounded
+// remainder, so k*ln2Hi + k*ln2Lo carries ln 2 to about 107 bits. The untyped
+// literal 0x1.62e42fefa39efp-1 is float64(math.Ln2) (checked by a test); the
+// subtraction is done in exact untyped-constant arithmetic.
+const (
+	ln2HiU  = 0x1.62e42fefa39efp-1
+	ln2Hi   = float64(ln2HiU)
+	ln2Lo   = float64(math.Ln2 - ln2HiU)
+	m2Ln2Hi = -2 * ln2Hi // exact
+	m2Ln2Lo = -2 * ln2Lo
+)
+
+// Coefficients of the log series, scaled by -2 (see minus2Ln). With
+// s = f/(2+f), ln(1+f) = 2 atanh(s) = 2s + s R(s^2),
+// R(z) = sum_{j>=1} 2 z^j/(2j+1). For f in [sqrt(1/2)-1, sqrt(2)-1],
+// |s| <= 0.1716 and z <= 0.02944; ten terms leave a truncation error below
+// 1.3e-18 |s| (the omitted 2 z^11/23), at most 0.004 ulp of the result.
+// logCj is -2 times the Taylor
+// coefficient 2/(2j+1), rounded to nearest (scaling by -2 is exact, and no
+// minimax fit is needed, so anyone can reproduce the constants).
+const (
+	logC1  = float64(-4.0 / 3)
+	logC2  = float64(-4.0 / 5)
+	logC3  = float64(-4.0 / 7)
+	logC4  = float64(-4.0 / 9)
+	logC5  = float64(-4.0 / 11)
+	logC6  = float64(-4.0 / 13)
+	logC7  = float64(-4.0 / 15)
+	logC8  = float64(-4.0 / 17)
+	logC9  = float64(-4.0 / 19)
+	logC10 = float64(-4.0 / 21)
+)
+
+// minus2Ln returns -2 ln u for a positive normal u >= 2^-64 (the generator
+// only passes u in [2^-52, 1]); ln u itself is within 1 ulp. u is split in
+// the integer domain as u = 2^k (1+f) with 1+f in [sqrt(1/2), sqrt(2)); then
+//
+//	ln u = k ln2Hi + (f - (f^2/2 - (s (f^2/2 + R) + k ln2Lo)))
+//
+// which is the arrangement of fdlibm's __ieee754_log (Sun Microsystems
+// 1993): the large, exact terms (k ln2Hi, f) are added last, so the rounding
+// errors of the small ones are scaled down. Every step below computes -2
+// times the corresponding step of that formula (the constants carry the
+// factor; q = f^2 = -2 (-f^2/2), so the signs of the hfsq terms turn
+// round). Scaling by a power of two commutes with rounding, so the result is
+// bit for bit -2 times the ln u that formula rounds to, and the Box-Muller
+// factor -2 costs no multiply. Each line is one IEEE operation.
+func minus2Ln(u float64) float64 {
+	ub := math.Float64bits(u)
+	t := ub - logBias
+	e := t >> 52                                       // k + 64
+	f := math.Float64frombits(t&mant52+sqrtHalf) - 1   // exact (Sterbenz)
+	kd := math.Float64frombits(e|expMagic) - expMagicK // k, exact
+	s := f / (2 + f)                                   // 2 + f is exact
+	z := float64(s * s)
+	z2 := float64(z * z)
+	// Estrin's scheme: five independent first-degree pieces in z, then
+	// Horner in z^2, so the dependency chain is 6 operations, not 10.
+	a1 := math.FMA(z, logC2, logC1)
+	a2 := math.FMA(z, logC4, logC3)
+	a3 := math.FMA(z, logC6, logC5)
+	a4 := math.FMA(z, logC8, logC7)
+	a5 := math.FMA(z, logC10, logC9)
+	p := math.FMA(a5, z2, a4)
+	p = math.FMA(p, z2, a3)
+	p = math.FMA(p, z2, a2)
+	p = math.FMA(p, z2, a1)
+	r := float64(p * z)                        // -2 R
+	q := float64(f * f)                        // -2 (-f^2/2)
+	w := math.FMA(s, r-q, float64(kd*m2Ln2Lo)) // -2 (s (f^2/2 + R) + k ln2Lo)
+	v := (q + w) - (f + f)                     // -2 (f - (f^2/2 - ...)); f+f is exact
+	return math.FMA(kd, m2Ln2Hi, v)
+}
+
+// lnUnit returns ln u, within 1 ulp, for u as in minus2Ln.
+func lnUnit(u float64) float64 { return -0.5 * minus2Ln(u) }
+
+// radius returns sqrt(-2 ln u1) for the uniform u1 of word w0:
+// u1 = 2 - (1 + m 2^-52) = 1 - m 2^-52 where m is the top 52 bits of w0, so
+// u1 takes the 2^52 values {2^-52, 2*2^-52, ..., 1}, never 0: the radius is at
+// most sqrt(104 ln 2) = 8.49, and it is +0 when m = 0. Building 1+m2^-52 by
+// OR-ing bits and subtracting from 2 is exact and needs no int->float
+// conversion.
+func radius(w0 uint64) float64 {
+	u1 := 2 - math.Float64frombits(oneBits|w0>>12)
+	return math.Sqrt(minus2Ln(u1))
+}
+
+// pio2 = pi/2 split as pio2Hi (pi/2 rounded, checked by a test) + pio2Lo.
+const (
+	pio2HiU = 0x1.921fb54442d18p+00
+	pio2Hi  = float64(pio2HiU)
+	pio2Lo  = float64(math.Pi/2 - pio2HiU)
+)
+
+// Taylor coefficients of sin((pi/2) g) = g (pi/2 + w (sin3 + w (sin5 + ...)))
+// and cos((pi/2) g) = 1 + w (cos2 + w (cos4 + ...)), w = g^2, for g in
+// [0, 1/2]: sinN = (-1)^((N-1)/2) (pi/2)^N / N!, cosN = (-1)^(N/2) (pi/2)^N / N!.
+// Each is computed in exact untyped-constant arithmetic from math.Pi (63
+// digits) by the recurrence tN = t(N-2) (pi/2)^2 / ((N-1) N) and rounded once.
+// With t = (pi/2) g <= pi/4 the first omitted terms are t^19/19!, at most
+// 1.1e-19 relative to sin t (0.001 ulp), and t^18/18!, at most 2.1e-18
+// against cos t >= sqrt(1/2) whose ulp is 1.1e-16 (0.02 ulp).
+const (
+	pio2U = math.Pi / 2
+	pp    = pio2U * pio2U
+	tS3   = pio2U * pp / (2 * 3)
+	tS5   = tS3 * pp / (4 * 5)
+	tS7   = tS5 * pp / (6 * 7)
+	tS9   = tS7 * pp / (8 * 9)
+	tS11  = tS9 * pp / (10 * 11)
+	tS13  = tS11 * pp / (12 * 13)
+	tS15  = tS13 * pp / (14 * 15)
+	tS17  = tS15 * pp / (16 * 17)
+	tC2   = pp / 2
+	tC4   = tC2 * pp / (3 * 4)
+	tC6   = tC4 * pp / (5 * 6)
+	tC8   = tC6 * pp / (7 * 8)
+	tC10  = tC8 * pp / (9 * 10)
+	tC12  = tC10 * pp / (11 * 12)
+	tC14  = tC12 * pp / (13 * 14)
+	tC16  = tC14 * pp / (15 * 16)
+
+	sin3  = float64(-tS3)
+	sin5  = float64(tS5)
+	sin7  = float64(-tS7)
+	sin9  = float64(tS9)
+	sin11 = float64(-tS11)
+	sin13 = float64(tS13)
+	sin15 = float64(-tS15)
+	sin17 = float64(tS17)
+	cos2  = float64(-tC2)
+	cos4  = float64(tC4)
+	cos6  = float64(-tC6)
+	cos8  = float64(tC8)
+	cos10 = float64(-tC10)
+	cos12 = float64(tC12)
+	cos14 = float64(-tC14)
+	cos16 = float64(tC16)
+)
+
+// sinCosQuarter returns sin and cos of (pi/2) g for g in [0, 1/2], each
+// within 1 ulp. Estrin's scheme again shortens the dependency chains.
+func sinCosQuarter(g float64) (sin, cos float64) {
+	w := float64(g * g)
+	w2 := float64(w * w)
+	b1 := math.FMA(w, sin5, sin3)
+	b2 := math.FMA(w, sin9, sin7)
+	b3 := math.FMA(w, sin13, sin11)
+	b4 := math.FMA(w, sin17, sin15)
+	sp := math.FMA(b4, w2, b3)
+	sp = math.FMA(sp, w2, b2)
+	sp = math.FMA(sp, w2, b1)
+	// The leading coefficient pi/2 is carried in two parts, so the only
+	// large rounding is that of the final FMA.
+	sin = math.FMA(g, pio2Hi, float64(g*math.FMA(w, sp, pio2Lo)))
+	// cos = h + (e + w^2 Q): h = 1 + w cos2 rounded once, e its rounding
+	// error (1-h is exact as h is in [0.69, 1], and the FMA gives e to
+	// within a rounding of e itself), Q = cos4 + w cos6 + ... by Estrin.
+	// Without e the rounding of the second-order term, up to 0.31, would
+	// add half an ulp; with it only the final addition rounds at full size.
+	d1 := math.FMA(w, cos6, cos4)
+	d2 := math.FMA(w, cos10, cos8)
+	d3 := math.FMA(w, cos14, cos12)
+	cq := math.FMA(w2, cos16, d3)
+	cq = math.FMA(cq, w2, d2)
+	cq = math.FMA(cq, w2, d1)
+	h := math.FMA(w, cos2, 1)
+	e := math.FMA(w, cos2, 1-h)
+	cos = h + math.FMA(w2, cq, e)
+	return sin, cos
+}
+
+// direction returns cos theta and sin theta for the angle of word w1:
+// theta = (pi/2)(q + f), q = the top 2 bits of w1 (the quadrant) and
+// f = bits 61..10 of w1 read as a fraction of 52 bits, f in [0, 1). Only
+// polynomial-range arguments are ever evaluated: with h = bit 61 (f >= 1/2),
+// g = h ? 1-f : f lies in [0, 1/2] (1-f is exact), b = (pi/2) g, and
+//
+//	(cos a, sin a) = h ? (sin b, cos b) : (cos b, sin b),  a = (pi/2) f,
+//
+// then a quarter turn per quadrant: q odd swaps again, cos theta is negative
+// for q = 1, 2 and sin theta for q = 2, 3. So the swap is bit62 ^ bit61 and
+// the two sign bits are bit63 ^ bit62 and bit63, applied by XOR.
+func direction(w1 uint64) (c, s float64) {
+	f := math.Float64frombits(oneBits|(w1<<2)>>12) - 1 // exact
+	g := f
+	if w1<<2&signBit != 0 {
+		g = 1 - f
+	}
+	sb, cb := sinCosQuarter(g)
+	c, s = cb, sb
+	if (w1<<1^w1<<2)&signBit != 0 {
+		c, s = sb, cb
+	}
+	c = math.Float64frombits(math.Float64bits(c) ^ (w1^w1<<1)&signBit)
+	s = math.Float64frombits(math.Float64bits(s) ^ w1&signBit)
+	return c, s
+}
+
+// pairFromWords is the definition of the generator (Box and Muller 1958):
+// from two independent uniform words it returns the two independent standard
+// normals r cos theta and r sin theta, r = radius(w0), theta from direction(w1).
+// Every vector kernel must agree with it bit for bit.
+func pairFromWords(w0, w1 uint64) (x, y float64) {
+	r := radius(w0)
+	c, s := direction(w1)
+	return float64(r * c), float64(r * s)
+}
+
+// maxStep is the largest number of pairs one kernel call computes at a time
+// (the AVX-512 kernels' step); it sizes the scratch arrays for partial steps.
+const maxStep = 16
+
+// Normals sets dst[i] to normal number n0+i of k's stream (see Normal), for
+// every i. It is fast for long dst: consecutive pairs go to SIMD lanes.
+func (k Key) Normals(dst []float64, n0 uint64) {
+	off := int(n0 & 1)
+	keyPairs(dst, off, k, n0>>1, (off+len(dst)+1)>>1)
+}
+
+// keyPairs computes pairs p, ..., p+np-1 of k as the sequence
+// v = x_p, y_p, x_p+1, y_p+1, ... and sets dst[i] = v[i+off] for every i
+// (off is 0 or 1, and v covers dst). Whole kernel steps that land inside
+// dst are written in place; a step that would start before dst[0] (odd n0)
+// or end past its end is computed into a scratch array and copied.
+func keyPairs(dst []float64, off int, k Key, p uint64, np int) {
+	step := keyStep()
+	if step == 0 {
+		for j := range np {
+			q := p + uint64(j)
+			x, y := pairFromWords(k.Bits(2*q), k.Bits(2*q+1))
+			if i := 2*j - off; i >= 0 {
+				dst[i] = x
+			}
+			if i := 2*j + 1 - off; i < len(dst) {
+				dst[i] = y
+			}
+		}
+		return
+	}
+	var tmp [2 * maxStep]float64
+	for j := 0; j < np; {
+		lo := 2*j - off // where the step's first value goes
+		if lo >= 0 && lo+2*step <= len(dst) {
+			m := (len(dst) - lo) / (2 * step) * step
+			keyKernel(&dst[lo], k, p+uint64(j), m)
+			j += m
+			continue
+		}
+		keyKernel(&tmp[0], k, p+uint64(j), step)
+		a, b := max(lo, 0), min(lo+2*step, len(dst))
+		copy(dst[a:b], tmp[a-lo:b-lo])
+		j += step
+	}
+}
+
+// NormalsRows sets dst[r*d : r*d+d] to normals n0, ..., n0+d-1 of keys[r], for
+// every r: row r gets exactly what keys[r].Normals(dst[r*d:r*d+d], n0) would
+// give, so the result never depends on how rows are grouped into calls. It
+// panics if len(dst) < len(keys)*d or d < 0.
+//
+// Short rows put one row in each SIMD lane (d = 2 with n0 even, a sampler's
+// step in two dimensions, writes the pairs in place); long rows, for which a
+// row fills whole kernel steps, use Normals' per-key lanes.
+func NormalsRows(dst []float64, d int, keys []Key, n0 uint64) {
+	if d < 0 {
+		panic("rng: NormalsRows with negative row length")
+	}
+	if d > 0 && len(dst)/d < len(keys) {
+		panic("rng: NormalsRows destination shorter than len(keys)*d")
+	}
+	if d == 0 || len(keys) == 0 {
+		return
+	}
+	if d > rowLaneMax() {
+		for r, k := range keys {
+			k.Normals(dst[r*d:r*d+d], n0)
+		}
+		return
+	}
+	if d == 2 && n0&1 == 0 {
+		rowPairs(dst[:2*len(keys)], keys, n0>>1)
+		return
+	}
+	// Row lanes with a scatter: for each pair touched by [n0, n0+d), draw
+	// that pair for a block of rows into buf, then copy the wanted halves.
+	// (Counting pairs from the first, rather than comparing pair indices,
+	// stays right when n0+d wraps around 2^64.)
+	const block = 128
+	var buf [2 * block]float64
+	off := int(n0 & 1)
+	np := (off + d + 1) >> 1
+	for r0 := 0; r0 < len(keys); r0 += block {
+		ks := keys[r0:min(r0+block, len(keys))]
+		rows := dst[r0*d : (r0+len(ks))*d]
+		for j := range np {
+			rowPairs(buf[:2*len(ks)], ks, n0>>1+uint64(j))
+			// Offset of the pair's first normal within a row: -1 for the
+			// first pair when n0 is odd; the second normal falls past the
+			// row's end when ox+1 == d.
+			ox := 2*j - off
+			switch {
+			case ox < 0:
+				for i := range ks {
+					rows[i*d] = buf[2*i+1]
+				}
+			case ox+1 == d:
+				for i := range ks {
+					rows[i*d+ox] = buf[2*i]
+				}
+			default:
+				for i := range ks {
+					row := rows[i*d+ox : i*d+ox+2]
+					row[0], row[1] = buf[2*i], buf[2*i+1]
+				}
+			}
+		}
+	}
+}
+
+// rowPairs sets dst[2r], dst[2r+1] to pair p of keys[r]. Whole kernel steps
+// run in place; the last few rows are padded with copies of the last key to
+// a full step in scratch arrays.
+func rowPairs(dst []float64, keys []Key, p uint64) {
+	step := rowStep()
+	if step == 0 {
+		for r, k := range keys {
+			dst[2*r], dst[2*r+1] = pairFromWords(k.Bits(2*p), k.Bits(2*p+1))
+		}
+		return
+	}
+	n := len(keys)
+	body := n - n%step
+	if body > 0 {
+		rowKernel(&dst[0], &keys[0], p, body)
+	}
+	if rest := n - body; rest > 0 {
+		var ks [maxStep]Key
+		var tmp [2 * maxStep]float64
+		for i := range step {
+			ks[i] = keys[body+min(i, rest-1)]
+		}
+		rowKernel(&tmp[0], &ks[0], p, step)
+		copy(dst[2*body:2*n], tmp[:])
+	}
+}

@@ -1,0 +1,15 @@
+//go:build amd64 && !purego
+
+package vmath
+
+import "golang.org/x/sys/cpu"
+
+// haveAVX2FMA selects the assembly LinComb of lincomb_amd64.s.
+var haveAVX2FMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// linCombAVX2 does LinComb's arithmetic on n values, 8 then 4 then 1 at a
+// time, and returns the sum of v - v over the new values (0 when all are
+// finite).
+//
+//go:noescape
+func linCombAVX2(x, s, z *float64, n int, px, ps, pz float64) float64
