@@ -175,8 +175,9 @@ type timeCache struct {
 	// ScoreTo's block of up to blockRows rows (K > 1 only), structure of
 	// arrays: l[k*nb+i] is row i's log-weight of component k, then its
 	// weight e^(l - max); xs[j*nb+i] is x[i][j].
-	l, xs      []float64
-	mx, z, acc []float64 // per row: max_k l; sum_k weights; score sums (two for D = 2)
+	l, xs        []float64
+	mx, z, acc   []float64 // per row: max_k l; sum_k weights; score sums (two for D = 2)
+	rc, rc2, rs2 []float64 // rowsScore: c, c^2 and s^2 at each row's time
 }
 
 // Every method takes its scratch (a timeCache) from cachePool and gives it
@@ -218,6 +219,7 @@ func (m *Mixture) getCache() *timeCache {
 		b := m.blockRows()
 		tc.l, tc.xs = grow(tc.l, k*b), grow(tc.xs, m.d*b)
 		tc.mx, tc.z, tc.acc = grow(tc.mx, b), grow(tc.z, b), grow(tc.acc, 2*b)
+		tc.rc, tc.rc2, tc.rs2 = grow(tc.rc, b), grow(tc.rc2, b), grow(tc.rs2, b)
 	}
 	tc.t = math.NaN()
 	return tc
@@ -237,9 +239,11 @@ func (m *Mixture) fill(tc *timeCache, t float64) {
 		}
 		inv, hinv := tc.inv[k*d:(k+1)*d], tc.hinv[k*d:(k+1)*d]
 		if l := m.lead[k]; l != k {
-			// same variances as component l: same 1/v and log det
-			copy(inv, tc.inv[l*d:(l+1)*d])
-			copy(hinv, tc.hinv[l*d:(l+1)*d])
+			// same variances as component l: same 1/v and log det (a
+			// loop: copy's call costs more than these few values)
+			for j, v := range tc.inv[l*d : (l+1)*d] {
+				inv[j], hinv[j] = v, 0.5*v
+			}
 			tc.lz[k] = m.logW[k] - tc.hld[l]
 			continue
 		}
@@ -283,16 +287,29 @@ func (m *Mixture) ScoreTo(dst, x, t []float64) {
 	m.check(n, len(x), len(dst))
 	tc := m.getCache()
 	blk := m.blockRows()
+	K := len(m.Weights)
 	for i := 0; i < n; {
-		ti := t[i]
-		e := i + 1
-		for e < n && t[e] == ti {
-			e++
+		e := runEnd(t, i)
+		if K > 1 && e-i < minRun {
+			// Rows with times of their own (an adaptive ODE solver's):
+			// take up to blk of them at once.
+			b := e
+			for b < n && b-i < blk {
+				if eb := runEnd(t, b); eb-b < minRun {
+					b = eb
+				} else {
+					break
+				}
+			}
+			b = min(b, i+blk)
+			m.rowsScore(dst[i*d:b*d], x[i*d:b*d], t[i:b], tc)
+			i = b
+			continue
 		}
-		if ti != tc.t {
+		if ti := t[i]; ti != tc.t {
 			m.fill(tc, ti)
 		}
-		if len(m.Weights) == 1 {
+		if K == 1 {
 			gaussScore(dst[i*d:e*d], x[i*d:e*d], tc.cmu[:d], tc.inv[:d])
 		} else {
 			for b := i; b < e; b += blk {
@@ -303,6 +320,154 @@ func (m *Mixture) ScoreTo(dst, x, t []float64) {
 		i = e
 	}
 	cachePool.Put(tc)
+}
+
+// minRun is the shortest run of rows with equal t that ScoreTo evaluates
+// as a block at one time; shorter runs go through rowsScore.
+const minRun = 8
+
+// runEnd returns the end of the run of rows with t equal to t[i].
+func runEnd(t []float64, i int) int {
+	e := i + 1
+	for e < len(t) && t[e] == t[i] {
+		e++
+	}
+	return e
+}
+
+// rowsScore is ScoreTo for K > 1 on rows whose times may all differ (an
+// adaptive ODE solver's rows, each at its own t), with the exps of the
+// whole block in one vmath.Exp call. Each row goes through exactly the
+// operations of blockScore (or blockScore2) at its own time, in the same
+// order, so a row's score is the same bits whichever path it takes, and does
+// not depend on its neighbours' times.
+func (m *Mixture) rowsScore(dst, x, t []float64, tc *timeCache) {
+	if m.d == 2 && m.oneCov {
+		m.rowsScore2(dst, x, t, tc)
+		return
+	}
+	d, K, nb := m.d, len(m.Weights), len(t)
+	l, mx := tc.l[:K*nb], tc.mx[:nb]
+	rc, rc2, rs2 := tc.rc[:nb], tc.rc2[:nb], tc.rs2[:nb]
+	// Pass 1: each row's constants (fill), log-weights and their maximum.
+	for i, ti := range t {
+		if ti != tc.t {
+			m.fill(tc, ti)
+		}
+		rc[i], rc2[i], rs2[i] = tc.c, float64(tc.c*tc.c), float64(tc.s*tc.s)
+		xi := x[i*d : (i+1)*d]
+		var top float64
+		for k := 0; k < K; k++ {
+			cmu, hinv := tc.cmu[k*d:(k+1)*d], tc.hinv[k*d:(k+1)*d]
+			cmu, hinv = cmu[:len(xi)], hinv[:len(xi)]
+			w := tc.lz[k]
+			for j, v := range xi {
+				e := v - cmu[j]
+				w -= e * e * hinv[j]
+			}
+			l[k*nb+i] = w
+			switch {
+			case k == 0:
+				top = w
+			case d == 2:
+				// blockScore2's quad2x2 and quad2 keep the maximum with >
+				if w > top {
+					top = w
+				}
+			default:
+				top = max(top, w) // blockScore's maxInto
+			}
+		}
+		mx[i] = top
+	}
+	weights(l, mx, nb, K)
+	// Pass 2: sums and scores. 1/v is recomputed from the row's c^2 and s^2
+	// as fill computes it (same bits); tc.inv is scratch from here on.
+	inv := tc.inv[:K*d]
+	for i := range t {
+		c := rc[i]
+		m.invAt(inv, rc2[i], rs2[i])
+		xi, out := x[i*d:(i+1)*d], dst[i*d:(i+1)*d]
+		z := l[i]
+		for k := 1; k < K; k++ {
+			z += l[k*nb+i]
+		}
+		iz := 1 / z
+		for j, xj := range xi {
+			s := l[i] * (c*m.mu[j] - xj) * inv[j]
+			for k := 1; k < K; k++ {
+				s += l[k*nb+i] * (c*m.mu[k*d+j] - xj) * inv[k*d+j]
+			}
+			out[j] = s * iz
+		}
+	}
+	tc.t = math.NaN() // tc.inv no longer holds tc.t's values
+}
+
+// rowsScore2 is rowsScore for D = 2 and one covariance (gmm8): the
+// constants fill would compute (c mu_k, 1/v, 1/(2v), log w_k) are formed
+// inline, with the same operations, and the loops run over flat arrays.
+func (m *Mixture) rowsScore2(dst, x, t []float64, tc *timeCache) {
+	K, nb := len(m.Weights), len(t)
+	l, mx := tc.l[:K*nb], tc.mx[:nb]
+	rc, ri0, ri1 := tc.rc[:nb], tc.rc2[:nb], tc.rs2[:nb] // here: c, 1/v_0, 1/v_1
+	mu, logW := m.mu[:2*K], m.logW[:K]
+	sd0, sd1 := m.sd2[0], m.sd2[1]
+	x = x[:2*nb]
+	for i, ti := range t {
+		c, s := m.SDE.Marginal(ti)
+		c2, s2 := float64(c*c), float64(s*s)
+		i0, i1 := 1/(float64(c2*sd0)+s2), 1/(float64(c2*sd1)+s2)
+		h0, h1 := 0.5*i0, 0.5*i1
+		rc[i], ri0[i], ri1[i] = c, i0, i1
+		x0, x1 := x[2*i], x[2*i+1]
+		var top float64
+		for k, lw := range logW {
+			e0, e1 := x0-c*mu[2*k], x1-c*mu[2*k+1]
+			w := lw - e0*e0*h0 - e1*e1*h1
+			l[k*nb+i] = w
+			if k == 0 || w > top {
+				top = w
+			}
+		}
+		mx[i] = top
+	}
+	weights(l, mx, nb, K)
+	dst = dst[:2*nb]
+	for i, c := range rc {
+		i0, i1 := ri0[i], ri1[i]
+		x0, x1 := x[2*i], x[2*i+1]
+		r := l[i]
+		z := r
+		s0 := r * (c*mu[0] - x0) * i0
+		s1 := r * (c*mu[1] - x1) * i1
+		for k := 1; k < K; k++ {
+			r = l[k*nb+i]
+			z += r
+			s0 += r * (c*mu[2*k] - x0) * i0
+			s1 += r * (c*mu[2*k+1] - x1) * i1
+		}
+		iz := 1 / z
+		dst[2*i], dst[2*i+1] = s0*iz, s1*iz
+	}
+}
+
+// invAt writes 1/v_kj = 1/(c^2 sd_kj^2 + s^2) into inv as fill does: for
+// the first component of each group of equal variances, copied to the rest.
+func (m *Mixture) invAt(inv []float64, c2, s2 float64) {
+	d := m.d
+	for k, lead := range m.lead {
+		row := inv[k*d : (k+1)*d]
+		if lead != k {
+			for j, v := range inv[lead*d : (lead+1)*d] {
+				row[j] = v
+			}
+			continue
+		}
+		for j, sd2 := range m.sd2[k*d : (k+1)*d] {
+			row[j] = 1 / (float64(c2*sd2) + s2)
+		}
+	}
 }
 
 // gaussScore writes (c mu - x) / v for the rows of x (one component). The

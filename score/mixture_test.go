@@ -525,27 +525,45 @@ func TestScoreMatchesReference(t *testing.T) {
 	}
 }
 
+// pairedMixture has four components in two groups of equal variances
+// (0 and 2, 1 and 3), so fill computes 1/v and log det twice and copies.
+func pairedMixture(s sde.SDE) *Mixture {
+	m, err := NewMixture(s, []float64{1, 2, 3, 4},
+		[][]float64{{1, 0, 2}, {0, 1, -1}, {-1, 0.5, 0}, {2, 2, 2}},
+		[][]float64{{0.3, 0.5, 0.7}, {1, 0.2, 0.4}, {0.3, 0.5, 0.7}, {1, 0.2, 0.4}})
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
 // A batch gives exactly the scores of one-row calls, whatever its blocks:
-// gmm8 with 300 rows (blocks of 128, 128 and 44 rows) and K = 3, D = 5000
-// (blocks of 3 rows), at one t and at times that change in runs. Exact
-// equality: every row goes through the same operations in any block.
+// gmm8 with 300 rows (blocks of 128, 128 and 44 rows), K = 3, D = 5000
+// (blocks of 3 rows), K = 5, D = 3, and the paired mixture, at one t, at
+// times that change in runs, and at a time per row (blockScore and
+// rowsScore). Exact equality: every row goes through the same operations
+// on either path and in any block.
 func TestScoreBlocks(t *testing.T) {
 	r := rand.New(rand.NewPCG(23, 24))
 	s := sde.NewVP()
 	for _, c := range []struct {
 		m *Mixture
 		n int
-	}{{GMM8(s), 300}, {randomMixture(s, 3, 5000, r), 10}} {
+	}{{GMM8(s), 300}, {randomMixture(s, 3, 5000, r), 10}, {randomMixture(s, 5, 3, r), 300}, {pairedMixture(s), 300}} {
 		m, d := c.m, c.m.Dim()
 		x := make([]float64, c.n*d)
 		for i := range x {
 			x[i] = 2 * r.NormFloat64()
 		}
-		same, runs := make([]float64, c.n), make([]float64, c.n)
+		// one t (blockScore), runs of 7 and of 9 rows (rowsScore, then
+		// blockScore and rowsScore mixed), and a t for every row (rowsScore,
+		// as the adaptive ODE solver calls it)
+		same, runs, runs9, own := make([]float64, c.n), make([]float64, c.n), make([]float64, c.n), make([]float64, c.n)
 		for i := range same {
 			same[i], runs[i] = 0.4, []float64{0.1, 0.4, 0.9}[i/7%3]
+			runs9[i], own[i] = []float64{0.1, 0.4, 0.9}[i/9%3], 1e-3+float64(i)/float64(c.n)
 		}
-		for _, ts := range [][]float64{same, runs} {
+		for _, ts := range [][]float64{same, runs, runs9, own} {
 			got := make([]float64, len(x))
 			m.ScoreTo(got, x, ts)
 			one := make([]float64, d)
