@@ -227,6 +227,19 @@ func (w *worker) combine(dst []float64, r int, h float64, terms []term) {
 // lincomb writes out = sum_j v_j k_j[off:off+len(out)], terms in order.
 func (s *Solver) lincomb(out []float64, off int, terms []term) {
 	d := len(out)
+	if d == 2 {
+		// Planar problems (the gmm8 reference): both sums in registers,
+		// one slice of k_j per term (same order, same bits).
+		kj := s.k[terms[0].j][off : off+2]
+		a0, a1 := terms[0].v*kj[0], terms[0].v*kj[1]
+		for _, tm := range terms[1:] {
+			kj = s.k[tm.j][off : off+2]
+			a0 += tm.v * kj[0]
+			a1 += tm.v * kj[1]
+		}
+		out[0], out[1] = a0, a1
+		return
+	}
 	if d <= 8 {
 		// Short rows: one pass with the sum in a register (same order).
 		for x := range out {

@@ -13,3 +13,13 @@ var haveAVX2FMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 //
 //go:noescape
 func linCombAVX2(x, s, z *float64, n int, px, ps, pz float64) float64
+
+// subMulAVX2 does SubMul's arithmetic on n values.
+//
+//go:noescape
+func subMulAVX2(dst, a, x, b *float64, n int)
+
+// shiftCutAVX2 does ShiftCut's arithmetic on n values, n a multiple of 4.
+//
+//go:noescape
+func shiftCutAVX2(l, m *float64, n int, cut float64)

@@ -7,3 +7,11 @@ const haveAVX2FMA = false
 func linCombAVX2(x, s, z *float64, n int, px, ps, pz float64) float64 {
 	panic("vmath: no AVX2 kernel in this build")
 }
+
+func subMulAVX2(dst, a, x, b *float64, n int) {
+	panic("vmath: no AVX2 kernel in this build")
+}
+
+func shiftCutAVX2(l, m *float64, n int, cut float64) {
+	panic("vmath: no AVX2 kernel in this build")
+}
