@@ -412,10 +412,7 @@ func (m *Mixture) rowsScore2(dst, x, t []float64, tc *timeCache) {
 	// Three passes, so that each is a loop of independent iterations (the
 	// out-of-order core overlaps rows) rather than one long chain per row:
 	// the marginals, then 1/v, then the log-weights.
-	for i, ti := range t {
-		c, s := m.SDE.Marginal(ti)
-		rc[i], ri1[i] = c, s
-	}
+	sde.MarginalsTo(m.SDE, rc, ri1, t) // c and s(t) (ri1 is scratch)
 	for i, c := range rc {
 		s := ri1[i]
 		c2, s2 := float64(c*c), float64(s*s)

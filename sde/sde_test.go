@@ -244,7 +244,7 @@ func TestMeanVar(t *testing.T) {
 	const tol = 4 * 0x1p-52
 	worstC, worstV := 0.0, 0.0
 	check := func(lc float64) {
-		c, v := meanVar(lc)
+		c, v := meanVar(lc, expIfNeeded(lc))
 		wc, wv := math.Exp(lc), -math.Expm1(2*lc)
 		ec, ev := math.Abs(c-wc)/wc, math.Abs(v-wv)/wv
 		worstC, worstV = max(worstC, ec), max(worstV, ev)
@@ -259,4 +259,26 @@ func TestMeanVar(t *testing.T) {
 		check(lc)
 	}
 	t.Logf("max relative difference: c %.2g, v %.2g (ulp 2.2e-16)", worstC, worstV)
+}
+
+// MarginalsTo gives Marginal's bits for every time, for VP, sub-VP (one
+// vectorised exponential) and VE (the loop), on times that cross meanVar's
+// branch, in batches of every length 0..13 (the vector kernel's tails).
+func TestMarginalsTo(t *testing.T) {
+	for _, s := range []SDE{NewVP(), NewSubVP(), NewVE()} {
+		for n := 0; n <= 13; n++ {
+			ts := make([]float64, n)
+			for i := range ts {
+				ts[i] = 1e-5 + float64(i*i)/169
+			}
+			c, std := make([]float64, n), make([]float64, n)
+			MarginalsTo(s, c, std, ts)
+			for i, ti := range ts {
+				wc, ws := s.Marginal(ti)
+				if c[i] != wc || std[i] != ws {
+					t.Fatalf("%s t = %v: MarginalsTo %v %v, Marginal %v %v", s.Name(), ti, c[i], std[i], wc, ws)
+				}
+			}
+		}
+	}
 }
