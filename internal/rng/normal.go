@@ -113,25 +113,25 @@ const (
 	m2Ln2Lo = -2 * ln2Lo
 )
 
-// Coefficients of the log series, scaled by -2 (see minus2Ln). With
+// Coefficients of the log polynomial, scaled by -2 (see minus2Ln). With
 // s = f/(2+f), ln(1+f) = 2 atanh(s) = 2s + s R(s^2),
-// R(z) = sum_{j>=1} 2 z^j/(2j+1). For f in [sqrt(1/2)-1, sqrt(2)-1],
-// |s| <= 0.1716 and z <= 0.02944; ten terms leave a truncation error below
-// 1.3e-18 |s| (the omitted 2 z^11/23), at most 0.004 ulp of the result.
-// logCj is -2 times the Taylor
-// coefficient 2/(2j+1), rounded to nearest (scaling by -2 is exact, and no
-// minimax fit is needed, so anyone can reproduce the constants).
+// R(z) = sum_{j>=1} 2 z^j/(2j+1) = 2/3 z + 2/5 z^2 + ... For f in
+// [sqrt(1/2)-1, sqrt(2)-1], |s| <= 0.1716 and z <= 0.02944. R is
+// approximated by Lg1 z + ... + Lg7 z^7, the minimax polynomial of fdlibm's
+// __ieee754_log (e_log.c, Sun Microsystems 1993; also Go's math.Log, whose
+// L1..L7 are the same doubles), whose error on that range is below 2^-58.45;
+// s R carries it scaled by |s| and it enters ln(1+f) ~ 2s at under 2^-59.45
+// relative, about 0.01 ulp of the result at most. logCj is -2 Lgj, written
+// as Lgj's exact bits (scaling by -2 is exact; a test checks the bits
+// against fdlibm's decimal values).
 const (
-	logC1  = float64(-4.0 / 3)
-	logC2  = float64(-4.0 / 5)
-	logC3  = float64(-4.0 / 7)
-	logC4  = float64(-4.0 / 9)
-	logC5  = float64(-4.0 / 11)
-	logC6  = float64(-4.0 / 13)
-	logC7  = float64(-4.0 / 15)
-	logC8  = float64(-4.0 / 17)
-	logC9  = float64(-4.0 / 19)
-	logC10 = float64(-4.0 / 21)
+	logC1 = -2 * 0x1.5555555555593p-1 // Lg1 = 6.666666666666735130e-01
+	logC2 = -2 * 0x1.999999997fa04p-2 // Lg2 = 3.999999999940941908e-01
+	logC3 = -2 * 0x1.2492494229359p-2 // Lg3 = 2.857142874366239149e-01
+	logC4 = -2 * 0x1.c71c51d8e78afp-3 // Lg4 = 2.222219843214978396e-01
+	logC5 = -2 * 0x1.7466496cb03dep-3 // Lg5 = 1.818357216161805012e-01
+	logC6 = -2 * 0x1.39a09d078c69fp-3 // Lg6 = 1.531383769920937332e-01
+	logC7 = -2 * 0x1.2f112df3e5244p-3 // Lg7 = 1.479819860511658591e-01
 )
 
 // minus2Ln returns -2 ln u for a positive normal u >= 2^-64 (the generator
@@ -157,21 +157,18 @@ func minus2Ln(u float64) float64 {
 	s := f / (2 + f)                                   // 2 + f is exact
 	z := float64(s * s)
 	z2 := float64(z * z)
-	// Estrin's scheme: five independent first-degree pieces in z, then
-	// Horner in z^2, so the dependency chain is 6 operations, not 10.
+	// Estrin's scheme: three independent first-degree pieces in z, then
+	// Horner in z^2, so the dependency chain is 4 operations, not 6.
 	a1 := math.FMA(z, logC2, logC1)
 	a2 := math.FMA(z, logC4, logC3)
 	a3 := math.FMA(z, logC6, logC5)
-	a4 := math.FMA(z, logC8, logC7)
-	a5 := math.FMA(z, logC10, logC9)
-	p := math.FMA(a5, z2, a4)
-	p = math.FMA(p, z2, a3)
+	p := math.FMA(logC7, z2, a3)
 	p = math.FMA(p, z2, a2)
 	p = math.FMA(p, z2, a1)
-	r := float64(p * z)                        // -2 R
-	q := float64(f * f)                        // -2 (-f^2/2)
-	w := math.FMA(s, r-q, float64(kd*m2Ln2Lo)) // -2 (s (f^2/2 + R) + k ln2Lo)
-	v := (q + w) - (f + f)                     // -2 (f - (f^2/2 - ...)); f+f is exact
+	q := float64(f * f)                       // -2 (-f^2/2)
+	rq := math.FMA(p, z, -q)                  // -2 (f^2/2 + R), as p z = -2 R
+	w := math.FMA(s, rq, float64(kd*m2Ln2Lo)) // -2 (s (f^2/2 + R) + k ln2Lo)
+	v := (q + w) - (f + f)                    // -2 (f - (f^2/2 - ...)); f+f is exact
 	return math.FMA(kd, m2Ln2Hi, v)
 }
 
@@ -196,50 +193,50 @@ const (
 	pio2Lo  = float64(math.Pi/2 - pio2HiU)
 )
 
-// Taylor coefficients of sin((pi/2) g) = g (pi/2 + w (sin3 + w (sin5 + ...)))
-// and cos((pi/2) g) = 1 + w (cos2 + w (cos4 + ...)), w = g^2, for g in
-// [0, 1/2]: sinN = (-1)^((N-1)/2) (pi/2)^N / N!, cosN = (-1)^(N/2) (pi/2)^N / N!.
-// Each is computed in exact untyped-constant arithmetic from math.Pi (63
-// digits) by the recurrence tN = t(N-2) (pi/2)^2 / ((N-1) N) and rounded once.
-// With t = (pi/2) g <= pi/4 the first omitted terms are t^19/19!, at most
-// 1.1e-19 relative to sin t (0.001 ulp), and t^18/18!, at most 2.1e-18
-// against cos t >= sqrt(1/2) whose ulp is 1.1e-16 (0.02 ulp).
+// Coefficients of sin((pi/2) g) = g (pi/2 + w (sin3 + w (sin5 + ...))) and
+// cos((pi/2) g) = 1 + w (cos2 + w (cos4 + ...)), w = g^2, for g in [0, 1/2].
+// They are fdlibm's minimax polynomials for sin x and cos x on
+// [-pi/4, pi/4] (k_sin.c, k_cos.c, Sun Microsystems 1993; S1..S6 and
+// C1..C6 below are their exact bits) with x = (pi/2) g substituted: the
+// coefficient of g^n is that of x^n times (pi/2)^n, computed in exact
+// untyped-constant arithmetic from math.Pi (63 digits) and rounded once, and
+// cos2 is -(pi/2)^2/2. The substitution maps [0, pi/4] onto [0, 1/2], so
+// fdlibm's bounds carry over: |sin x/x - polynomial| <= 2^-58 and
+// |cos x - polynomial| <= 2^-58 (about 0.03 ulp of either result). The
+// roundings of the scaled coefficients add at most 0.07 ulp to sin (sin3's
+// half ulp times g^3) and 0.25 ulp to cos (cos2's times w <= 1/4); the rest
+// is the evaluation's rounding, which the tests measure against 192-bit
+// references.
 const (
+	fdS1 = -0x1.5555555555549p-3  // -1.66666666666666324348e-01
+	fdS2 = 0x1.111111110f8a6p-7   // 8.33333333332248946124e-03
+	fdS3 = -0x1.a01a019c161d5p-13 // -1.98412698298579493134e-04
+	fdS4 = 0x1.71de357b1fe7dp-19  // 2.75573137070700676789e-06
+	fdS5 = -0x1.ae5e68a2b9cebp-26 // -2.50507602534068634195e-08
+	fdS6 = 0x1.5d93a5acfd57cp-33  // 1.58969099521155010221e-10
+	fdC1 = 0x1.555555555554cp-5   // 4.16666666666666019037e-02
+	fdC2 = -0x1.6c16c16c15177p-10 // -1.38888888888741095749e-03
+	fdC3 = 0x1.a01a019cb1590p-16  // 2.48015872894767294178e-05
+	fdC4 = -0x1.27e4f809c52adp-22 // -2.75573143513906633035e-07
+	fdC5 = 0x1.1ee9ebdb4b1c4p-29  // 2.08757232129817482790e-09
+	fdC6 = -0x1.8fae9be8838d4p-37 // -1.13596475577881948265e-11
+
 	pio2U = math.Pi / 2
 	pp    = pio2U * pio2U
-	tS3   = pio2U * pp / (2 * 3)
-	tS5   = tS3 * pp / (4 * 5)
-	tS7   = tS5 * pp / (6 * 7)
-	tS9   = tS7 * pp / (8 * 9)
-	tS11  = tS9 * pp / (10 * 11)
-	tS13  = tS11 * pp / (12 * 13)
-	tS15  = tS13 * pp / (14 * 15)
-	tS17  = tS15 * pp / (16 * 17)
-	tC2   = pp / 2
-	tC4   = tC2 * pp / (3 * 4)
-	tC6   = tC4 * pp / (5 * 6)
-	tC8   = tC6 * pp / (7 * 8)
-	tC10  = tC8 * pp / (9 * 10)
-	tC12  = tC10 * pp / (11 * 12)
-	tC14  = tC12 * pp / (13 * 14)
-	tC16  = tC14 * pp / (15 * 16)
 
-	sin3  = float64(-tS3)
-	sin5  = float64(tS5)
-	sin7  = float64(-tS7)
-	sin9  = float64(tS9)
-	sin11 = float64(-tS11)
-	sin13 = float64(tS13)
-	sin15 = float64(-tS15)
-	sin17 = float64(tS17)
-	cos2  = float64(-tC2)
-	cos4  = float64(tC4)
-	cos6  = float64(-tC6)
-	cos8  = float64(tC8)
-	cos10 = float64(-tC10)
-	cos12 = float64(tC12)
-	cos14 = float64(-tC14)
-	cos16 = float64(tC16)
+	sin3  = float64(fdS1 * pio2U * pp)
+	sin5  = float64(fdS2 * pio2U * pp * pp)
+	sin7  = float64(fdS3 * pio2U * pp * pp * pp)
+	sin9  = float64(fdS4 * pio2U * pp * pp * pp * pp)
+	sin11 = float64(fdS5 * pio2U * pp * pp * pp * pp * pp)
+	sin13 = float64(fdS6 * pio2U * pp * pp * pp * pp * pp * pp)
+	cos2  = float64(-pp / 2)
+	cos4  = float64(fdC1 * pp * pp)
+	cos6  = float64(fdC2 * pp * pp * pp)
+	cos8  = float64(fdC3 * pp * pp * pp * pp)
+	cos10 = float64(fdC4 * pp * pp * pp * pp * pp)
+	cos12 = float64(fdC5 * pp * pp * pp * pp * pp * pp)
+	cos14 = float64(fdC6 * pp * pp * pp * pp * pp * pp * pp)
 )
 
 // sinCosQuarter returns sin and cos of (pi/2) g for g in [0, 1/2], each
@@ -250,9 +247,7 @@ func sinCosQuarter(g float64) (sin, cos float64) {
 	b1 := math.FMA(w, sin5, sin3)
 	b2 := math.FMA(w, sin9, sin7)
 	b3 := math.FMA(w, sin13, sin11)
-	b4 := math.FMA(w, sin17, sin15)
-	sp := math.FMA(b4, w2, b3)
-	sp = math.FMA(sp, w2, b2)
+	sp := math.FMA(b3, w2, b2)
 	sp = math.FMA(sp, w2, b1)
 	// The leading coefficient pi/2 is carried in two parts, so the only
 	// large rounding is that of the final FMA.
@@ -265,8 +260,7 @@ func sinCosQuarter(g float64) (sin, cos float64) {
 	d1 := math.FMA(w, cos6, cos4)
 	d2 := math.FMA(w, cos10, cos8)
 	d3 := math.FMA(w, cos14, cos12)
-	cq := math.FMA(w2, cos16, d3)
-	cq = math.FMA(cq, w2, d2)
+	cq := math.FMA(d3, w2, d2)
 	cq = math.FMA(cq, w2, d1)
 	h := math.FMA(w, cos2, 1)
 	e := math.FMA(w, cos2, 1-h)
@@ -361,11 +355,15 @@ func keyPairs(dst []float64, off int, k Key, p uint64, np int) {
 // NormalsRows sets dst[r*d : r*d+d] to normals n0, ..., n0+d-1 of keys[r], for
 // every r: row r gets exactly what keys[r].Normals(dst[r*d:r*d+d], n0) would
 // give, so the result never depends on how rows are grouped into calls. It
-// panics if len(dst) < len(keys)*d or d < 0.
+// panics if len(dst) < len(keys)*d or d < 0. It does not allocate.
 //
 // Short rows put one row in each SIMD lane (d = 2 with n0 even, a sampler's
-// step in two dimensions, writes the pairs in place); long rows, for which a
-// row fills whole kernel steps, use Normals' per-key lanes.
+// step in two dimensions, writes the pairs in place). Long rows, for which a
+// row fills whole kernel steps, take those steps from one call of the
+// per-key kernel for all the rows (d = 64 with n0 even is exactly two
+// AVX-512 steps a row), and any pairs left at either end of the rows (the
+// half pair of an odd n0 or odd d, and a remainder short of a step) from the
+// row lanes.
 func NormalsRows(dst []float64, d int, keys []Key, n0 uint64) {
 	if d < 0 {
 		panic("rng: NormalsRows with negative row length")
@@ -376,28 +374,49 @@ func NormalsRows(dst []float64, d int, keys []Key, n0 uint64) {
 	if d == 0 || len(keys) == 0 {
 		return
 	}
+	// The row touches pairs n0>>1 + j for j < np; pairs j0 <= j < j1 are
+	// drawn in place by the per-key kernel, the rest by row lanes.
+	off := int(n0 & 1)
+	np := (off + d + 1) >> 1
+	j0, j1 := 0, 0
 	if d > rowLaneMax() {
-		for r, k := range keys {
-			k.Normals(dst[r*d:r*d+d], n0)
+		step := keyStep()
+		if step == 0 {
+			for r, k := range keys {
+				k.Normals(dst[r*d:r*d+d], n0)
+			}
+			return
 		}
-		return
-	}
-	if d == 2 && n0&1 == 0 {
+		// Pair j = off is the first that lies wholly in the row, at
+		// column 2j - off = off; whole steps from there that end in the row.
+		j0 = off
+		m := (d - off) / (2 * step) * step
+		j1 = j0 + m
+		if m > 0 {
+			keysKernel(&dst[off], &keys[0], len(keys), n0>>1+uint64(j0), m, d)
+		}
+		if j0 == 0 && j1 == np {
+			return
+		}
+	} else if d == 2 && n0&1 == 0 {
 		rowPairs(dst[:2*len(keys)], keys, n0>>1)
 		return
 	}
-	// Row lanes with a scatter: for each pair touched by [n0, n0+d), draw
-	// that pair for a block of rows into buf, then copy the wanted halves.
-	// (Counting pairs from the first, rather than comparing pair indices,
-	// stays right when n0+d wraps around 2^64.)
+	// Row lanes with a scatter: for each remaining pair touched by
+	// [n0, n0+d), draw that pair for a block of rows into buf, then copy the
+	// wanted halves. (Counting pairs from the first, rather than comparing
+	// pair indices, stays right when n0+d wraps around 2^64.)
 	const block = 128
 	var buf [2 * block]float64
-	off := int(n0 & 1)
-	np := (off + d + 1) >> 1
 	for r0 := 0; r0 < len(keys); r0 += block {
 		ks := keys[r0:min(r0+block, len(keys))]
 		rows := dst[r0*d : (r0+len(ks))*d]
-		for j := range np {
+		for j := 0; j < np; j++ {
+			if j == j0 && j1 > j0 {
+				if j = j1; j == np {
+					break
+				}
+			}
 			rowPairs(buf[:2*len(ks)], ks, n0>>1+uint64(j))
 			// Offset of the pair's first normal within a row: -1 for the
 			// first pair when n0 is odd; the second normal falls past the

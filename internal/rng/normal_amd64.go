@@ -35,18 +35,18 @@ const (
 	tabSqrtHalf  = 8
 	tabExpMagic  = 9
 	tabExpMagicK = 10
-	tabLC1       = 11 // logC1 ... logC10 at 11 ... 20
-	tabM2Ln2Hi   = 21
-	tabM2Ln2Lo   = 22
-	tabSign      = 23
-	tabPio2Hi    = 24
-	tabPio2Lo    = 25
-	tabSin3      = 26 // sin3 ... sin17 at 26 ... 33
-	tabCos2      = 34 // cos2 ... cos16 at 34 ... 41
-	tabM1        = 42 // the full 64-bit multipliers for VPMULLQ
-	tabM2        = 43
-	tabLaneIdx   = 44 // lane order of the AVX-512 key kernel
-	tabLen       = 45
+	tabLC1       = 11 // logC1 ... logC7 at 11 ... 17
+	tabM2Ln2Hi   = 18
+	tabM2Ln2Lo   = 19
+	tabSign      = 20
+	tabPio2Hi    = 21
+	tabPio2Lo    = 22
+	tabSin3      = 23 // sin3 ... sin13 at 23 ... 28
+	tabCos2      = 29 // cos2 ... cos14 at 29 ... 35
+	tabM1        = 36 // the full 64-bit multipliers for VPMULLQ
+	tabM2        = 37
+	tabLaneIdx   = 38 // lane order of the AVX-512 key kernel
+	tabLen       = 39
 )
 
 // normTab holds every constant of the kernels, each repeated in 8 lanes so
@@ -68,7 +68,7 @@ var normTab = func() (t [tabLen][8]uint64) {
 	set(tabSqrtHalf, sqrtHalf)
 	set(tabExpMagic, expMagic)
 	setF(tabExpMagicK, expMagicK)
-	for j, c := range []float64{logC1, logC2, logC3, logC4, logC5, logC6, logC7, logC8, logC9, logC10} {
+	for j, c := range []float64{logC1, logC2, logC3, logC4, logC5, logC6, logC7} {
 		setF(tabLC1+j, c)
 	}
 	setF(tabM2Ln2Hi, m2Ln2Hi)
@@ -76,10 +76,10 @@ var normTab = func() (t [tabLen][8]uint64) {
 	set(tabSign, signBit)
 	setF(tabPio2Hi, pio2Hi)
 	setF(tabPio2Lo, pio2Lo)
-	for j, c := range []float64{sin3, sin5, sin7, sin9, sin11, sin13, sin15, sin17} {
+	for j, c := range []float64{sin3, sin5, sin7, sin9, sin11, sin13} {
 		setF(tabSin3+j, c)
 	}
-	for j, c := range []float64{cos2, cos4, cos6, cos8, cos10, cos12, cos14, cos16} {
+	for j, c := range []float64{cos2, cos4, cos6, cos8, cos10, cos12, cos14} {
 		setF(tabCos2+j, c)
 	}
 	// Lane i of an AVX-512 key step holds pair p + t[tabLaneIdx][i], so
@@ -88,11 +88,13 @@ var normTab = func() (t [tabLen][8]uint64) {
 	return t
 }()
 
-// normalsKeyAVX2 writes pairs p, ..., p+n-1 of the key (seed, gamma) to
-// dst[0 : 2n], x then y; n must be a positive multiple of 4.
+// normalsKeysAVX2 writes pairs p, ..., p+n-1 of keys[r] to
+// dst[r*stride : r*stride+2n], x then y, for r < nk: one call draws the same
+// pairs for a block of rows, which NormalsRows uses for long rows, and nk = 1
+// serves Normals. n must be a positive multiple of 4, nk positive.
 //
 //go:noescape
-func normalsKeyAVX2(dst *float64, seed, gamma, p uint64, n int, tab *[tabLen][8]uint64)
+func normalsKeysAVX2(dst *float64, keys *Key, nk int, p uint64, n, stride int, tab *[tabLen][8]uint64)
 
 // normalsRowsAVX2 writes pair p of keys[r] to dst[2r], dst[2r+1] for
 // r < n; n must be a positive multiple of 4.
@@ -105,7 +107,7 @@ func normalsRowsAVX2(dst *float64, keys *Key, p uint64, n int, tab *[tabLen][8]u
 // multiple of 16.
 //
 //go:noescape
-func normalsKeyAVX512(dst *float64, seed, gamma, p uint64, n int, tab *[tabLen][8]uint64)
+func normalsKeysAVX512(dst *float64, keys *Key, nk int, p uint64, n, stride int, tab *[tabLen][8]uint64)
 
 //go:noescape
 func normalsRowsAVX512(dst *float64, keys *Key, p uint64, n int, tab *[tabLen][8]uint64)
@@ -127,12 +129,18 @@ func rowStep() int { return keyStep() }
 
 // keyKernel writes pairs p, ..., p+n-1 of k to dst[0 : 2n]. The kernels are
 // called directly (not through a func value) so that escape analysis keeps
-// the callers' scratch arrays on the stack.
+// the callers' scratch arrays (and k) on the stack.
 func keyKernel(dst *float64, k Key, p uint64, n int) {
+	keysKernel(dst, &k, 1, p, n, 0)
+}
+
+// keysKernel writes pairs p, ..., p+n-1 of keys[r] to
+// dst[r*stride : r*stride+2n] for r < nk.
+func keysKernel(dst *float64, keys *Key, nk int, p uint64, n, stride int) {
 	if useAVX512 {
-		normalsKeyAVX512(dst, k.Seed, k.Gamma, p, n, &normTab)
+		normalsKeysAVX512(dst, keys, nk, p, n, stride, &normTab)
 	} else {
-		normalsKeyAVX2(dst, k.Seed, k.Gamma, p, n, &normTab)
+		normalsKeysAVX2(dst, keys, nk, p, n, stride, &normTab)
 	}
 }
 

@@ -6,10 +6,11 @@
 // pairs of words (w0, w1) into pairs of normals with exactly the operations
 // of pairFromWords, in the same order and rounding: the same constants, FMA
 // exactly where the Go code calls math.FMA, and otherwise separately rounded
-// adds and multiplies (commuted operands give the same IEEE result). Integer
-// steps may differ from the Go code where the result is the same, e.g. the
+// adds and multiplies (commuted operands give the same IEEE result). Steps
+// may differ from the Go code where the result is provably the same: the
 // AVX-512 kernels take k from an arithmetic shift and VCVTQQ2PD instead of
-// the biased exponent trick AVX2 needs.
+// the biased exponent trick AVX2 needs, and form g = 1-f as 2-(1+f) (both
+// exact) by a masked subtraction instead of a blend.
 //
 // R8 points at normTab: constant i is 8 equal quadwords at 64*i(R8) (the
 // AVX2 kernels read 32 bytes of it, the AVX-512 kernels broadcast one
@@ -33,33 +34,27 @@
 #define LC5 960(R8)
 #define LC6 1024(R8)
 #define LC7 1088(R8)
-#define LC8 1152(R8)
-#define LC9 1216(R8)
-#define LC10 1280(R8)
-#define M2LN2HI 1344(R8)
-#define M2LN2LO 1408(R8)
-#define SIGN 1472(R8)
-#define PIO2HI 1536(R8)
-#define PIO2LO 1600(R8)
-#define SIN3 1664(R8)
-#define SIN5 1728(R8)
-#define SIN7 1792(R8)
-#define SIN9 1856(R8)
-#define SIN11 1920(R8)
-#define SIN13 1984(R8)
-#define SIN15 2048(R8)
-#define SIN17 2112(R8)
-#define COS2 2176(R8)
-#define COS4 2240(R8)
-#define COS6 2304(R8)
-#define COS8 2368(R8)
-#define COS10 2432(R8)
-#define COS12 2496(R8)
-#define COS14 2560(R8)
-#define COS16 2624(R8)
-#define M1 2688(R8)
-#define M2 2752(R8)
-#define LANEIDX 2816(R8)
+#define M2LN2HI 1152(R8)
+#define M2LN2LO 1216(R8)
+#define SIGN 1280(R8)
+#define PIO2HI 1344(R8)
+#define PIO2LO 1408(R8)
+#define SIN3 1472(R8)
+#define SIN5 1536(R8)
+#define SIN7 1600(R8)
+#define SIN9 1664(R8)
+#define SIN11 1728(R8)
+#define SIN13 1792(R8)
+#define COS2 1856(R8)
+#define COS4 1920(R8)
+#define COS6 1984(R8)
+#define COS8 2048(R8)
+#define COS10 2112(R8)
+#define COS12 2176(R8)
+#define COS14 2240(R8)
+#define M1 2304(R8)
+#define M2 2368(R8)
+#define LANEIDX 2432(R8)
 
 // ---- AVX2 + FMA: 4 pairs per step in YMM registers ----
 
@@ -106,14 +101,10 @@
 	; VDIVPD Y5, Y3, Y5 \
 	; VMULPD Y5, Y5, Y6 \
 	; VMULPD Y6, Y6, Y7 \
-	/* p by Estrin (a5, a4, a3, a2, a1), r = p z */ \
-	; VMOVUPD LC10, Y8 \
-	; VFMADD213PD LC9, Y6, Y8 \
-	; VMOVUPD LC8, Y9 \
-	; VFMADD213PD LC7, Y6, Y9 \
-	; VFMADD213PD Y9, Y7, Y8 \
+	/* p by Estrin (LC7, a3, a2, a1) */ \
 	; VMOVUPD LC6, Y9 \
 	; VFMADD213PD LC5, Y6, Y9 \
+	; VMOVUPD LC7, Y8 \
 	; VFMADD213PD Y9, Y7, Y8 \
 	; VMOVUPD LC4, Y9 \
 	; VFMADD213PD LC3, Y6, Y9 \
@@ -121,10 +112,9 @@
 	; VMOVUPD LC2, Y9 \
 	; VFMADD213PD LC1, Y6, Y9 \
 	; VFMADD213PD Y9, Y7, Y8 \
-	; VMULPD Y6, Y8, Y8 \
-	/* q = f f, w = s (r - q) + kd m2Ln2Lo, v = (q + w) - (f + f) */ \
+	/* q = f f, rq = p z - q, w = s rq + kd m2Ln2Lo, v = (q + w) - (f + f) */ \
 	; VMULPD Y3, Y3, Y9 \
-	; VSUBPD Y9, Y8, Y8 \
+	; VFMSUB213PD Y9, Y6, Y8 \
 	; VMULPD M2LN2LO, Y4, Y10 \
 	; VFMADD213PD Y10, Y5, Y8 \
 	; VADDPD Y8, Y9, Y8 \
@@ -144,11 +134,8 @@
 	; VMULPD Y3, Y3, Y4 \
 	; VMULPD Y4, Y4, Y5 \
 	/* sin((pi/2) g) in Y6 */ \
-	; VMOVUPD SIN17, Y6 \
-	; VFMADD213PD SIN15, Y4, Y6 \
-	; VMOVUPD SIN13, Y7 \
-	; VFMADD213PD SIN11, Y4, Y7 \
-	; VFMADD213PD Y7, Y5, Y6 \
+	; VMOVUPD SIN13, Y6 \
+	; VFMADD213PD SIN11, Y4, Y6 \
 	; VMOVUPD SIN9, Y7 \
 	; VFMADD213PD SIN7, Y4, Y7 \
 	; VFMADD213PD Y7, Y5, Y6 \
@@ -163,10 +150,8 @@
 	; VFMADD213PD COS4, Y4, Y7 \
 	; VMOVUPD COS10, Y9 \
 	; VFMADD213PD COS8, Y4, Y9 \
-	; VMOVUPD COS14, Y10 \
-	; VFMADD213PD COS12, Y4, Y10 \
-	; VMOVUPD COS16, Y11 \
-	; VFMADD213PD Y10, Y5, Y11 \
+	; VMOVUPD COS14, Y11 \
+	; VFMADD213PD COS12, Y4, Y11 \
 	; VFMADD213PD Y9, Y5, Y11 \
 	; VFMADD213PD Y7, Y5, Y11 \
 	; VMOVUPD COS2, Y7 \
@@ -192,48 +177,59 @@
 	; VUNPCKLPD Y10, Y9, Y0 \
 	; VUNPCKHPD Y10, Y9, Y1
 
-// func normalsKeyAVX2(dst *float64, seed, gamma, p uint64, n int, tab *[tabLen][8]uint64)
+// func normalsKeysAVX2(dst *float64, keys *Key, nk int, p uint64, n, stride int, tab *[tabLen][8]uint64)
 //
-// Pairs p, ..., p+n-1 of the key, n a positive multiple of 4. Lanes hold
-// pairs [p, p+2, p+1, p+3] so that BOXMULLER's unpacking writes them in
-// order: Y14 holds their w0 counters Seed + 2(p+j) Gamma, Y12 Gamma (the w1
-// counters are one Gamma on), Y13 the step 8 Gamma.
-TEXT ·normalsKeyAVX2(SB), NOSPLIT, $48-48
+// Pairs p, ..., p+n-1 of keys[0:nk], n a positive multiple of 4, row r to
+// dst + 8 r stride bytes. Per row, lanes hold pairs [p, p+2, p+1, p+3] so
+// that BOXMULLER's unpacking writes them in order: Y14 holds their w0
+// counters Seed + 2(p+j) Gamma, Y12 Gamma (the w1 counters are one Gamma
+// on), Y13 the step 8 Gamma. The counters go from general registers to Y14
+// by register moves, not through memory: a vector load of four scalar
+// stores cannot be forwarded and would wait for the stores to retire, that
+// is for the whole previous row, so rows could not overlap.
+TEXT ·normalsKeysAVX2(SB), NOSPLIT, $0-56
 	MOVQ dst+0(FP), DI
-	MOVQ seed+8(FP), AX
-	MOVQ gamma+16(FP), BX
-	MOVQ p+24(FP), CX
-	MOVQ n+32(FP), DX
-	MOVQ tab+40(FP), R8
-	SHLQ $1, CX
+	MOVQ keys+8(FP), SI
+	MOVQ nk+16(FP), R11
+	MOVQ p+24(FP), R12
+	MOVQ n+32(FP), R13
+	MOVQ stride+40(FP), R10
+	MOVQ tab+48(FP), R8
+	SHLQ $1, R12
+	SHLQ $3, R10
+keysrow2:
+	MOVQ 8(SI), BX
+	MOVQ R12, CX
 	IMULQ BX, CX
-	ADDQ AX, CX
-	MOVQ BX, R9
-	SHLQ $1, R9
-	MOVQ CX, 0(SP)
-	LEAQ (CX)(R9*2), R10
-	MOVQ R10, 8(SP)
-	LEAQ (CX)(R9*1), R10
-	MOVQ R10, 16(SP)
-	LEAQ (R10)(R9*2), R10
-	MOVQ R10, 24(SP)
-	MOVQ BX, 32(SP)
-	SHLQ $3, BX
-	MOVQ BX, 40(SP)
-	VMOVDQU 0(SP), Y14
-	VPBROADCASTQ 32(SP), Y12
-	VPBROADCASTQ 40(SP), Y13
-keyloop2:
+	ADDQ 0(SI), CX
+	ADDQ BX, BX
+	LEAQ (CX)(BX*2), AX
+	VMOVQ CX, X14
+	VPINSRQ $1, AX, X14, X14
+	ADDQ BX, CX
+	LEAQ (CX)(BX*2), AX
+	VMOVQ CX, X15
+	VPINSRQ $1, AX, X15, X15
+	VINSERTI128 $1, X15, Y14, Y14
+	VPBROADCASTQ 8(SI), Y12
+	VPSLLQ $3, Y12, Y13
+	MOVQ DI, AX
+	MOVQ R13, CX
+keysloop2:
 	VPADDQ Y12, Y14, Y15
 	MIX(Y14, Y0, Y2, Y3, Y4)
 	MIX(Y15, Y1, Y5, Y6, Y7)
 	VPADDQ Y13, Y14, Y14
 	BOXMULLER
-	VMOVUPD Y0, 0(DI)
-	VMOVUPD Y1, 32(DI)
-	ADDQ $64, DI
-	SUBQ $4, DX
-	JNZ keyloop2
+	VMOVUPD Y0, 0(AX)
+	VMOVUPD Y1, 32(AX)
+	ADDQ $64, AX
+	SUBQ $4, CX
+	JNZ keysloop2
+	ADDQ $16, SI
+	ADDQ R10, DI
+	DECQ R11
+	JNZ keysrow2
 	VZEROUPPER
 	RET
 
@@ -307,8 +303,7 @@ rowsloop2:
 #define RADIUS1(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, ka, kb) \
 	VPSRLQ $12, r0, r2 \
 	; VPORQ Z31, r2, r2 \
-	; VMOVAPD Z30, r3 \
-	; VSUBPD r2, r3, r2 \
+	; VSUBPD r2, Z30, r2 \
 	; VPSUBQ.BCST SQRTHALF, r2, r3 \
 	; VPSRAQ $52, r3, r4 \
 	; VCVTQQ2PD r4, r4 \
@@ -318,31 +313,26 @@ rowsloop2:
 	; VADDPD Z30, r3, r5 \
 	; VDIVPD r5, r3, r5
 
-// RADIUS2: z = s^2, z2 = z^2, p by Estrin (pieces a5 .. a1), r = p z.
+// RADIUS2: z = s^2, z2 = z^2, p by Estrin (LC7, pieces a3 .. a1).
 #define RADIUS2(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, ka, kb) \
 	VMULPD r5, r5, r6 \
 	; VMULPD r6, r6, r7 \
-	; VBROADCASTSD LC10, r8 \
-	; VFMADD213PD.BCST LC9, r6, r8 \
-	; VBROADCASTSD LC8, r9 \
-	; VFMADD213PD.BCST LC7, r6, r9 \
-	; VFMADD213PD r9, r7, r8 \
 	; VBROADCASTSD LC6, r9 \
 	; VFMADD213PD.BCST LC5, r6, r9 \
+	; VBROADCASTSD LC7, r8 \
 	; VFMADD213PD r9, r7, r8 \
 	; VBROADCASTSD LC4, r9 \
 	; VFMADD213PD.BCST LC3, r6, r9 \
 	; VFMADD213PD r9, r7, r8 \
 	; VBROADCASTSD LC2, r9 \
 	; VFMADD213PD.BCST LC1, r6, r9 \
-	; VFMADD213PD r9, r7, r8 \
-	; VMULPD r6, r8, r8
+	; VFMADD213PD r9, r7, r8
 
-// RADIUS3: q = f f, w = s (r - q) + kd m2Ln2Lo, v = (q + w) - (f + f),
-// radius = sqrt(kd m2Ln2Hi + v) in r8.
+// RADIUS3: q = f f, rq = p z - q, w = s rq + kd m2Ln2Lo,
+// v = (q + w) - (f + f), radius = sqrt(kd m2Ln2Hi + v) in r8.
 #define RADIUS3(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, ka, kb) \
 	VMULPD r3, r3, r9 \
-	; VSUBPD r9, r8, r8 \
+	; VFMSUB213PD r9, r6, r8 \
 	; VMULPD.BCST M2LN2LO, r4, r10 \
 	; VFMADD213PD r10, r5, r8 \
 	; VADDPD r8, r9, r8 \
@@ -352,26 +342,23 @@ rowsloop2:
 	; VSQRTPD r8, r8
 
 // ANGLE1: f = bits 61..10 of w1 as a fraction, g = (bit 61 ? 1-f : f), w = g^2,
-// w2 = w^2; r2 keeps w1 << 2 for ANGLE4.
+// w2 = w^2; r2 keeps w1 << 2 for ANGLE4. With y = 1+f in r4, f = y - 1 and,
+// in the lanes of bit 61 (a merge-masked subtraction), 1-f = 2 - y; both
+// are exact, so this is the Go code's g.
 #define ANGLE1(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, ka, kb) \
 	VPSLLQ $2, r1, r2 \
-	; VPSRLQ $12, r2, r3 \
-	; VPORQ Z31, r3, r3 \
-	; VSUBPD Z31, r3, r3 \
-	; VMOVAPD Z31, r4 \
-	; VSUBPD r3, r4, r4 \
+	; VPSRLQ $12, r2, r4 \
+	; VPORQ Z31, r4, r4 \
 	; VPMOVQ2M r2, ka \
-	; VBLENDMPD r4, r3, ka, r3 \
+	; VSUBPD Z31, r4, r3 \
+	; VSUBPD r4, Z30, ka, r3 \
 	; VMULPD r3, r3, r4 \
 	; VMULPD r4, r4, r5
 
 // ANGLE2: sin((pi/2) g) in r6.
 #define ANGLE2(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, ka, kb) \
-	VBROADCASTSD SIN17, r6 \
-	; VFMADD213PD.BCST SIN15, r4, r6 \
-	; VBROADCASTSD SIN13, r7 \
-	; VFMADD213PD.BCST SIN11, r4, r7 \
-	; VFMADD213PD r7, r5, r6 \
+	VBROADCASTSD SIN13, r6 \
+	; VFMADD213PD.BCST SIN11, r4, r6 \
 	; VBROADCASTSD SIN9, r7 \
 	; VFMADD213PD.BCST SIN7, r4, r7 \
 	; VFMADD213PD r7, r5, r6 \
@@ -389,10 +376,8 @@ rowsloop2:
 	; VFMADD213PD.BCST COS4, r4, r7 \
 	; VBROADCASTSD COS10, r9 \
 	; VFMADD213PD.BCST COS8, r4, r9 \
-	; VBROADCASTSD COS14, r10 \
-	; VFMADD213PD.BCST COS12, r4, r10 \
-	; VBROADCASTSD COS16, r11 \
-	; VFMADD213PD r10, r5, r11 \
+	; VBROADCASTSD COS14, r11 \
+	; VFMADD213PD.BCST COS12, r4, r11 \
 	; VFMADD213PD r9, r5, r11 \
 	; VFMADD213PD r7, r5, r11 \
 	; VBROADCASTSD COS2, r7 \
@@ -439,38 +424,39 @@ rowsloop2:
 	; VBROADCASTSD TWO, Z30 \
 	; VBROADCASTSD ONE, Z31
 
-// func normalsKeyAVX512(dst *float64, seed, gamma, p uint64, n int, tab *[tabLen][8]uint64)
+// func normalsKeysAVX512(dst *float64, keys *Key, nk int, p uint64, n, stride int, tab *[tabLen][8]uint64)
 //
-// Pairs p, ..., p+n-1, n a positive multiple of 16. Group A holds pairs
-// p + [0 4 1 5 2 6 3 7] (LANEIDX), so that the unpacking in ANGLE4 writes
-// them in order, and B the same plus 8. Z14 and Z15 hold the w0 counters of
-// A and B, Z12 Gamma (the w1 counters are one Gamma on), Z13 the step
-// 32 Gamma.
-TEXT ·normalsKeyAVX512(SB), NOSPLIT, $32-48
+// Pairs p, ..., p+n-1 of keys[0:nk], n a positive multiple of 16, row r to
+// dst + 8 r stride bytes. Per row, group A holds pairs p + [0 4 1 5 2 6 3 7]
+// (LANEIDX), so that the unpacking in ANGLE4 writes them in order, and B the
+// same plus 8. Z28 holds 2p + 2 LANEIDX for the whole call; per row, Z14 and
+// Z15 hold the w0 counters Seed + (2p + 2 LANEIDX) Gamma of A and B, Z12
+// Gamma (the w1 counters are one Gamma on), Z13 the step 32 Gamma.
+TEXT ·normalsKeysAVX512(SB), NOSPLIT, $8-56
 	MOVQ dst+0(FP), DI
-	MOVQ seed+8(FP), AX
-	MOVQ gamma+16(FP), BX
-	MOVQ p+24(FP), CX
-	MOVQ n+32(FP), DX
-	MOVQ tab+40(FP), R8
+	MOVQ keys+8(FP), SI
+	MOVQ nk+16(FP), R11
+	MOVQ p+24(FP), R12
+	MOVQ n+32(FP), R13
+	MOVQ stride+40(FP), R10
+	MOVQ tab+48(FP), R8
 	LOADCONST512
-	SHLQ $1, CX
-	IMULQ BX, CX
-	ADDQ AX, CX
-	MOVQ CX, 0(SP)
-	MOVQ BX, 8(SP)
-	LEAQ (BX)(BX*1), R9
-	MOVQ R9, 16(SP)
-	SHLQ $4, BX
-	MOVQ BX, 24(SP)
-	VPBROADCASTQ 16(SP), Z14
-	VPMULLQ LANEIDX, Z14, Z14
-	VPADDQ.BCST 0(SP), Z14, Z14
-	VPBROADCASTQ 8(SP), Z12
-	VPBROADCASTQ 24(SP), Z13
+	SHLQ $1, R12
+	SHLQ $3, R10
+	MOVQ R12, 0(SP)
+	VMOVDQU64 LANEIDX, Z28
+	VPADDQ Z28, Z28, Z28
+	VPADDQ.BCST 0(SP), Z28, Z28
+keysrow512:
+	VPBROADCASTQ 8(SI), Z12
+	VPMULLQ Z28, Z12, Z14
+	VPADDQ.BCST 0(SI), Z14, Z14
+	VPSLLQ $4, Z12, Z13
 	VPADDQ Z13, Z14, Z15
 	VPADDQ Z13, Z13, Z13
-keyloop512:
+	MOVQ DI, AX
+	MOVQ R13, CX
+keysloop512:
 	VPADDQ Z12, Z14, Z1
 	VPADDQ Z12, Z15, Z17
 	MIX512(Z14, Z0, Z2)
@@ -480,13 +466,17 @@ keyloop512:
 	VPADDQ Z13, Z14, Z14
 	VPADDQ Z13, Z15, Z15
 	BOXMULLER512X2
-	VMOVUPD Z0, 0(DI)
-	VMOVUPD Z1, 64(DI)
-	VMOVUPD Z16, 128(DI)
-	VMOVUPD Z17, 192(DI)
-	ADDQ $256, DI
-	SUBQ $16, DX
-	JNZ keyloop512
+	VMOVUPD Z0, 0(AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z16, 128(AX)
+	VMOVUPD Z17, 192(AX)
+	ADDQ $256, AX
+	SUBQ $16, CX
+	JNZ keysloop512
+	ADDQ $16, SI
+	ADDQ R10, DI
+	DECQ R11
+	JNZ keysrow512
 	VZEROUPPER
 	RET
 

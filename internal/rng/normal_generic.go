@@ -11,6 +11,10 @@ func rowStep() int { return 0 }
 
 func keyKernel(dst *float64, k Key, p uint64, n int) { panic("rng: no normal kernel") }
 
+func keysKernel(dst *float64, keys *Key, nk int, p uint64, n, stride int) {
+	panic("rng: no normal kernel")
+}
+
 func rowKernel(dst *float64, keys *Key, p uint64, n int) { panic("rng: no normal kernel") }
 
 // rowLaneMax: with scalar pairs there is no step to fill, so row lanes only

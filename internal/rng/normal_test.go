@@ -54,6 +54,25 @@ func TestNormalConstants(t *testing.T) {
 	if math.Abs(pio2Lo) > 0x1p-53 || pio2Lo == 0 {
 		t.Fatalf("pio2Lo %g out of range", pio2Lo)
 	}
+	// The polynomial coefficients are fdlibm's doubles: its decimal
+	// literals (e_log.c Lg1..Lg7, k_sin.c S1..S6, k_cos.c C1..C6) round to
+	// the bits the definition writes in hexadecimal.
+	for i, c := range [][2]float64{
+		{logC1 / -2, 6.666666666666735130e-01}, {logC2 / -2, 3.999999999940941908e-01},
+		{logC3 / -2, 2.857142874366239149e-01}, {logC4 / -2, 2.222219843214978396e-01},
+		{logC5 / -2, 1.818357216161805012e-01}, {logC6 / -2, 1.531383769920937332e-01},
+		{logC7 / -2, 1.479819860511658591e-01},
+		{fdS1, -1.66666666666666324348e-01}, {fdS2, 8.33333333332248946124e-03},
+		{fdS3, -1.98412698298579493134e-04}, {fdS4, 2.75573137070700676789e-06},
+		{fdS5, -2.50507602534068634195e-08}, {fdS6, 1.58969099521155010221e-10},
+		{fdC1, 4.16666666666666019037e-02}, {fdC2, -1.38888888888741095749e-03},
+		{fdC3, 2.48015872894767294178e-05}, {fdC4, -2.75573143513906633035e-07},
+		{fdC5, 2.08757232129817482790e-09}, {fdC6, -1.13596475577881948265e-11},
+	} {
+		if c[0] != c[1] {
+			t.Errorf("coefficient %d: %x, fdlibm's %x", i, c[0], c[1])
+		}
+	}
 	if math.Float64bits(0x1p-64) < logBias {
 		t.Fatal("logBias too large")
 	}
@@ -149,7 +168,7 @@ func TestNormalsMatchDefinition(t *testing.T) {
 func TestNormalsRowsMatchDefinition(t *testing.T) {
 	const maxRows = 300
 	keys := randomKeys(maxRows)
-	ds := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64, 784}
+	ds := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 31, 32, 33, 34, 47, 63, 64, 65, 66, 97, 784, 785}
 	for _, d := range ds {
 		for _, n0 := range []uint64{0, 1, 10, 11, 1<<33 + 1, ^uint64(0) - 2} {
 			want := make([]float64, maxRows*d)
@@ -160,8 +179,10 @@ func TestNormalsRowsMatchDefinition(t *testing.T) {
 			}
 			// Every row count where rows share kernel steps (d < 32: all
 			// remainders mod the 4- and 16-row steps, and counts past the
-			// 128-row scatter block); for longer rows, which NormalsRows
-			// draws one key at a time, a spread of counts suffices.
+			// 128-row scatter block); for longer rows, whose whole steps
+			// one per-key kernel call draws for all rows (and whose
+			// leftover pairs go through the same row lanes), a spread of
+			// counts, some past the block, suffices.
 			var counts []int
 			for n := 1; n <= maxRows; n++ {
 				if d < 32 || n <= 9 || n%37 == 0 || n == maxRows {
@@ -206,6 +227,27 @@ func TestNormalsRowsPanics(t *testing.T) {
 	NormalsRows(make([]float64, 7), 2, keys, 0)
 	NormalsRows(nil, 0, keys, 0)
 	NormalsRows(nil, 5, nil, 0)
+}
+
+// NormalsRows and Normals must not allocate, on any path: the samplers call
+// them once per step.
+func TestNormalsNoAlloc(t *testing.T) {
+	keys := randomKeys(300)
+	dst := make([]float64, 300*784)
+	forEachPath(t, func(t *testing.T) {
+		for _, c := range []struct {
+			d, rows int
+			n0      uint64
+		}{{2, 256, 0}, {2, 300, 1}, {3, 300, 0}, {7, 300, 5}, {64, 128, 0}, {64, 300, 1}, {65, 200, 0}, {784, 10, 0}, {785, 10, 3}} {
+			n := testing.AllocsPerRun(20, func() {
+				NormalsRows(dst[:c.d*c.rows], c.d, keys[:c.rows], c.n0)
+				keys[0].Normals(dst[:c.d], c.n0)
+			})
+			if n != 0 {
+				t.Errorf("d %d rows %d n0 %d: %v allocations per call", c.d, c.rows, c.n0, n)
+			}
+		}
+	})
 }
 
 // The smallest uniform, u1 = 2^-52 (the top 52 bits of w0 all ones), gives
@@ -628,6 +670,7 @@ func BenchmarkNormal(b *testing.B) {
 			b.Run("Rows/d2x4096", func(b *testing.B) { benchRows(b, 2, 4096) })
 			b.Run("Rows/d3x4096", func(b *testing.B) { benchRows(b, 3, 4096) })
 			b.Run("Rows/d7x4096", func(b *testing.B) { benchRows(b, 7, 4096) })
+			b.Run("Rows/d64x128", func(b *testing.B) { benchRows(b, 64, 128) })
 			b.Run("Rows/d64x256", func(b *testing.B) { benchRows(b, 64, 256) })
 			b.Run("Rows/d784x64", func(b *testing.B) { benchRows(b, 784, 64) })
 		})
