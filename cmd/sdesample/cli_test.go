@@ -232,6 +232,8 @@ func TestBadInputs(t *testing.T) {
 			"sdesample likelihood: -data nan.npy element [2, 1]: NaN; remove or impute non-finite values"},
 		{"wrong dimension", lik("-data", "three.csv"), nil, 1,
 			"sdesample likelihood: -data three.csv: 3 columns, but -score gmm8 has dimension 2; give points of the model's dimension"},
+		{"bench repeat 0", []string{"bench", "-quick", "-repeat", "0"}, nil, 2,
+			"sdesample bench: -repeat = 0; use 1 or more runs per case"},
 		{"unknown sampler", smp("-sampler", "heun"), nil, 2,
 			`sdesample sample: -sampler "heun": unknown sampler; use em, pc, ode, ddpm or ddim`},
 		{"steps 0", smp("-steps", "0"), nil, 2,
@@ -457,8 +459,8 @@ func TestBenchQuick(t *testing.T) {
 	if testing.Short() {
 		t.Skip("bench -quick takes a few seconds")
 	}
-	out := mustRun(t, "bench", "-quick", "-problems", "gmm8,gauss:3", "-sdes", "vp,ve", "-samplers", "em,ode")
-	for _, want := range []string{"cores (GOMAXPROCS", "ref s", "ratio", "likelihood:"} {
+	out := mustRun(t, "bench", "-quick", "-repeat", "2", "-problems", "gmm8,gauss:3", "-sdes", "vp,ve", "-samplers", "em,ode")
+	for _, want := range []string{"cores (GOMAXPROCS", "the fastest of 2 runs", "ref s", "ratio", "likelihood:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("bench output lacks %q:\n%s", want, out)
 		}
