@@ -89,19 +89,7 @@ func expGeneric(dst, x []float64) {
 		// 5 fused multiply-adds rather than one of 11, to shorten the
 		// latency; its rounding errors are damped by r^2 <= 0.12, and the
 		// two outer Horner steps, whose errors are not, stay as they are.
-		r2 := r * r
-		qe := math.FMA(expC12, r2, expC10)
-		qe = math.FMA(qe, r2, expC8)
-		qe = math.FMA(qe, r2, expC6)
-		qe = math.FMA(qe, r2, expC4)
-		qe = math.FMA(qe, r2, expC2)
-		qo := math.FMA(expC13, r2, expC11)
-		qo = math.FMA(qo, r2, expC9)
-		qo = math.FMA(qo, r2, expC7)
-		qo = math.FMA(qo, r2, expC5)
-		qo = math.FMA(qo, r2, expC3)
-		p := math.FMA(qo, r, qe)
-		p = math.FMA(p, r, 1)
+		p := math.FMA(expQ(r), r, 1)
 		p = math.FMA(p, r, 1)
 		// 2^n = 2^a 2^b with a = floor(n/2), b = n - a: both factors are
 		// normal for every n the clamp allows, and p 2^a is exact, so the
@@ -112,6 +100,23 @@ func expGeneric(dst, x []float64) {
 		b := m - a                         // b + 1023
 		dst[i] = p * math.Float64frombits(a<<52) * math.Float64frombits(b<<52)
 	}
+}
+
+// expQ is q(r) = c2 + c3 r + ... + c13 r^11, as its even and odd parts in
+// r^2, the operations of expAVX2 in order.
+func expQ(r float64) float64 {
+	r2 := r * r
+	qe := math.FMA(expC12, r2, expC10)
+	qe = math.FMA(qe, r2, expC8)
+	qe = math.FMA(qe, r2, expC6)
+	qe = math.FMA(qe, r2, expC4)
+	qe = math.FMA(qe, r2, expC2)
+	qo := math.FMA(expC13, r2, expC11)
+	qo = math.FMA(qo, r2, expC9)
+	qo = math.FMA(qo, r2, expC7)
+	qo = math.FMA(qo, r2, expC5)
+	qo = math.FMA(qo, r2, expC3)
+	return math.FMA(qo, r, qe)
 }
 
 // expTable holds the constants of expAVX2, each repeated over 4 lanes.

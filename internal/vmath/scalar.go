@@ -19,18 +19,7 @@ func Exp1(x float64) float64 {
 // under an ulp; the test measures it within 1 ulp of e^x - 1 computed in
 // 256-bit arithmetic.
 func Expm1Small(x float64) float64 {
-	x2 := x * x
-	qe := math.FMA(expC12, x2, expC10)
-	qe = math.FMA(qe, x2, expC8)
-	qe = math.FMA(qe, x2, expC6)
-	qe = math.FMA(qe, x2, expC4)
-	qe = math.FMA(qe, x2, expC2)
-	qo := math.FMA(expC13, x2, expC11)
-	qo = math.FMA(qo, x2, expC9)
-	qo = math.FMA(qo, x2, expC7)
-	qo = math.FMA(qo, x2, expC5)
-	qo = math.FMA(qo, x2, expC3)
-	q := math.FMA(qo, x, qe)
+	q := expQ(x)
 	// x + x (x q) with one rounding after the product x q, which is at
 	// most 0.2 of the result: about 0.6 ulp in all.
 	return math.FMA(x, x*q, x)
