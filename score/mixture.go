@@ -421,17 +421,26 @@ func (m *Mixture) rowsScore2(dst, x, t []float64, tc *timeCache) {
 	for i, c := range rc {
 		h0, h1 := 0.5*ri0[i], 0.5*ri1[i]
 		x0, x1 := x[2*i], x[2*i+1]
-		var top float64
-		for k, lw := range logW {
-			e0, e1 := x0-c*mu[2*k], x1-c*mu[2*k+1]
-			w := lw - e0*e0*h0 - e1*e1*h1
-			l[k*nb+i] = w
-			if k == 0 {
-				top = w
-			}
-			top = max(top, w)
+		// Two running maxima (even and odd k) halve the chain of dependent
+		// max operations; max picks one of its operands (NaN, and +0 over
+		// -0, whatever the order), so the result is that of one running max.
+		ta, tb := math.Inf(-1), math.Inf(-1)
+		k := 0
+		for ; k+1 < K; k += 2 {
+			a0, a1 := x0-c*mu[2*k], x1-c*mu[2*k+1]
+			b0, b1 := x0-c*mu[2*k+2], x1-c*mu[2*k+3]
+			wa := logW[k] - a0*a0*h0 - a1*a1*h1
+			wb := logW[k+1] - b0*b0*h0 - b1*b1*h1
+			l[k*nb+i], l[(k+1)*nb+i] = wa, wb
+			ta, tb = max(ta, wa), max(tb, wb)
 		}
-		mx[i] = top
+		if k < K {
+			e0, e1 := x0-c*mu[2*k], x1-c*mu[2*k+1]
+			w := logW[k] - e0*e0*h0 - e1*e1*h1
+			l[k*nb+i] = w
+			ta = max(ta, w)
+		}
+		mx[i] = max(ta, tb)
 	}
 	weights(l, mx, nb, K)
 	dst = dst[:2*nb]
