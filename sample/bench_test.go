@@ -2,7 +2,6 @@ package sample
 
 import (
 	"context"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/sdekit/sdekit/score"
@@ -73,31 +72,4 @@ func BenchmarkGauss64EM(b *testing.B) {
 	benchGenerate(b, Config{SDE: s, Score: score.Gauss(s, 64), Sampler: EM})
 }
 
-func BenchmarkScore(b *testing.B) {
-	s := sde.NewVP()
-	for _, tc := range []struct {
-		name string
-		sc   sde.Score
-	}{
-		{"gmm8", score.GMM8(s)}, {"gauss64", score.Gauss(s, 64)},
-	} {
-		b.Run(tc.name, func(b *testing.B) {
-			const n = 256
-			d := tc.sc.Dim()
-			x := make([]float64, n*d)
-			r := rand.New(rand.NewPCG(1, 2))
-			for i := range x {
-				x[i] = r.NormFloat64()
-			}
-			t := make([]float64, n)
-			for i := range t {
-				t[i] = 0.3
-			}
-			dst := make([]float64, n*d)
-			for b.Loop() {
-				tc.sc.ScoreTo(dst, x, t)
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
-		})
-	}
-}
+// The score alone: go test -run '^$' -bench MixtureScore ./score

@@ -593,8 +593,9 @@ func TestScoreBlocks(t *testing.T) {
 	}
 }
 
-// Same workload as sample's BenchmarkScore (256 rows from N(0, I), t = 0.3,
-// VP), plus a K = 5, D = 3 mixture for the general path:
+// 256 rows from N(0, I) at t = 0.3 under VP (the samplers' case: one t per
+// call), gmm8, gauss:64 and a K = 5, D = 3 mixture for the general path;
+// and gmm8 with a time per row in [0.2, 0.4] (the adaptive ODE's case):
 //
 //	go test -run '^$' -bench MixtureScore ./score
 func BenchmarkMixtureScore(b *testing.B) {
@@ -602,10 +603,12 @@ func BenchmarkMixtureScore(b *testing.B) {
 	for _, tc := range []struct {
 		name string
 		m    *Mixture
+		own  bool // a time per row
 	}{
-		{"gmm8", GMM8(s)},
-		{"gauss64", Gauss(s, 64)},
-		{"K5D3", randomMixture(s, 5, 3, rand.New(rand.NewPCG(1, 1)))},
+		{"gmm8", GMM8(s), false},
+		{"gauss64", Gauss(s, 64), false},
+		{"K5D3", randomMixture(s, 5, 3, rand.New(rand.NewPCG(1, 1))), false},
+		{"gmm8-own-t", GMM8(s), true},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			const n = 256
@@ -618,6 +621,9 @@ func BenchmarkMixtureScore(b *testing.B) {
 			t := make([]float64, n)
 			for i := range t {
 				t[i] = 0.3
+				if tc.own {
+					t[i] = 0.2 + 0.2*float64(i)/n
+				}
 			}
 			dst := make([]float64, n*d)
 			for b.Loop() {
