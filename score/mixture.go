@@ -175,9 +175,9 @@ type timeCache struct {
 	// ScoreTo's block of up to blockRows rows (K > 1 only), structure of
 	// arrays: l[k*nb+i] is row i's log-weight of component k, then its
 	// weight e^(l - max); xs[j*nb+i] is x[i][j].
-	l, xs        []float64
-	mx, z, acc   []float64 // per row: max_k l; sum_k weights; score sums (two for D = 2)
-	rc, rc2, rs2 []float64 // rowsScore: c, c^2 and s^2 at each row's time
+	l, xs      []float64
+	mx, z, acc []float64    // per row: max_k l; sum_k weights; score sums (two for D = 2)
+	perRow     [3][]float64 // rowsScore(2): three values per row at the row's own time
 }
 
 // Every method takes its scratch (a timeCache) from cachePool and gives it
@@ -219,7 +219,9 @@ func (m *Mixture) getCache() *timeCache {
 		b := m.blockRows()
 		tc.l, tc.xs = grow(tc.l, k*b), grow(tc.xs, m.d*b)
 		tc.mx, tc.z, tc.acc = grow(tc.mx, b), grow(tc.z, b), grow(tc.acc, 2*b)
-		tc.rc, tc.rc2, tc.rs2 = grow(tc.rc, b), grow(tc.rc2, b), grow(tc.rs2, b)
+		for i := range tc.perRow {
+			tc.perRow[i] = grow(tc.perRow[i], b)
+		}
 	}
 	tc.t = math.NaN()
 	return tc
@@ -348,7 +350,7 @@ func (m *Mixture) rowsScore(dst, x, t []float64, tc *timeCache) {
 	}
 	d, K, nb := m.d, len(m.Weights), len(t)
 	l, mx := tc.l[:K*nb], tc.mx[:nb]
-	rc, rc2, rs2 := tc.rc[:nb], tc.rc2[:nb], tc.rs2[:nb]
+	rc, rc2, rs2 := tc.perRow[0][:nb], tc.perRow[1][:nb], tc.perRow[2][:nb] // c, c^2, s^2
 	// Pass 1: each row's constants (fill), log-weights and their maximum.
 	for i, ti := range t {
 		if ti != tc.t {
@@ -405,7 +407,7 @@ func (m *Mixture) rowsScore(dst, x, t []float64, tc *timeCache) {
 func (m *Mixture) rowsScore2(dst, x, t []float64, tc *timeCache) {
 	K, nb := len(m.Weights), len(t)
 	l, mx := tc.l[:K*nb], tc.mx[:nb]
-	rc, ri0, ri1 := tc.rc[:nb], tc.rc2[:nb], tc.rs2[:nb] // here: c, 1/v_0, 1/v_1
+	rc, ri0, ri1 := tc.perRow[0][:nb], tc.perRow[1][:nb], tc.perRow[2][:nb] // c, 1/v_0, 1/v_1
 	mu, logW := m.mu[:2*K], m.logW[:K]
 	sd0, sd1 := m.sd2[0], m.sd2[1]
 	x = x[:2*nb]
