@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/sdekit/sdekit/internal/planar"
 	"github.com/sdekit/sdekit/internal/vmath"
 	"github.com/sdekit/sdekit/sde"
 )
@@ -177,7 +178,7 @@ type timeCache struct {
 	// weight e^(l - max); xs[j*nb+i] is x[i][j].
 	l, xs      []float64
 	mx, z, acc []float64    // per row: max_k l; sum_k weights; score sums (two for D = 2)
-	perRow     [3][]float64 // rowsScore(2): three values per row at the row's own time
+	perRow     [4][]float64 // rowsScore(2): values per row at the row's own time
 }
 
 // Every method takes its scratch (a timeCache) from cachePool and gives it
@@ -403,66 +404,19 @@ func (m *Mixture) rowsScore(dst, x, t []float64, tc *timeCache) {
 }
 
 // rowsScore2 is rowsScore for D = 2 and one covariance (gmm8): the
-// constants fill would compute (c mu_k, 1/v, 1/(2v), log w_k) are formed
-// inline, with the same operations, and the loops run over flat arrays.
+// marginals of the rows' times in one batch, then the kernels of package
+// planar (four rows a register) for 1/v and the log-weights with their
+// maxima, and for the sums and the scores, with the exps between them as in
+// every other path. The kernels do fill's and blockScore2's arithmetic in
+// the same order, so the bits are those of the one-time path.
 func (m *Mixture) rowsScore2(dst, x, t []float64, tc *timeCache) {
 	K, nb := len(m.Weights), len(t)
 	l, mx := tc.l[:K*nb], tc.mx[:nb]
-	rc, ri0, ri1 := tc.perRow[0][:nb], tc.perRow[1][:nb], tc.perRow[2][:nb] // c, 1/v_0, 1/v_1
-	mu, logW := m.mu[:2*K], m.logW[:K]
-	sd0, sd1 := m.sd2[0], m.sd2[1]
-	x = x[:2*nb]
-	// Three passes, so that each is a loop of independent iterations (the
-	// out-of-order core overlaps rows) rather than one long chain per row:
-	// the marginals, then 1/v, then the log-weights.
-	sde.MarginalsTo(m.SDE, rc, ri1, t) // c and s(t) (ri1 is scratch)
-	for i, c := range rc {
-		s := ri1[i]
-		c2, s2 := float64(c*c), float64(s*s)
-		ri0[i], ri1[i] = 1/(float64(c2*sd0)+s2), 1/(float64(c2*sd1)+s2)
-	}
-	for i, c := range rc {
-		h0, h1 := 0.5*ri0[i], 0.5*ri1[i]
-		x0, x1 := x[2*i], x[2*i+1]
-		// Two running maxima (even and odd k) halve the chain of dependent
-		// max operations; max picks one of its operands (NaN, and +0 over
-		// -0, whatever the order), so the result is that of one running max.
-		ta, tb := math.Inf(-1), math.Inf(-1)
-		k := 0
-		for ; k+1 < K; k += 2 {
-			a0, a1 := x0-c*mu[2*k], x1-c*mu[2*k+1]
-			b0, b1 := x0-c*mu[2*k+2], x1-c*mu[2*k+3]
-			wa := logW[k] - a0*a0*h0 - a1*a1*h1
-			wb := logW[k+1] - b0*b0*h0 - b1*b1*h1
-			l[k*nb+i], l[(k+1)*nb+i] = wa, wb
-			ta, tb = max(ta, wa), max(tb, wb)
-		}
-		if k < K {
-			e0, e1 := x0-c*mu[2*k], x1-c*mu[2*k+1]
-			w := logW[k] - e0*e0*h0 - e1*e1*h1
-			l[k*nb+i] = w
-			ta = max(ta, w)
-		}
-		mx[i] = max(ta, tb)
-	}
+	c, s, inv0, inv1 := tc.perRow[0][:nb], tc.perRow[1][:nb], tc.perRow[2][:nb], tc.perRow[3][:nb]
+	sde.MarginalsTo(m.SDE, c, s, t)
+	planar.LogWeights(l, mx, inv0, inv1, c, s, x, m.mu, m.logW, nb, m.sd2[0], m.sd2[1])
 	weights(l, mx, nb, K)
-	dst = dst[:2*nb]
-	for i, c := range rc {
-		i0, i1 := ri0[i], ri1[i]
-		x0, x1 := x[2*i], x[2*i+1]
-		r := l[i]
-		z := r
-		s0 := r * (c*mu[0] - x0) * i0
-		s1 := r * (c*mu[1] - x1) * i1
-		for k := 1; k < K; k++ {
-			r = l[k*nb+i]
-			z += r
-			s0 += r * (c*mu[2*k] - x0) * i0
-			s1 += r * (c*mu[2*k+1] - x1) * i1
-		}
-		iz := 1 / z
-		dst[2*i], dst[2*i+1] = s0*iz, s1*iz
-	}
+	planar.Scores(dst, l, c, inv0, inv1, x, m.mu, nb)
 }
 
 // invAt writes 1/v_kj = 1/(c^2 sd_kj^2 + s^2) into inv as fill does: for
@@ -549,7 +503,10 @@ func (m *Mixture) blockScore(dst, x []float64, nb int, tc *timeCache) {
 // Each pass handles both coordinates and two components, so that the
 // block's x, maxima and sums are loaded and stored once per two components:
 // one pass a pair for the log-weights and their maxima, one for the sums
-// and both scores.
+// and both scores. The helpers convert every product to float64, which
+// keeps the compiler from fusing it into a multiply-add (it would with
+// GOAMD64=v3), so their bits are those of package planar's kernels, which
+// rowsScore2 uses for rows at their own times.
 func blockScore2(dst, x []float64, nb int, tc *timeCache) {
 	K := len(tc.lz)
 	l, x0, x1 := tc.l[:K*nb], tc.xs[:nb], tc.xs[nb:2*nb]
@@ -632,14 +589,14 @@ func quad2(l, mx, x0, x1 []float64, lz float64, c, h []float64, first bool) {
 	if first {
 		for i, v := range x0 {
 			e0, e1 := v-c0, x1[i]-c1
-			w := lz - e0*e0*h0 - e1*e1*h1
+			w := lz - float64(float64(e0*e0)*h0) - float64(float64(e1*e1)*h1)
 			l[i], mx[i] = w, w
 		}
 		return
 	}
 	for i, v := range x0 {
 		e0, e1 := v-c0, x1[i]-c1
-		w := lz - e0*e0*h0 - e1*e1*h1
+		w := lz - float64(float64(e0*e0)*h0) - float64(float64(e1*e1)*h1)
 		l[i] = w
 		mx[i] = max(mx[i], w)
 	}
@@ -660,8 +617,8 @@ func quad2x2(l, mx, x0, x1 []float64, lz, c, h []float64, first bool) {
 	for i, v := range x0 {
 		u := x1[i]
 		a0, a1, b0, b1 := v-ca0, u-ca1, v-cb0, u-cb1
-		wa := lza - a0*a0*ha0 - a1*a1*ha1
-		wb := lzb - b0*b0*hb0 - b1*b1*hb1
+		wa := lza - float64(float64(a0*a0)*ha0) - float64(float64(a1*a1)*ha1)
+		wb := lzb - float64(float64(b0*b0)*hb0) - float64(float64(b1*b1)*hb1)
 		la[i], lb[i] = wa, wb
 		m := wa
 		if !first {
@@ -745,16 +702,16 @@ func score2x2(z, s0, s1, r, x0, x1, c, iv []float64, first bool) {
 		for i, wa := range ra {
 			wb, v, u := rb[i], x0[i], x1[i]
 			z[i] = wa + wb
-			s0[i] = wa*(ca0-v)*ia0 + wb*(cb0-v)*ib0
-			s1[i] = wa*(ca1-u)*ia1 + wb*(cb1-u)*ib1
+			s0[i] = float64(float64(wa*(ca0-v))*ia0) + float64(float64(wb*(cb0-v))*ib0)
+			s1[i] = float64(float64(wa*(ca1-u))*ia1) + float64(float64(wb*(cb1-u))*ib1)
 		}
 		return
 	}
 	for i, wa := range ra {
 		wb, v, u := rb[i], x0[i], x1[i]
 		z[i] = z[i] + wa + wb
-		s0[i] = s0[i] + wa*(ca0-v)*ia0 + wb*(cb0-v)*ib0
-		s1[i] = s1[i] + wa*(ca1-u)*ia1 + wb*(cb1-u)*ib1
+		s0[i] = s0[i] + float64(float64(wa*(ca0-v))*ia0) + float64(float64(wb*(cb0-v))*ib0)
+		s1[i] = s1[i] + float64(float64(wa*(ca1-u))*ia1) + float64(float64(wb*(cb1-u))*ib1)
 	}
 }
 
@@ -787,8 +744,8 @@ func score2(z, s0, s1, r, x0, x1, c, iv []float64, first bool) {
 	}
 	for i, w := range r {
 		z[i] += w
-		s0[i] += w * (c0 - x0[i]) * iv0
-		s1[i] += w * (c1 - x1[i]) * iv1
+		s0[i] += float64(float64(w*(c0-x0[i])) * iv0)
+		s1[i] += float64(float64(w*(c1-x1[i])) * iv1)
 	}
 }
 
