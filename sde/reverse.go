@@ -33,14 +33,35 @@ func combine(s SDE, dst, x, t, score []float64, w float64) {
 	if len(x) != n*d || len(dst) < n*d || len(score) < n*d {
 		panic("sde: batch shapes do not match len(t)")
 	}
-	for i, ti := range t {
-		a := s.DriftCoef(ti)
-		g := s.Diffusion(ti)
-		wg2 := w * g * g
-		row := i * d
-		for j := row; j < row+d; j++ {
-			dst[j] = a*x[j] - wg2*score[j]
+	// The built-in SDEs' coefficients are small methods that inline when
+	// called on the concrete type; through the interface each row would pay
+	// two calls (a tenth of the probability-flow ODE sampler's time on gmm8).
+	switch s := s.(type) {
+	case *VP:
+		for i, ti := range t {
+			combineRow(dst, x, score, i*d, d, s.DriftCoef(ti), s.Diffusion(ti), w)
 		}
+	case *SubVP:
+		for i, ti := range t {
+			combineRow(dst, x, score, i*d, d, s.DriftCoef(ti), s.Diffusion(ti), w)
+		}
+	case *VE:
+		for i, ti := range t {
+			combineRow(dst, x, score, i*d, d, s.DriftCoef(ti), s.Diffusion(ti), w)
+		}
+	default:
+		for i, ti := range t {
+			combineRow(dst, x, score, i*d, d, s.DriftCoef(ti), s.Diffusion(ti), w)
+		}
+	}
+}
+
+// combineRow writes a x - w g^2 score for the row of d values at off.
+func combineRow(dst, x, score []float64, off, d int, a, g, w float64) {
+	wg2 := w * g * g
+	dst, x, score = dst[off:off+d], x[off:off+d], score[off:off+d]
+	for j, v := range x {
+		dst[j] = a*v - wg2*score[j]
 	}
 }
 

@@ -69,8 +69,12 @@ func (s *VP) T() float64   { return 1 }
 func (s *VP) Beta(t float64) float64 { return s.BetaMin + t*(s.BetaMax-s.BetaMin) }
 
 // LogMeanScale returns log c(t).
-func (s *VP) LogMeanScale(t float64) float64 {
-	return -0.25*t*t*(s.BetaMax-s.BetaMin) - 0.5*t*s.BetaMin
+func (s *VP) LogMeanScale(t float64) float64 { return logMeanScale(t, s.BetaMin, s.BetaMax) }
+
+// logMeanScale is log c(t) = -t^2 (beta_max - beta_min)/4 - t beta_min/2,
+// VP's and sub-VP's.
+func logMeanScale(t, bmin, bmax float64) float64 {
+	return -0.25*t*t*(bmax-bmin) - 0.5*t*bmin
 }
 
 func (s *VP) DriftCoef(t float64) float64 { return -0.5 * s.Beta(t) }
@@ -111,15 +115,16 @@ func meanVar(lc, e float64) (c, v float64) {
 
 // marginalsTo writes the means c(t_i) and (VP: sqrt) variances of VP or
 // sub-VP for many times: log c(t_i) for all, one vmath.Exp call, then
-// meanVar row by row.
-func marginalsTo(c, std, t []float64, logMean func(float64) float64, sqrt bool) {
+// meanVar row by row. log c is formed inline from beta_min and beta_max
+// (a function value's call would not be).
+func marginalsTo(c, std, t []float64, bmin, bmax float64, sqrt bool) {
 	if len(c) < len(t) || len(std) < len(t) {
 		panic("sde: MarginalsTo: c or std is shorter than t")
 	}
 	c, std = c[:len(t)], std[:len(t)]
 	for i, ti := range t {
 		checkTime(ti, 1)
-		c[i] = logMean(ti)
+		c[i] = logMeanScale(ti, bmin, bmax)
 	}
 	vmath.Exp(std, c)
 	for i, lc := range c {
@@ -133,7 +138,7 @@ func marginalsTo(c, std, t []float64, logMean func(float64) float64, sqrt bool) 
 
 // MarginalsTo writes Marginal(t[i]) into c[i], std[i] for every i, bit for
 // bit, faster than a loop of Marginal calls (see MarginalsTo).
-func (s *VP) MarginalsTo(c, std, t []float64) { marginalsTo(c, std, t, s.LogMeanScale, true) }
+func (s *VP) MarginalsTo(c, std, t []float64) { marginalsTo(c, std, t, s.BetaMin, s.BetaMax, true) }
 
 func (s *VP) PriorStd() float64 { return 1 }
 
@@ -167,9 +172,7 @@ func (s *SubVP) T() float64   { return 1 }
 func (s *SubVP) Beta(t float64) float64 { return s.BetaMin + t*(s.BetaMax-s.BetaMin) }
 
 // LogMeanScale returns log c(t), the same as VP's.
-func (s *SubVP) LogMeanScale(t float64) float64 {
-	return -0.25*t*t*(s.BetaMax-s.BetaMin) - 0.5*t*s.BetaMin
-}
+func (s *SubVP) LogMeanScale(t float64) float64 { return logMeanScale(t, s.BetaMin, s.BetaMax) }
 
 func (s *SubVP) DriftCoef(t float64) float64 { return -0.5 * s.Beta(t) }
 
@@ -186,7 +189,7 @@ func (s *SubVP) Marginal(t float64) (float64, float64) {
 
 // MarginalsTo writes Marginal(t[i]) into c[i], std[i] for every i, bit for
 // bit, faster than a loop of Marginal calls (see MarginalsTo).
-func (s *SubVP) MarginalsTo(c, std, t []float64) { marginalsTo(c, std, t, s.LogMeanScale, false) }
+func (s *SubVP) MarginalsTo(c, std, t []float64) { marginalsTo(c, std, t, s.BetaMin, s.BetaMax, false) }
 
 func (s *SubVP) PriorStd() float64 { return 1 }
 
