@@ -410,10 +410,18 @@ func (m *Mixture) rowsScore(dst, x, t []float64, tc *timeCache) {
 // every other path. The kernels do fill's and blockScore2's arithmetic in
 // the same order, so the bits are those of the one-time path.
 func (m *Mixture) rowsScore2(dst, x, t []float64, tc *timeCache) {
-	K, nb := len(m.Weights), len(t)
-	l, mx := tc.l[:K*nb], tc.mx[:nb]
-	c, s, inv0, inv1 := tc.perRow[0][:nb], tc.perRow[1][:nb], tc.perRow[2][:nb], tc.perRow[3][:nb]
+	nb := len(t)
+	c, s := tc.perRow[0][:nb], tc.perRow[1][:nb]
 	sde.MarginalsTo(m.SDE, c, s, t)
+	m.planarScore(dst, x, c, s, tc)
+}
+
+// planarScore is the score of a block of rows of a planar one-covariance
+// mixture (gmm8) whose row i has marginal scale c[i] and std s[i].
+func (m *Mixture) planarScore(dst, x, c, s []float64, tc *timeCache) {
+	K, nb := len(m.Weights), len(c)
+	l, mx := tc.l[:K*nb], tc.mx[:nb]
+	inv0, inv1 := tc.perRow[2][:nb], tc.perRow[3][:nb]
 	planar.LogWeights(l, mx, inv0, inv1, c, s, x, m.mu, m.logW, nb, m.sd2[0], m.sd2[1])
 	weights(l, mx, nb, K)
 	planar.Scores(dst, l, c, inv0, inv1, x, m.mu, nb)
@@ -456,6 +464,15 @@ func gaussScore(dst, x, cmu, inv []float64) {
 // row-by-row formula, in the same order, except for exp (vmath.Exp, within
 // 1 ulp of math.Exp) and the final division, done as a product with 1/z.
 func (m *Mixture) blockScore(dst, x []float64, nb int, tc *timeCache) {
+	if m.d == 2 && m.oneCov {
+		// gmm8: the kernels of rowsScore2, every row at the block's time.
+		c, s := tc.perRow[0][:nb], tc.perRow[1][:nb]
+		for i := range c {
+			c[i], s[i] = tc.c, tc.s
+		}
+		m.planarScore(dst, x, c, s, tc)
+		return
+	}
 	if m.d == 2 {
 		blockScore2(dst, x, nb, tc)
 		return

@@ -550,7 +550,8 @@ func planar3(s sde.SDE) *Mixture {
 
 // A batch gives exactly the scores of one-row calls, whatever its blocks:
 // gmm8 with 300 rows (blocks of 128, 128 and 44 rows), K = 3, D = 5000
-// (blocks of 3 rows), K = 5, D = 3, the paired mixture and planar3, at one t, at
+// (blocks of 3 rows), K = 5, D = 3, the paired mixture, planar3 and a
+// K = 4, D = 2 mixture with a covariance per component (blockScore2), at one t, at
 // times that change in runs, and at a time per row (blockScore and
 // rowsScore). Exact equality: every row goes through the same operations
 // on either path and in any block.
@@ -560,7 +561,7 @@ func TestScoreBlocks(t *testing.T) {
 	for _, c := range []struct {
 		m *Mixture
 		n int
-	}{{GMM8(s), 300}, {randomMixture(s, 3, 5000, r), 10}, {randomMixture(s, 5, 3, r), 300}, {pairedMixture(s), 300}, {planar3(s), 300}} {
+	}{{GMM8(s), 300}, {randomMixture(s, 3, 5000, r), 10}, {randomMixture(s, 5, 3, r), 300}, {pairedMixture(s), 300}, {planar3(s), 300}, {randomMixture(s, 4, 2, r), 300}} {
 		m, d := c.m, c.m.Dim()
 		x := make([]float64, c.n*d)
 		for i := range x {
