@@ -131,6 +131,9 @@ type worker struct {
 	act, sub  []int
 	acc, live []int
 	tb        []float64 // times of the rows of the current list
+	hb        []float64 // steps of the rows of the attempt list (set by stages)
+	t0b, tnb  []float64 // start and end times of the same (set by stages)
+	kt, kt3   []kterm   // terms with their stage slices resolved
 	py, pd    []float64 // packed rows for non-contiguous blocks
 	w         []float64 // interpolation weights
 	nbad      int       // rows whose f(t,y) turned non-finite
@@ -146,8 +149,18 @@ func (w *worker) prepare() {
 		w.acc = make([]int, 0, m)
 		w.live = make([]int, 0, m)
 		w.tb = make([]float64, m)
+		w.hb = make([]float64, m)
+		w.t0b = make([]float64, m)
+		w.tnb = make([]float64, m)
 	}
 	w.tb = w.tb[:cap(w.tb)]
+	w.hb = w.hb[:cap(w.hb)]
+	w.t0b = w.t0b[:cap(w.t0b)]
+	w.tnb = w.tnb[:cap(w.tnb)]
+	if nt := w.s.ct.maxTerms(); cap(w.kt) < nt {
+		w.kt = make([]kterm, nt)
+		w.kt3 = make([]kterm, nt)
+	}
 	if nw := w.s.ct.s + w.s.ct.nx; len(w.w) < nw {
 		w.w = make([]float64, nw)
 	}
@@ -185,13 +198,38 @@ func (w *worker) eval(list []int, in, out []float64) {
 			w.pd = make([]float64, c)
 		}
 		py, pd := w.py[:m], w.pd[:m]
-		for p, r := range rows {
-			copyRow(py[p*d:(p+1)*d], in[r*d:(r+1)*d])
-		}
+		pack(py, in, rows, d)
 		s.f(pd, ts, py, rows)
+		unpack(out, pd, rows, d)
+	}
+}
+
+// pack copies row rows[p] of src (row layout) to row p of dst.
+func pack(dst, src []float64, rows []int, d int) {
+	if d == 2 {
+		// Planar rows: two loads and stores, no per-row slicing.
+		dst = dst[:2*len(rows)]
 		for p, r := range rows {
-			copyRow(out[r*d:(r+1)*d], pd[p*d:(p+1)*d])
+			dst[2*p], dst[2*p+1] = src[2*r], src[2*r+1]
 		}
+		return
+	}
+	for p, r := range rows {
+		copyRow(dst[p*d:(p+1)*d], src[r*d:(r+1)*d])
+	}
+}
+
+// unpack copies row p of src to row rows[p] of dst (row layout).
+func unpack(dst, src []float64, rows []int, d int) {
+	if d == 2 {
+		src = src[:2*len(rows)]
+		for p, r := range rows {
+			dst[2*r], dst[2*r+1] = src[2*p], src[2*p+1]
+		}
+		return
+	}
+	for p, r := range rows {
+		copyRow(dst[r*d:(r+1)*d], src[p*d:(p+1)*d])
 	}
 }
 
@@ -205,6 +243,93 @@ func copyRow(dst, src []float64) {
 	for i, v := range src {
 		dst[i] = v
 	}
+}
+
+// maxTerms is the length of the longest linear combination of stages.
+func (ct *compiled) maxTerms() int {
+	m := max(len(ct.b), len(ct.e), len(ct.e3))
+	for _, a := range ct.a {
+		m = max(m, len(a))
+	}
+	for _, a := range ct.ax {
+		m = max(m, len(a))
+	}
+	return m
+}
+
+// kterm is a term with its stage slice looked up: v * k.
+type kterm struct {
+	k []float64
+	v float64
+}
+
+// resolve looks up the stage slices of terms once for a loop over many
+// rows; dst is scratch of at least len(terms).
+func (s *Solver) resolve(dst []kterm, terms []term) []kterm {
+	dst = dst[:len(terms)]
+	for i, tm := range terms {
+		dst[i] = kterm{s.k[tm.j], tm.v}
+	}
+	return dst
+}
+
+// sum2 returns sum_j v_j k_j[o] and sum_j v_j k_j[o+1], terms in order
+// (the planar case of lincomb, with the same bits). kt is not empty.
+func sum2(kt []kterm, o int) (a0, a1 float64) {
+	a0, a1 = kt[0].v*kt[0].k[o], kt[0].v*kt[0].k[o+1]
+	for _, t := range kt[1:] {
+		a0 += t.v * t.k[o]
+		a1 += t.v * t.k[o+1]
+	}
+	return a0, a1
+}
+
+// combineRows writes dst[row r] = y[r] + hs[p] * sum_j v_j k_j[r] for each
+// row r = list[p]; see combine.
+func (w *worker) combineRows(dst []float64, list []int, hs []float64, terms []term) {
+	s := w.s
+	if s.dim != 2 || len(terms) == 0 {
+		for p, r := range list {
+			w.combine(dst, r, hs[p], terms)
+		}
+		return
+	}
+	// Planar rows (the gmm8 reference): one loop over the rows with the
+	// stage slices looked up once, no per-row call or re-slicing; the same
+	// sums in the same order as combine, so the same bits.
+	kt := s.resolve(w.kt, terms)
+	y := s.y
+	hs = hs[:len(list)]
+	p := 0
+	for ; p+1 < len(list); p += 2 {
+		// Two rows at a time: independent sums overlap and the terms are
+		// loaded once.
+		o, q := 2*list[p], 2*list[p+1]
+		a0, a1, b0, b1 := sum2x2(kt, o, q)
+		h, g := hs[p], hs[p+1]
+		dst[o], dst[o+1] = y[o]+h*a0, y[o+1]+h*a1
+		dst[q], dst[q+1] = y[q]+g*b0, y[q+1]+g*b1
+	}
+	if p < len(list) {
+		o := 2 * list[p]
+		a0, a1 := sum2(kt, o)
+		h := hs[p]
+		dst[o], dst[o+1] = y[o]+h*a0, y[o+1]+h*a1
+	}
+}
+
+// sum2x2 is sum2 at offsets o and q (two rows), in one pass over kt.
+func sum2x2(kt []kterm, o, q int) (a0, a1, b0, b1 float64) {
+	t0 := &kt[0]
+	a0, a1 = t0.v*t0.k[o], t0.v*t0.k[o+1]
+	b0, b1 = t0.v*t0.k[q], t0.v*t0.k[q+1]
+	for _, t := range kt[1:] {
+		a0 += t.v * t.k[o]
+		a1 += t.v * t.k[o+1]
+		b0 += t.v * t.k[q]
+		b1 += t.v * t.k[q+1]
+	}
+	return a0, a1, b0, b1
 }
 
 // combine writes dst[row r] = y[r] + h * sum_j v_j k_j[r], summing the
@@ -295,64 +420,132 @@ func (w *worker) stage0(list []int) {
 	}
 }
 
-// stages evaluates stages 1..s-1 of the current attempt of every row of list.
+// stages evaluates stages 1..s-1 of the current attempt of every row of
+// list, and keeps the rows' steps in w.hb for errors.
 func (w *worker) stages(list []int) {
 	s := w.s
 	ct := s.ct
+	// Gather the rows' times and steps once: the stage loops then read
+	// short contiguous arrays instead of the row states. Every row of list
+	// evaluates all s-1 stages, so its NFE is counted here in one go.
+	m := len(list)
+	hb, t0b, tnb := w.hb[:m], w.t0b[:m], w.tnb[:m]
+	for p, r := range list {
+		rs := &s.rs[r]
+		hb[p], t0b[p], tnb[p] = rs.h, rs.t, rs.tn
+		rs.st.NFE += ct.s - 1
+	}
 	for si := 1; si < ct.s; si++ {
 		in := s.ytmp
 		if ct.tab.FSAL && si == ct.s-1 {
 			in = s.ynew
 		}
-		c := ct.c[si]
-		for p, r := range list {
-			rs := &s.rs[r]
-			if c == 1 {
-				w.tb[p] = rs.tn
-			} else {
-				w.tb[p] = rs.t + c*rs.h
-			}
-			w.combine(in, r, rs.h, ct.a[si])
-			rs.st.NFE++
-		}
+		w.stageTimes(m, ct.c[si])
+		w.combineRows(in, list, hb, ct.a[si])
 		w.eval(list, in, s.k[si])
 	}
 }
 
+// stageTimes sets the times of the first m rows of the attempt list to
+// t + c h (the end time tn when c = 1, as tn may differ from t + h).
+func (w *worker) stageTimes(m int, c float64) {
+	tb, t0b, hb := w.tb[:m], w.t0b[:m], w.hb[:m]
+	if c == 1 {
+		copy(tb, w.tnb[:m])
+		return
+	}
+	for p := range tb {
+		tb[p] = t0b[p] + c*hb[p]
+	}
+}
+
 // errors computes y_new (unless FSAL did) and the error sums of every row of
-// list.
+// list, the list of the last call of stages.
 func (w *worker) errors(list []int) {
+	s := w.s
+	if !s.ct.tab.FSAL {
+		w.combineRows(s.ynew, list, w.hb, s.ct.b)
+	}
+	d := s.dim
+	if s.fixed {
+		for _, r := range list {
+			s.rs[r].bad = !finite(s.ynew[r*d : (r+1)*d])
+		}
+		return
+	}
+	if d == 2 {
+		w.errors2(list)
+		return
+	}
+	for _, r := range list {
+		w.errorRow(r)
+	}
+}
+
+// errorRow computes the error sums of row r.
+func (w *worker) errorRow(r int) {
 	s := w.s
 	ct := s.ct
 	d := s.dim
 	atol, rtol := s.opt.ATol, s.opt.RTol
-	for _, r := range list {
-		rs := &s.rs[r]
-		if !ct.tab.FSAL {
-			w.combine(s.ynew, r, rs.h, ct.b)
-		}
-		off := r * d
-		yn := s.ynew[off : off+d]
-		if s.fixed {
-			rs.bad = !finite(yn)
-			continue
-		}
-		y := s.y[off : off+d]
-		var ssq5, ssq3, chk float64
-		e := s.ytmp[off : off+d] // free after the stages: scratch
-		s.lincomb(e, off, ct.e)
+	rs := &s.rs[r]
+	off := r * d
+	yn := s.ynew[off : off+d]
+	y := s.y[off : off+d]
+	var ssq5, ssq3, chk float64
+	e := s.ytmp[off : off+d] // free after the stages: scratch
+	s.lincomb(e, off, ct.e)
+	for x, v := range yn {
+		chk += v - v
+		q := e[x] / (atol + rtol*max(math.Abs(y[x]), math.Abs(v)))
+		ssq5 += q * q
+	}
+	if ct.e3 != nil {
+		s.lincomb(e, off, ct.e3)
 		for x, v := range yn {
-			chk += v - v
 			q := e[x] / (atol + rtol*max(math.Abs(y[x]), math.Abs(v)))
-			ssq5 += q * q
+			ssq3 += q * q
 		}
-		if ct.e3 != nil {
-			s.lincomb(e, off, ct.e3)
-			for x, v := range yn {
-				q := e[x] / (atol + rtol*max(math.Abs(y[x]), math.Abs(v)))
-				ssq3 += q * q
-			}
+	}
+	rs.ssq5, rs.ssq3 = ssq5, ssq3
+	rs.bad = chk != 0 || math.IsNaN(ssq5) || math.IsNaN(ssq3)
+}
+
+// errors2 is errorRow for every row of list when d = 2: the error
+// combinations stay in registers and the stage slices are looked up once.
+// The expressions are those of errorRow, unrolled, so the bits are the same.
+func (w *worker) errors2(list []int) {
+	s := w.s
+	ct := s.ct
+	atol, rtol := s.opt.ATol, s.opt.RTol
+	ke := s.resolve(w.kt, ct.e)
+	var ke3 []kterm
+	if ct.e3 != nil {
+		ke3 = s.resolve(w.kt3, ct.e3)
+	}
+	y, yn := s.y, s.ynew
+	for _, r := range list {
+		o := 2 * r
+		y0, y1 := y[o], y[o+1]
+		v0, v1 := yn[o], yn[o+1]
+		sc0 := atol + rtol*max(math.Abs(y0), math.Abs(v0))
+		sc1 := atol + rtol*max(math.Abs(y1), math.Abs(v1))
+		var ssq5, ssq3, chk float64
+		chk += v0 - v0
+		chk += v1 - v1
+		e0, e1 := sum2(ke, o)
+		q := e0 / sc0
+		ssq5 += q * q
+		q = e1 / sc1
+		ssq5 += q * q
+		if ke3 != nil {
+			e0, e1 = sum2(ke3, o)
+			q = e0 / sc0
+			ssq3 += q * q
+			q = e1 / sc1
+			ssq3 += q * q
 		}
+		rs := &s.rs[r]
 		rs.ssq5, rs.ssq3 = ssq5, ssq3
 		rs.bad = chk != 0 || math.IsNaN(ssq5) || math.IsNaN(ssq3)
 	}
@@ -414,16 +607,16 @@ func (w *worker) finish(list []int) {
 		}
 		switch {
 		case ct.tab.FSAL:
-			copy(s.k[0][off:off+d], s.k[ct.s-1][off:off+d])
+			copyRow(s.k[0][off:off+d], s.k[ct.s-1][off:off+d])
 			rs.haveK1 = true
 		case rs.extras && ct.f1 >= 0:
-			copy(s.k[0][off:off+d], s.k[ct.f1][off:off+d])
+			copyRow(s.k[0][off:off+d], s.k[ct.f1][off:off+d])
 			rs.haveK1 = true
 		default:
 			rs.haveK1 = false
 		}
 		rs.extras = false
-		copy(s.y[off:off+d], s.ynew[off:off+d])
+		copyRow(s.y[off:off+d], s.ynew[off:off+d])
 		rs.t = rs.tn
 		if rs.t == s.t1 {
 			rs.done = true
