@@ -223,6 +223,24 @@ func checkPlotPath(flagName, path string) error {
 	return usagef("-%s %s: unknown picture format; use .png or .svg", flagName, path)
 }
 
+// checkCSVOutputs checks the output flags of the commands that write a .csv
+// table (-o, what says what it holds), a plot (-plot, -plot-size) and a run
+// record (-record), and returns the plot's size in pixels.
+func checkCSVOutputs(out, what, plotPath, plotSize, recPath string) (w, h int, err error) {
+	if ext, err := tableFormat("o", out); err != nil {
+		return 0, 0, err
+	} else if ext != ".csv" {
+		return 0, 0, usagef("-o %s: %s written as .csv", out, what)
+	}
+	if err := checkPlotPath("plot", plotPath); err != nil {
+		return 0, 0, err
+	}
+	if w, h, err = parseSize("plot-size", plotSize); err != nil {
+		return 0, 0, err
+	}
+	return w, h, checkRecordPath(recPath)
+}
+
 // parseSize reads WxH in pixels.
 func parseSize(flagName, s string) (w, h int, err error) {
 	a, b, ok := strings.Cut(s, "x")

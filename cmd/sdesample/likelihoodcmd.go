@@ -101,19 +101,8 @@ func runLikelihood(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	if ext, err := tableFormat("o", *out); err != nil {
-		return err
-	} else if ext != ".csv" {
-		return usagef("-o %s: likelihood results are written as .csv", *out)
-	}
-	if err := checkPlotPath("plot", *plotPath); err != nil {
-		return err
-	}
-	pw, ph, err := parseSize("plot-size", *plotSize)
+	pw, ph, err := checkCSVOutputs(*out, "likelihood results are", *plotPath, *plotSize, *recPath)
 	if err != nil {
-		return err
-	}
-	if err := checkRecordPath(*recPath); err != nil {
 		return err
 	}
 	prob, err := resolveScore(*scoreSpec, s)

@@ -36,19 +36,8 @@ func runTrajectory(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *points < 2 {
 		return usagef("-points %d: record at least 2 times (T and eps)", *points)
 	}
-	if ext, err := tableFormat("o", *out); err != nil {
-		return err
-	} else if ext != ".csv" {
-		return usagef("-o %s: paths are written as .csv (columns row,t,x0,...)", *out)
-	}
-	if err := checkPlotPath("plot", *plotPath); err != nil {
-		return err
-	}
-	pw, ph, err := parseSize("plot-size", *plotSize)
+	pw, ph, err := checkCSVOutputs(*out, "paths (columns row,t,x0,...) are", *plotPath, *plotSize, *recPath)
 	if err != nil {
-		return err
-	}
-	if err := checkRecordPath(*recPath); err != nil {
 		return err
 	}
 	cfg, prob, err := sf.config()
