@@ -390,17 +390,24 @@ func (s *Solver) lincomb(out []float64, off int, terms []term) {
 	}
 }
 
-// stage0 evaluates f(t, y) for the rows of list that lack it.
-func (w *worker) stage0(list []int) {
-	s := w.s
-	d := s.dim
+// subset sets w.sub to the rows of list whose state satisfies keep, in
+// order, and returns it.
+func (w *worker) subset(list []int, keep func(*rowState) bool) []int {
 	sub := w.sub[:0]
 	for _, r := range list {
-		if !s.rs[r].haveK1 {
+		if keep(&w.s.rs[r]) {
 			sub = append(sub, r)
 		}
 	}
 	w.sub = sub
+	return sub
+}
+
+// stage0 evaluates f(t, y) for the rows of list that lack it.
+func (w *worker) stage0(list []int) {
+	s := w.s
+	d := s.dim
+	sub := w.subset(list, func(rs *rowState) bool { return !rs.haveK1 })
 	if len(sub) == 0 {
 		return
 	}
@@ -687,13 +694,7 @@ func (w *worker) initSums(list []int) {
 func (w *worker) initProbe(list []int) {
 	s := w.s
 	d := s.dim
-	sub := w.sub[:0]
-	for _, r := range list {
-		if !s.rs[r].k1bad {
-			sub = append(sub, r)
-		}
-	}
-	w.sub = sub
+	sub := w.subset(list, func(rs *rowState) bool { return !rs.k1bad })
 	if len(sub) == 0 {
 		return
 	}
