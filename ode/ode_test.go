@@ -552,3 +552,18 @@ func TestNoAllocationsPerStep(t *testing.T) {
 		}
 	}
 }
+
+// ControllerByName gives the documented coefficients (case-insensitive),
+// and an error naming the choices for anything else.
+func TestControllerByName(t *testing.T) {
+	want := map[string]PID{"i": {}, "": {}, "PI3040": {KP: 0.4, KI: 0.3}, "pi4020": {KP: 0.4, KI: 0.2}, "dopri5": {KP: 0.2, KI: 0.65}}
+	for name, w := range want {
+		got, err := ControllerByName(name)
+		if err != nil || got != w {
+			t.Errorf("%q: %+v, %v; want %+v", name, got, err, w)
+		}
+	}
+	if _, err := ControllerByName("pid"); err == nil || !strings.Contains(err.Error(), "want i, pi3040, pi4020 or dopri5") {
+		t.Errorf("unknown name: %v", err)
+	}
+}

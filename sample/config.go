@@ -73,6 +73,10 @@ type Config struct {
 
 	Solver     string  // ode: a tableau of package ode; "" => "dopri5". Tableaux without an error estimate ("euler", "heun", "midpoint", "rk4") take Steps equal steps.
 	RTol, ATol float64 // ode: 0 => 1e-5
+	// Controller is the ode sampler's step-size controller (see
+	// ode.ControllerByName); the zero value is the integral controller of
+	// scipy and Hairer's codes.
+	Controller ode.PID
 	// ODEJoint solves the probability flow of all rows of a call as one
 	// flattened system with one step size (the reference's scipy call). A
 	// sample then depends on the other rows of its call.
@@ -227,6 +231,13 @@ func (c *Config) Validate() error {
 		}
 		if tb.Adaptive() && (!(c.RTol > 0) || !(c.ATol > 0) || math.IsInf(c.RTol, 0) || math.IsInf(c.ATol, 0)) {
 			return fmt.Errorf("sample: Config.RTol = %v, Config.ATol = %v; both must be finite and > 0 (0 selects 1e-5)", c.RTol, c.ATol)
+		}
+		if tb.Adaptive() {
+			// the solver checks the controller's coefficients
+			opt := ode.Options{Tableau: tb, RTol: c.RTol, ATol: c.ATol, Controller: c.Controller}
+			if _, err := ode.NewSolver(1, opt); err != nil {
+				return fmt.Errorf("sample: Config.Controller: %w", err)
+			}
 		}
 	case DDPM, DDIM:
 		if _, ok := c.SDE.(*sde.VP); !ok {

@@ -140,7 +140,7 @@ func newJob(c *Config, seed uint64, rows []int, dst []float64) (*job, error) {
 		}
 	case ODE:
 		tb, _ := ode.TableauByName(c.Solver)
-		j.odeOpt = ode.Options{Tableau: tb, RTol: c.RTol, ATol: c.ATol, Workers: 1}
+		j.odeOpt = ode.Options{Tableau: tb, RTol: c.RTol, ATol: c.ATol, Controller: c.Controller, Workers: 1}
 		if !tb.Adaptive() {
 			j.odeOpt.Steps = c.Steps
 		}

@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"testing"
 
+	"github.com/sdekit/sdekit/ode"
 	"github.com/sdekit/sdekit/score"
 	"github.com/sdekit/sdekit/sde"
 )
@@ -258,5 +261,53 @@ func TestWeakOrderEMMonteCarlo(t *testing.T) {
 		t.Errorf("Monte Carlo weak order: slope %.3f, want -1", slope)
 	} else {
 		t.Logf("Monte Carlo weak-order slope %.3f", slope)
+	}
+}
+
+// Config.Controller reaches the ODE solver: the ode sampler's samples with a
+// PI controller are, bit for bit, package ode's solve of the same prior
+// draws with that controller (the prior read back from Trajectory), and
+// differ from the default controller's. An invalid controller is refused by
+// Validate with the field's name.
+func TestODEController(t *testing.T) {
+	s := sde.NewVP()
+	m := score.GMM8(s)
+	rows := []int{0, 1, 2, 3, 4, 5, 6, 7, 8}
+	pid, err := ode.ControllerByName("pi3040")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{SDE: s, Score: m, Sampler: ODE, Controller: pid, Workers: 1}
+	got := make([]float64, 2*len(rows))
+	st, err := Generate(context.Background(), cfg, 3, rows, got, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, states, err := Trajectory(context.Background(), cfg, 3, rows, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf := sde.ProbabilityFlow{SDE: s, Score: m}
+	res, err := ode.Solve(context.Background(), pf.F, 2, s.T(), 1e-3, states[0],
+		ode.Options{RTol: 1e-5, ATol: 1e-5, Controller: pid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range got {
+		if v != res.Y[i] {
+			t.Fatalf("value %d: sampler %v, ode with the same controller %v", i, v, res.Y[i])
+		}
+	}
+	def := make([]float64, len(got))
+	stI, err := Generate(context.Background(), Config{SDE: s, Score: m, Sampler: ODE, Workers: 1}, 3, rows, def, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(def, got) || slices.Equal(stI.NFE, st.NFE) {
+		t.Errorf("pi3040 gave the default controller's samples and evaluations")
+	}
+	bad := Config{SDE: s, Score: m, Sampler: ODE, Controller: ode.PID{KI: 1, Safety: 2}}
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "Config.Controller") {
+		t.Errorf("Safety 2: Validate gave %v, want an error naming Config.Controller", err)
 	}
 }

@@ -238,6 +238,8 @@ func TestBadInputs(t *testing.T) {
 			`sdesample sample: -sampler "heun": unknown sampler; use em, pc, ode, ddpm or ddim`},
 		{"steps 0", smp("-steps", "0"), nil, 2,
 			"sdesample sample: -steps 0: the number of steps must be >= 1 (the reference uses 1000)"},
+		{"unknown controller", smp("-sampler", "ode", "-controller", "pid"), nil, 2,
+			`sdesample sample: -controller "pid": unknown step-size controller; use i, pi3040, pi4020 or dopri5`},
 		{"rtol 0 (sample)", smp("-sampler", "ode", "-rtol", "0"), nil, 2,
 			"sdesample sample: -rtol 0: tolerances must be finite and > 0 (typical 1e-5)"},
 		{"rtol < 0 (likelihood)", lik("-data", "good.csv", "-rtol", "-1e-5"), nil, 2,
