@@ -215,8 +215,9 @@ func reproConfigs() []Config {
 
 // A row is bit for bit the same whatever the other rows of the call, their
 // order, Workers and Block: rows 0..29 with one worker and blocks of 4 against
-// a shuffled shard {29, 3, 17, 8, 12} with 2 workers and blocks of 1, and the
-// shard i/3 of rows 1, 4, 7, ... with blocks of 2. Exact equality.
+// a shuffled shard {29, 3, 17, 8, 12} with 2 workers and blocks of 1, the
+// shard i/3 of rows 1, 4, 7, ... with blocks of 2, and five rows with blocks
+// of 64 (which the two workers split). Exact equality.
 func TestRowsIndependentOfBatch(t *testing.T) {
 	s := sde.NewVP()
 	for _, c := range reproConfigs() {
@@ -236,6 +237,7 @@ func TestRowsIndependentOfBatch(t *testing.T) {
 		}{
 			{[]int{29, 3, 17, 8, 12}, 2, 1},
 			{[]int{1, 4, 7, 10, 13, 16, 19, 22, 25, 28}, 2, 2},
+			{[]int{2, 5, 11, 20, 27}, 2, 64}, // fewer rows than 2 blocks: split between the workers
 		} {
 			p := c
 			p.Workers, p.Block = part.workers, part.block

@@ -252,6 +252,12 @@ func (j *job) run(parent context.Context, progress func(int) error) error {
 		return err
 	}
 	block := j.cfg.Block
+	if w := j.cfg.Workers; w > 1 && n < w*block {
+		// Fewer work units than workers would leave cores idle (sdesample's
+		// -block equal to the sampler's block, say): split the call evenly.
+		// Outside batch mode a row's sample does not depend on its block.
+		block = (n + w - 1) / w
+	}
 	nb := (n + block - 1) / block
 	type result struct {
 		b, rows int
