@@ -367,7 +367,7 @@ func (m *Mixture) rowsScore(dst, x, t []float64, tc *timeCache) {
 			w := tc.lz[k]
 			for j, v := range xi {
 				e := v - cmu[j]
-				w -= e * e * hinv[j]
+				w -= float64(float64(e*e) * hinv[j])
 			}
 			l[k*nb+i] = w
 			switch {
@@ -393,9 +393,9 @@ func (m *Mixture) rowsScore(dst, x, t []float64, tc *timeCache) {
 		}
 		iz := 1 / z
 		for j, xj := range xi {
-			s := l[i] * (c*m.mu[j] - xj) * inv[j]
+			s := l[i] * (float64(c*m.mu[j]) - xj) * inv[j]
 			for k := 1; k < K; k++ {
-				s += l[k*nb+i] * (c*m.mu[k*d+j] - xj) * inv[k*d+j]
+				s += float64(float64(l[k*nb+i]*(float64(c*m.mu[k*d+j])-xj)) * inv[k*d+j])
 			}
 			out[j] = s * iz
 		}
@@ -520,10 +520,13 @@ func (m *Mixture) blockScore(dst, x []float64, nb int, tc *timeCache) {
 // Each pass handles both coordinates and two components, so that the
 // block's x, maxima and sums are loaded and stored once per two components:
 // one pass a pair for the log-weights and their maxima, one for the sums
-// and both scores. The helpers convert every product to float64, which
-// keeps the compiler from fusing it into a multiply-add (it would with
-// GOAMD64=v3), so their bits are those of package planar's kernels, which
-// rowsScore2 uses for rows at their own times.
+// and both scores (D = 2 mixtures with a covariance per component; one
+// covariance goes through package planar's kernels).
+//
+// Here, in blockScore's helpers and in rowsScore, every product that meets
+// an addition is converted to float64, which keeps the compiler from fusing
+// the two into a multiply-add (it would with GOAMD64=v3): the one-time and
+// per-row paths then give the same bits on every build.
 func blockScore2(dst, x []float64, nb int, tc *timeCache) {
 	K := len(tc.lz)
 	l, x0, x1 := tc.l[:K*nb], tc.xs[:nb], tc.xs[nb:2*nb]
@@ -581,7 +584,7 @@ func quadFirst(l, x []float64, lz, c, h float64) {
 	x = x[:len(l)]
 	for i, v := range x {
 		e := v - c
-		l[i] = lz - e*e*h
+		l[i] = lz - float64(float64(e*e)*h)
 	}
 }
 
@@ -592,7 +595,7 @@ func quadNext(l, x []float64, c, h float64) {
 	x = x[:len(l)]
 	for i, v := range x {
 		e := v - c
-		l[i] -= e * e * h
+		l[i] -= float64(float64(e*e) * h)
 	}
 }
 
@@ -700,7 +703,7 @@ func scoreFirst(acc, r, x []float64, c, iv float64) {
 func scoreNext(acc, r, x []float64, c, iv float64) {
 	r, x = r[:len(acc)], x[:len(acc)]
 	for i, v := range x {
-		acc[i] += r[i] * (c - v) * iv
+		acc[i] += float64(float64(r[i]*(c-v)) * iv)
 	}
 }
 
