@@ -94,13 +94,19 @@
 //
 // # BLAS
 //
-// The products go through gonum.org/v1/gonum/blas/blas64 and blas32. By
-// default they run on gonum's pure-Go BLAS (no cgo), cut into tiles of at
-// most 64 x 192 so that it neither spawns goroutines nor allocates;
-// Trainable.SetWorkers spreads those tiles over goroutines without changing
-// results. With the netlib build tag the package installs
-// gonum.org/v1/netlib's cgo BLAS for the whole program, e.g. Debian's
-// OpenBLAS:
+// By default (no cgo) the matrix products run on sdekit's own kernels,
+// internal/gemm: packed panels and AVX2 + FMA micro-kernels (6 x 8 float64,
+// 6 x 16 float32), with a pure-Go twin that gives the same bits, in which
+// every element of C is one ordered sum, so results do not depend on tiling
+// or workers. Trainable.SetWorkers spreads a product over goroutines in tiles
+// of C of at most 64 x 192. Against gonum's pure-Go BLAS, which they replace,
+// a training step of the anchor network (batch 512) is 4.2-5.4x faster in
+// float64 and 4.5-5.4x in float32 with one worker (BenchmarkTrainStep, run
+// back to back: float64 151/52/14 -> 640/241/76 steps/s, float32
+// 212/83/25 -> 949/398/133 at widths 64/128/256). gonum's BLAS still does
+// the matrix-vector products. With the netlib build tag the package
+// installs gonum.org/v1/netlib's cgo BLAS for the whole program, products
+// included, e.g. Debian's OpenBLAS:
 //
 //	apt-get install libopenblas-dev
 //	CGO_LDFLAGS=-lopenblas go test -tags netlib ./model/

@@ -8,6 +8,8 @@ import (
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/sdekit/sdekit/internal/gemm"
 )
 
 // float is the element type of a network's internal arithmetic.
@@ -34,9 +36,11 @@ type kernels[T float] interface {
 	siluGrad(d, z, s []T)
 }
 
-// Tiles of at most nativeTileRows x nativeTileCols keep gonum's native gemm
-// on its serial path: it goes parallel (spawning goroutines and allocating on
-// every call) once a product covers 4 or more 64 x 64 blocks of C.
+// Trainable.SetWorkers spreads a product over goroutines in tiles of C of at
+// most nativeTileRows x nativeTileCols (when the products run on
+// internal/gemm, which is single-threaded; a netlib BLAS runs its own
+// threads). Every element of C is one ordered sum in internal/gemm, so the
+// tiling does not change results.
 const (
 	nativeTileRows = 64
 	nativeTileCols = 192
@@ -51,28 +55,14 @@ func trans(t bool) blas.Transpose {
 
 type k64 struct{}
 
+// gemm runs sdekit's own kernels (internal/gemm) where the BLAS is gonum's
+// pure-Go one, and the installed BLAS (netlib) otherwise.
 func (k64) gemm(transA, transB bool, m, n, k int, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
-	impl := blas64.Implementation()
-	ta, tb := trans(transA), trans(transB)
-	if _, native := impl.(gonum.Implementation); !native || (m <= nativeTileRows && n <= nativeTileCols) {
-		impl.Dgemm(ta, tb, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+	if (k64{}).native() {
+		gemm.Dgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	for i0 := 0; i0 < m; i0 += nativeTileRows {
-		mt := min(nativeTileRows, m-i0)
-		aOff := i0 * lda
-		if transA {
-			aOff = i0
-		}
-		for j0 := 0; j0 < n; j0 += nativeTileCols {
-			nt := min(nativeTileCols, n-j0)
-			bOff := j0
-			if transB {
-				bOff = j0 * ldb
-			}
-			impl.Dgemm(ta, tb, mt, nt, k, 1, a[aOff:], lda, b[bOff:], ldb, beta, c[i0*ldc+j0:], ldc)
-		}
-	}
+	blas64.Implementation().Dgemm(trans(transA), trans(transB), m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
 }
 
 func (k64) native() bool {
@@ -126,27 +116,11 @@ func (k64) siluGrad(d, z, s []float64) {
 type k32 struct{}
 
 func (k32) gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	impl := blas32.Implementation()
-	ta, tb := trans(transA), trans(transB)
-	if _, native := impl.(gonum.Implementation); !native || (m <= nativeTileRows && n <= nativeTileCols) {
-		impl.Sgemm(ta, tb, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+	if (k32{}).native() {
+		gemm.Sgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	for i0 := 0; i0 < m; i0 += nativeTileRows {
-		mt := min(nativeTileRows, m-i0)
-		aOff := i0 * lda
-		if transA {
-			aOff = i0
-		}
-		for j0 := 0; j0 < n; j0 += nativeTileCols {
-			nt := min(nativeTileCols, n-j0)
-			bOff := j0
-			if transB {
-				bOff = j0 * ldb
-			}
-			impl.Sgemm(ta, tb, mt, nt, k, 1, a[aOff:], lda, b[bOff:], ldb, beta, c[i0*ldc+j0:], ldc)
-		}
-	}
+	blas32.Implementation().Sgemm(trans(transA), trans(transB), m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
 }
 
 func (k32) native() bool {
@@ -198,13 +172,15 @@ func (k32) siluGrad(d, z, s []float32) {
 }
 
 // BLAS names the BLAS implementations the networks use, for run records:
-// "gonum" for gonum's pure-Go BLAS, otherwise the Go types installed with
+// "internal/gemm (avx2)" (or "(go)") when gonum's pure-Go BLAS is installed,
+// whose matrix products sdekit replaces with its own kernels (gonum still
+// does the matrix-vector products); otherwise the Go types installed with
 // blas64.Use and blas32.Use (netlib.Implementation under the netlib build tag).
 func BLAS() string {
 	name := func(v any) string {
 		switch v.(type) {
 		case gonum.Implementation:
-			return "gonum"
+			return "internal/gemm (" + gemm.Kernel() + ")"
 		}
 		return fmt.Sprintf("%T", v)
 	}

@@ -1,0 +1,13 @@
+//go:build !amd64 || purego
+
+package gemm
+
+const haveAsm = false
+
+func dkernAsm(k int, a, b, c []float64, ldc int, alpha, beta float64, loadC bool) {
+	panic("gemm: no assembly kernel in this build")
+}
+
+func skernAsm(k int, a, b, c []float32, ldc int, alpha, beta float32, loadC bool) {
+	panic("gemm: no assembly kernel in this build")
+}
