@@ -67,6 +67,10 @@ type Config struct {
 	// Solver is any ode.TableauByName name, default "dopri5". A tableau with
 	// no error estimate (euler, heun, midpoint, rk4) needs Steps.
 	Solver string
+	// Controller is the adaptive solve's step-size controller (see
+	// ode.ControllerByName); the zero value is the integral controller of
+	// scipy and Hairer's codes, the reference's.
+	Controller ode.PID
 	// Steps > 0 takes that many equal steps instead of an adaptive solve.
 	Steps int
 	// MaxSteps bounds the step attempts per point (0: the ode default).
@@ -217,7 +221,11 @@ func newPlan(cfg Config) (*plan, error) {
 		c.Workers = runtime.NumCPU()
 	}
 	p.opt = ode.Options{Tableau: tab, RTol: c.RTol, ATol: c.ATol, Steps: c.Steps, MaxSteps: c.MaxSteps,
-		Joint: c.Joint, Workers: c.Workers, Block: c.Block}
+		Joint: c.Joint, Workers: c.Workers, Block: c.Block, Controller: c.Controller}
+	if _, err := ode.NewSolver(1, p.opt); err != nil {
+		// the solver checks the controller's coefficients
+		return nil, fmt.Errorf("likelihood: %w", err)
+	}
 	return p, nil
 }
 

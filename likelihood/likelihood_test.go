@@ -442,3 +442,46 @@ func TestSolveErrors(t *testing.T) {
 		t.Errorf("step limit: error %v", err)
 	}
 }
+
+// Config.Controller reaches the solver: with the DOPRI5 PI controller the
+// exact-trace likelihood of gmm8 under VP meets TestOracle's solver-error
+// bound (1e-3 nats at rtol = atol = 1e-5) with a different number of
+// evaluations than the default controller; a controller with Safety 2 is
+// refused.
+func TestController(t *testing.T) {
+	s := sde.NewVP()
+	m := score.GMM8(s)
+	x := drawData(m, 12, 40)
+	pid, err := ode.ControllerByName("dopri5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nfe := map[bool]int{}
+	for _, pi := range []bool{false, true} {
+		cfg := Config{SDE: s, Score: m, Probe: "exact", RTol: 1e-5, ATol: 1e-5, KeepLatent: true}
+		if pi {
+			cfg.Controller = pid
+		}
+		pts, err := Evaluate(context.Background(), cfg, 1, x, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var solv float64
+		for i, p := range pts {
+			ex := m.LogProb(x[2*i:2*i+2], DefaultEps)
+			solv += math.Abs(p.LogP - ex - (p.PriorLogP - m.LogProb(p.Z, s.T())))
+			nfe[pi] += p.NFE
+		}
+		if solv /= float64(len(pts)); solv > 1e-3 {
+			t.Errorf("PI %v: mean solver error %.3g nats > 1e-3", pi, solv)
+		}
+	}
+	if nfe[false] == nfe[true] {
+		t.Errorf("the PI controller took the default's %d evaluations", nfe[true])
+	}
+	t.Logf("evaluations: I %d, DOPRI5 PI %d", nfe[false], nfe[true])
+	bad := Config{SDE: s, Score: m, Controller: ode.PID{KI: 1, Safety: 2}}
+	if _, err := Evaluate(context.Background(), bad, 1, x, nil, nil); err == nil || !strings.Contains(err.Error(), "Safety") {
+		t.Errorf("Safety 2: %v, want an error naming Safety", err)
+	}
+}

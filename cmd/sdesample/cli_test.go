@@ -242,6 +242,8 @@ func TestBadInputs(t *testing.T) {
 			`sdesample sample: -controller "pid": unknown step-size controller; use i, pi3040, pi4020 or dopri5`},
 		{"rtol 0 (sample)", smp("-sampler", "ode", "-rtol", "0"), nil, 2,
 			"sdesample sample: -rtol 0: tolerances must be finite and > 0 (typical 1e-5)"},
+		{"unknown controller (likelihood)", lik("-data", "good.csv", "-controller", "pi"), nil, 2,
+			`sdesample likelihood: -controller "pi": unknown step-size controller; use i, pi3040, pi4020 or dopri5`},
 		{"rtol < 0 (likelihood)", lik("-data", "good.csv", "-rtol", "-1e-5"), nil, 2,
 			"sdesample likelihood: -rtol -1e-05: tolerances must be finite and > 0 (typical 1e-5)"},
 		{"eps >= T", smp("-eps", "1"), nil, 2,

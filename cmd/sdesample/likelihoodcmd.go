@@ -12,6 +12,7 @@ import (
 
 	"github.com/sdekit/sdekit/data"
 	"github.com/sdekit/sdekit/likelihood"
+	"github.com/sdekit/sdekit/ode"
 	"github.com/sdekit/sdekit/viz"
 )
 
@@ -34,6 +35,7 @@ func runLikelihood(ctx context.Context, args []string, stdout, stderr io.Writer)
 	rtol := fs.Float64("rtol", 1e-5, "relative tolerance")
 	atol := fs.Float64("atol", 1e-5, "absolute tolerance")
 	solver := fs.String("solver", "dopri5", "ode solver: dopri5, tsit5, bosh3, dop853")
+	controller := fs.String("controller", "i", "step-size controller: i (scipy's and Hairer's integral controller), pi3040, pi4020 or dopri5 (see sdesample sample -h)")
 	joint := fs.Bool("joint", false, "one step size for all points of a block, as the reference's flattened solve (results then depend on -block and -shard)")
 	dataRange := fs.String("data-range", "", "declared range lo,hi of quantised data (for example -1,1): bpd then gets the offset bits - log2(hi - lo); empty: bpd of the continuous density, no offset")
 	bits := fs.Int("bits", 8, "bit depth of the quantised data (with -data-range)")
@@ -76,6 +78,10 @@ func runLikelihood(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	if err := checkSolver(*solver); err != nil {
 		return err
+	}
+	pid, err := ode.ControllerByName(*controller)
+	if err != nil {
+		return usagef("-controller %q: unknown step-size controller; use i, pi3040, pi4020 or dopri5", *controller)
 	}
 	var spec *likelihood.DataSpec
 	if *dataRange != "" {
@@ -125,7 +131,7 @@ func runLikelihood(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	cfg := likelihood.Config{SDE: s, Score: vjp, Probe: *probe, Probes: *probes, Eps: *eps, RTol: *rtol, ATol: *atol,
-		Solver: *solver, Joint: *joint, Workers: nw}
+		Solver: *solver, Controller: pid, Joint: *joint, Workers: nw}
 	d := tab.D
 	rows := sh.rows(tab.N)
 
