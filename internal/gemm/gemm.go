@@ -259,32 +259,9 @@ func packA[T float](dst []T, trans bool, a []T, lda, k, i0, mc, MR int) {
 			packA6(d, trans, a, lda, k, i0+ir)
 			continue
 		}
-		if trans {
-			// op(A)[i][p] = a[p*lda+i]: rows of the panel are contiguous.
-			off := i0 + ir
-			for p := 0; p < k; p++ {
-				src := a[p*lda+off : p*lda+off+mr]
-				dp := d[p*MR : p*MR+MR]
-				for r, v := range src {
-					dp[r] = v
-				}
-				for r := mr; r < MR; r++ {
-					dp[r] = 0
-				}
-			}
-			continue
-		}
-		for r := 0; r < mr; r++ {
-			row := a[(i0+ir+r)*lda : (i0+ir+r)*lda+k]
-			for p, v := range row {
-				d[p*MR+r] = v
-			}
-		}
-		for r := mr; r < MR; r++ {
-			for p := 0; p < k; p++ {
-				d[p*MR+r] = 0
-			}
-		}
+		// op(A)[i][p] is a[p*lda+i] (trans: rows of the panel run across
+		// a's rows) or a[i*lda+p].
+		packPanels(d, trans, a, lda, k, i0+ir, mr, MR)
 	}
 }
 
@@ -313,40 +290,50 @@ func packA6[T float](d []T, trans bool, a []T, lda, k, i int) {
 
 // packB packs columns j0..j0+nc of op(B) into k x NR micro-panels, panel q
 // at dst[q*NR*k:], element (p, j) at p*NR + j, columns past nc zero.
+// op(B)[p][j] is b[p*ldb+j] (not trans: the panel's rows run across b's
+// rows) or b[j*ldb+p].
 func packB[T float](dst []T, trans bool, b []T, ldb, k, j0, nc, NR int) {
-	for jr := 0; jr < nc; jr += NR {
-		nr := min(NR, nc-jr)
-		d := dst[jr*k : (jr+NR)*k]
-		if !trans {
-			// op(B)[p][j] = b[p*ldb+j]: rows of the panel are contiguous.
+	packPanels(dst, !trans, b, ldb, k, j0, nc, NR)
+}
+
+// packPanels packs lines j0..j0+n of a matrix (rows of op(A) or columns of
+// op(B)) into k x W micro-panels, panel q at dst[q*W*k:], element p of line
+// j at p*W + j, lines past n zero. Element p of line j is src[p*ld+j] when
+// across (the lines run across src's rows, so a panel row is a contiguous
+// copy) and src[j*ld+p] otherwise.
+func packPanels[T float](dst []T, across bool, src []T, ld, k, j0, n, W int) {
+	for jr := 0; jr < n; jr += W {
+		nr := min(W, n-jr)
+		d := dst[jr*k : (jr+W)*k]
+		if across {
 			off := j0 + jr
-			if nr == NR {
+			if nr == W {
 				for p := 0; p < k; p++ {
-					copy(d[p*NR:p*NR+NR], b[p*ldb+off:p*ldb+off+NR])
+					copy(d[p*W:p*W+W], src[p*ld+off:p*ld+off+W])
 				}
 				continue
 			}
 			for p := 0; p < k; p++ {
-				src := b[p*ldb+off : p*ldb+off+nr]
-				dp := d[p*NR : p*NR+NR]
-				for j, v := range src {
+				s := src[p*ld+off : p*ld+off+nr]
+				dp := d[p*W : p*W+W]
+				for j, v := range s {
 					dp[j] = v
 				}
-				for j := nr; j < NR; j++ {
+				for j := nr; j < W; j++ {
 					dp[j] = 0
 				}
 			}
 			continue
 		}
 		for j := 0; j < nr; j++ {
-			col := b[(j0+jr+j)*ldb : (j0+jr+j)*ldb+k]
-			for p, v := range col {
-				d[p*NR+j] = v
+			line := src[(j0+jr+j)*ld : (j0+jr+j)*ld+k]
+			for p, v := range line {
+				d[p*W+j] = v
 			}
 		}
-		for j := nr; j < NR; j++ {
+		for j := nr; j < W; j++ {
 			for p := 0; p < k; p++ {
-				d[p*NR+j] = 0
+				d[p*W+j] = 0
 			}
 		}
 	}
