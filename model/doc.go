@@ -94,11 +94,13 @@
 //
 // # BLAS
 //
-// By default (no cgo) the matrix products run on sdekit's own kernels,
-// internal/gemm: packed panels and AVX2 + FMA micro-kernels (6 x 8 float64,
-// 6 x 16 float32), with a pure-Go twin that gives the same bits, in which
-// every element of C is one ordered sum, so results do not depend on tiling
-// or workers. Trainable.SetWorkers spreads a product over goroutines in tiles
+// By default (no cgo) on CPUs with AVX2 and FMA the matrix products run on
+// sdekit's own kernels, internal/gemm: packed panels and AVX2 + FMA
+// micro-kernels (6 x 8 float64, 6 x 16 float32) in which every element of C
+// is one ordered sum, so results do not depend on tiling or workers. Without
+// AVX2 and FMA (or with -tags purego) they run on gonum's pure-Go BLAS, in
+// tiles of at most 64 x 192 that keep it serial: internal/gemm's portable
+// kernels give its bits but are 4-17x slower than gonum's loops. Trainable.SetWorkers spreads a product over goroutines in tiles
 // of C of at most 64 x 192. Against gonum's pure-Go BLAS, which they replace,
 // a training step of the anchor network (batch 512) is 4.2-5.4x faster in
 // float64 and 4.5-5.4x in float32 with one worker (BenchmarkTrainStep, run

@@ -55,14 +55,54 @@ func trans(t bool) blas.Transpose {
 
 type k64 struct{}
 
-// gemm runs sdekit's own kernels (internal/gemm) where the BLAS is gonum's
-// pure-Go one, and the installed BLAS (netlib) otherwise.
+// ownGemm reports whether the matrix products run on internal/gemm: where
+// the BLAS is gonum's pure-Go one and internal/gemm has its assembly
+// kernels. Its portable kernels keep the same bits with math.FMA and an
+// emulated float32 FMA, which makes them 4x (float64) to 17x (float32)
+// slower than gonum's loops (BenchmarkTrainStep, width 64, -tags purego), so
+// without AVX2 and FMA gonum keeps the products.
+func ownGemm(native bool) bool { return native && gemm.Kernel() == "avx2" }
+
+// gemm runs on internal/gemm where ownGemm allows, else on the installed
+// BLAS (gonum's, or netlib's under the netlib build tag).
 func (k64) gemm(transA, transB bool, m, n, k int, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
-	if (k64{}).native() {
+	if ownGemm((k64{}).native()) {
 		gemm.Dgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	blas64.Implementation().Dgemm(trans(transA), trans(transB), m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+	impl := blas64.Implementation()
+	ta, tb := trans(transA), trans(transB)
+	if !(k64{}).native() {
+		impl.Dgemm(ta, tb, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	serialTiles(transA, transB, m, n, lda, ldb, ldc, func(mt, nt, aOff, bOff, cOff int) {
+		impl.Dgemm(ta, tb, mt, nt, k, 1, a[aOff:], lda, b[bOff:], ldb, beta, c[cOff:], ldc)
+	})
+}
+
+// serialTiles calls f for the tiles of C of at most nativeTileRows x
+// nativeTileCols, with the offsets of the tile's first row of op(A), first
+// column of op(B) and first element of C. Called tile by tile, gonum's
+// native gemm stays on its serial path: it goes parallel (spawning
+// goroutines and allocating on every call) once a product covers 4 or more
+// 64 x 64 blocks of C.
+func serialTiles(transA, transB bool, m, n, lda, ldb, ldc int, f func(mt, nt, aOff, bOff, cOff int)) {
+	for i0 := 0; i0 < m; i0 += nativeTileRows {
+		mt := min(nativeTileRows, m-i0)
+		aOff := i0 * lda
+		if transA {
+			aOff = i0
+		}
+		for j0 := 0; j0 < n; j0 += nativeTileCols {
+			nt := min(nativeTileCols, n-j0)
+			bOff := j0
+			if transB {
+				bOff = j0 * ldb
+			}
+			f(mt, nt, aOff, bOff, i0*ldc+j0)
+		}
+	}
 }
 
 func (k64) native() bool {
@@ -116,11 +156,19 @@ func (k64) siluGrad(d, z, s []float64) {
 type k32 struct{}
 
 func (k32) gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if (k32{}).native() {
+	if ownGemm((k32{}).native()) {
 		gemm.Sgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	blas32.Implementation().Sgemm(trans(transA), trans(transB), m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+	impl := blas32.Implementation()
+	ta, tb := trans(transA), trans(transB)
+	if !(k32{}).native() {
+		impl.Sgemm(ta, tb, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	serialTiles(transA, transB, m, n, lda, ldb, ldc, func(mt, nt, aOff, bOff, cOff int) {
+		impl.Sgemm(ta, tb, mt, nt, k, 1, a[aOff:], lda, b[bOff:], ldb, beta, c[cOff:], ldc)
+	})
 }
 
 func (k32) native() bool {
@@ -172,15 +220,18 @@ func (k32) siluGrad(d, z, s []float32) {
 }
 
 // BLAS names the BLAS implementations the networks use, for run records:
-// "internal/gemm (avx2)" (or "(go)") when gonum's pure-Go BLAS is installed,
-// whose matrix products sdekit replaces with its own kernels (gonum still
-// does the matrix-vector products); otherwise the Go types installed with
+// "internal/gemm (avx2)" when gonum's pure-Go BLAS is installed and sdekit's
+// own kernels do its matrix products (gonum still does the matrix-vector
+// products), "gonum" when gonum does all; otherwise the Go types installed with
 // blas64.Use and blas32.Use (netlib.Implementation under the netlib build tag).
 func BLAS() string {
 	name := func(v any) string {
 		switch v.(type) {
 		case gonum.Implementation:
-			return "internal/gemm (" + gemm.Kernel() + ")"
+			if ownGemm(true) {
+				return "internal/gemm (avx2)"
+			}
+			return "gonum"
 		}
 		return fmt.Sprintf("%T", v)
 	}
