@@ -86,25 +86,18 @@ var (
 // when transX is set (then A is stored k x m, B n x k). When beta is 0, C is
 // not read. It panics, naming the argument, on bad sizes or short slices.
 func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
-	if !check(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc) {
-		return
-	}
-	if k == 0 || alpha == 0 {
-		scale(m, n, beta, c, ldc)
-		return
-	}
-	kern := dkernGo
-	if useAsm {
-		kern = dkernAsm
-	}
-	w := pool64.get()
-	drive(w, kern, dMR, dNR, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-	pool64.put(w)
+	gemm(&pool64, dkernGo, dkernAsm, dMR, dNR, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // Sgemm is Dgemm for float32; products and sums are rounded to float32
 // (single-precision FMA chains).
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemm(&pool32, skernGo, skernAsm, sMR, sNR, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// gemm is Dgemm and Sgemm: the checks, the trivial cases, then drive with
+// the precision's micro-kernel (MR x NR) and scratch.
+func gemm[T float](pool *freeList[T], goKern, asmKern kernel[T], MR, NR int, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if !check(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc) {
 		return
 	}
@@ -112,13 +105,13 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		scale(m, n, beta, c, ldc)
 		return
 	}
-	kern := skernGo
+	kern := goKern
 	if useAsm {
-		kern = skernAsm
+		kern = asmKern
 	}
-	w := pool32.get()
-	drive(w, kern, sMR, sNR, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-	pool32.put(w)
+	w := pool.get()
+	drive(w, kern, MR, NR, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	pool.put(w)
 }
 
 // check validates the arguments as BLAS does and reports whether there is
