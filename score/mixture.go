@@ -177,8 +177,8 @@ type timeCache struct {
 	// arrays: l[k*nb+i] is row i's log-weight of component k, then its
 	// weight e^(l - max); xs[j*nb+i] is x[i][j].
 	l, xs      []float64
-	mx, z, acc []float64    // per row: max_k l; sum_k weights; score sums (two for D = 2)
-	perRow     [4][]float64 // rowsScore(2): values per row at the row's own time
+	mx, z, acc []float64    // per row: max_k l; sum_k weights; a score sum
+	perRow     [4][]float64 // rowsScore, planarScore: values per row (c, s, 1/v, ...)
 }
 
 // Every method takes its scratch (a timeCache) from cachePool and gives it
@@ -186,12 +186,13 @@ type timeCache struct {
 
 var cachePool sync.Pool
 
-// blockBudget bounds ScoreTo's block scratch, (K + D + 4) values a row, to
+// blockBudget bounds ScoreTo's block scratch, (K + D + 7) values a row, to
 // 16384 values (128 KiB, well inside L2), and maxBlock bounds the rows of a
 // block: with 128 rows the per-block work (calls, loop set-up) is amortised
-// and gmm8's block (14 KiB) stays in L1. Measured on gmm8 (go test -run '^$'
-// -bench MixtureScore ./score with maxBlock changed): 64 rows are about 10%
-// slower, 256 no faster.
+// and gmm8's block (17 KiB) stays in L1. Measured on gmm8 with the Go block
+// path that preceded package planar (go test -run '^$' -bench MixtureScore
+// ./score with maxBlock changed): 64 rows were about 10% slower, 256 no
+// faster; not remeasured since.
 const (
 	blockBudget = 1 << 14
 	maxBlock    = 128
@@ -199,7 +200,7 @@ const (
 
 // blockRows returns the rows ScoreTo handles at once for K > 1.
 func (m *Mixture) blockRows() int {
-	return min(maxBlock, max(1, blockBudget/(len(m.Weights)+m.d+4)))
+	return min(maxBlock, max(1, blockBudget/(len(m.Weights)+m.d+7)))
 }
 
 func grow(s []float64, n int) []float64 {
@@ -220,7 +221,7 @@ func (m *Mixture) getCache() *timeCache {
 	if k > 1 {
 		b := m.blockRows()
 		tc.l, tc.xs = grow(tc.l, k*b), grow(tc.xs, m.d*b)
-		tc.mx, tc.z, tc.acc = grow(tc.mx, b), grow(tc.z, b), grow(tc.acc, 2*b)
+		tc.mx, tc.z, tc.acc = grow(tc.mx, b), grow(tc.z, b), grow(tc.acc, b)
 		for i := range tc.perRow {
 			tc.perRow[i] = grow(tc.perRow[i], b)
 		}
@@ -342,7 +343,7 @@ func runEnd(t []float64, i int) int {
 // rowsScore is ScoreTo for K > 1 on rows whose times may all differ (an
 // adaptive ODE solver's rows, each at its own t), with the exps of the
 // whole block in one vmath.Exp call. Each row goes through exactly the
-// operations of blockScore (or blockScore2) at its own time, in the same
+// operations of blockScore at its own time, in the same
 // order, so a row's score is the same bits whichever path it takes, and does
 // not depend on its neighbours' times.
 func (m *Mixture) rowsScore(dst, x, t []float64, tc *timeCache) {
@@ -360,7 +361,7 @@ func (m *Mixture) rowsScore(dst, x, t []float64, tc *timeCache) {
 		}
 		rc[i], rc2[i], rs2[i] = tc.c, float64(tc.c*tc.c), float64(tc.s*tc.s)
 		xi := x[i*d : (i+1)*d]
-		var top float64
+		top := math.Inf(-1)
 		for k := 0; k < K; k++ {
 			cmu, hinv := tc.cmu[k*d:(k+1)*d], tc.hinv[k*d:(k+1)*d]
 			cmu, hinv = cmu[:len(xi)], hinv[:len(xi)]
@@ -370,12 +371,7 @@ func (m *Mixture) rowsScore(dst, x, t []float64, tc *timeCache) {
 				w -= float64(float64(e*e) * hinv[j])
 			}
 			l[k*nb+i] = w
-			switch {
-			case k == 0:
-				top = w
-			default:
-				top = max(top, w) // as blockScore's maxInto and blockScore2's quad2x2
-			}
+			top = max(top, w) // the value of blockScore's copy, then maxInto
 		}
 		mx[i] = top
 	}
@@ -400,15 +396,16 @@ func (m *Mixture) rowsScore(dst, x, t []float64, tc *timeCache) {
 			out[j] = s * iz
 		}
 	}
-	tc.t = math.NaN() // tc.inv no longer holds tc.t's values
+	// tc stays valid for tc.t: invAt left in tc.inv what fill computed for
+	// the last row, whose time is tc.t (the same operations, the same bits).
 }
 
 // rowsScore2 is rowsScore for D = 2 and one covariance (gmm8): the
 // marginals of the rows' times in one batch, then the kernels of package
 // planar (four rows a register) for 1/v and the log-weights with their
 // maxima, and for the sums and the scores, with the exps between them as in
-// every other path. The kernels do fill's and blockScore2's arithmetic in
-// the same order, so the bits are those of the one-time path.
+// every other path. blockScore sends gmm8 at one time through planarScore
+// too, so the two paths give the same bits.
 func (m *Mixture) rowsScore2(dst, x, t []float64, tc *timeCache) {
 	nb := len(t)
 	c, s := tc.perRow[0][:nb], tc.perRow[1][:nb]
@@ -459,10 +456,13 @@ func gaussScore(dst, x, cmu, inv []float64) {
 //
 // Each stage is a loop over the block's rows in its own small function,
 // kept out of line so that the registers of each loop are allocated on
-// their own (gaussScore, inlined into ScoreTo, had its loop counter
-// spilled to the stack). The arithmetic of each row is that of the
-// row-by-row formula, in the same order, except for exp (vmath.Exp, within
-// 1 ulp of math.Exp) and the final division, done as a product with 1/z.
+// their own. The arithmetic of each row is that of the row-by-row formula,
+// in the same order, except for exp (vmath.Exp, within 1 ulp of math.Exp)
+// and the final division, done as a product with 1/z. Here and in rowsScore
+// every product that meets an addition is converted to float64, which keeps
+// the compiler from fusing the two into a multiply-add (it would with
+// GOAMD64=v3): the one-time and per-row paths then give the same bits on
+// every build.
 func (m *Mixture) blockScore(dst, x []float64, nb int, tc *timeCache) {
 	if m.d == 2 && m.oneCov {
 		// gmm8: the kernels of rowsScore2, every row at the block's time.
@@ -471,10 +471,6 @@ func (m *Mixture) blockScore(dst, x []float64, nb int, tc *timeCache) {
 			c[i], s[i] = tc.c, tc.s
 		}
 		m.planarScore(dst, x, c, s, tc)
-		return
-	}
-	if m.d == 2 {
-		blockScore2(dst, x, nb, tc)
 		return
 	}
 	d, K := m.d, len(m.Weights)
@@ -514,40 +510,6 @@ func (m *Mixture) blockScore(dst, x []float64, nb int, tc *timeCache) {
 		}
 		scatter(dst[j:], acc, z, d)
 	}
-}
-
-// blockScore2 is blockScore for D = 2 (gmm8 and other planar problems).
-// Each pass handles both coordinates and two components, so that the
-// block's x, maxima and sums are loaded and stored once per two components:
-// one pass a pair for the log-weights and their maxima, one for the sums
-// and both scores (D = 2 mixtures with a covariance per component; one
-// covariance goes through package planar's kernels).
-//
-// Here, in blockScore's helpers and in rowsScore, every product that meets
-// an addition is converted to float64, which keeps the compiler from fusing
-// the two into a multiply-add (it would with GOAMD64=v3): the one-time and
-// per-row paths then give the same bits on every build.
-func blockScore2(dst, x []float64, nb int, tc *timeCache) {
-	K := len(tc.lz)
-	l, x0, x1 := tc.l[:K*nb], tc.xs[:nb], tc.xs[nb:2*nb]
-	mx, z, s0, s1 := tc.mx[:nb], tc.z[:nb], tc.acc[:nb], tc.acc[nb:2*nb]
-	gather(x0, x, 2)
-	gather(x1, x[1:], 2)
-	k := 0
-	for ; k+2 <= K; k += 2 {
-		quad2x2(l[k*nb:(k+2)*nb], mx, x0, x1, tc.lz[k:k+2], tc.cmu[2*k:2*k+4], tc.hinv[2*k:2*k+4], k == 0)
-	}
-	if k < K {
-		quad2(l[k*nb:(k+1)*nb], mx, x0, x1, tc.lz[k], tc.cmu[2*k:2*k+2], tc.hinv[2*k:2*k+2], k == 0)
-	}
-	weights(l, mx, nb, K)
-	for k = 0; k+2 <= K; k += 2 {
-		score2x2(z, s0, s1, l[k*nb:(k+2)*nb], x0, x1, tc.cmu[2*k:2*k+4], tc.inv[2*k:2*k+4], k == 0)
-	}
-	if k < K {
-		score2(z, s0, s1, l[k*nb:(k+1)*nb], x0, x1, tc.cmu[2*k:2*k+2], tc.inv[2*k:2*k+2], k == 0)
-	}
-	scatter2(dst, s0, s1, z)
 }
 
 // gather sets dst[i] = src[i*stride].
@@ -596,55 +558,6 @@ func quadNext(l, x []float64, c, h float64) {
 	for i, v := range x {
 		e := v - c
 		l[i] -= float64(float64(e*e) * h)
-	}
-}
-
-// quad2 sets l[i] = lz - (x0[i] - c[0])^2 h[0] - (x1[i] - c[1])^2 h[1], and
-// mx[i] to l[i] if first, else to max(mx[i], l[i]).
-//
-//go:noinline
-func quad2(l, mx, x0, x1 []float64, lz float64, c, h []float64, first bool) {
-	c0, c1, h0, h1 := c[0], c[1], h[0], h[1]
-	mx, x0, x1 = mx[:len(l)], x0[:len(l)], x1[:len(l)]
-	if first {
-		for i, v := range x0 {
-			e0, e1 := v-c0, x1[i]-c1
-			w := lz - float64(float64(e0*e0)*h0) - float64(float64(e1*e1)*h1)
-			l[i], mx[i] = w, w
-		}
-		return
-	}
-	for i, v := range x0 {
-		e0, e1 := v-c0, x1[i]-c1
-		w := lz - float64(float64(e0*e0)*h0) - float64(float64(e1*e1)*h1)
-		l[i] = w
-		mx[i] = max(mx[i], w)
-	}
-}
-
-// quad2x2 is quad2 for two components: l holds their two rows of
-// log-weights, lz, c and h their constants.
-//
-//go:noinline
-func quad2x2(l, mx, x0, x1 []float64, lz, c, h []float64, first bool) {
-	n := len(mx)
-	la, lb := l[:n], l[n:2*n]
-	lza, lzb := lz[0], lz[1]
-	ca0, ca1, cb0, cb1 := c[0], c[1], c[2], c[3]
-	ha0, ha1, hb0, hb1 := h[0], h[1], h[2], h[3]
-	x0, x1, lb = x0[:len(la)], x1[:len(la)], lb[:len(la)]
-	mx = mx[:len(la)]
-	for i, v := range x0 {
-		u := x1[i]
-		a0, a1, b0, b1 := v-ca0, u-ca1, v-cb0, u-cb1
-		wa := lza - float64(float64(a0*a0)*ha0) - float64(float64(a1*a1)*ha1)
-		wb := lzb - float64(float64(b0*b0)*hb0) - float64(float64(b1*b1)*hb1)
-		la[i], lb[i] = wa, wb
-		m := wa
-		if !first {
-			m = max(mx[i], wa)
-		}
-		mx[i] = max(m, wb)
 	}
 }
 
@@ -704,68 +617,6 @@ func scoreNext(acc, r, x []float64, c, iv float64) {
 	r, x = r[:len(acc)], x[:len(acc)]
 	for i, v := range x {
 		acc[i] += float64(float64(r[i]*(c-v)) * iv)
-	}
-}
-
-// score2x2 is score2 for two components (r holds their two rows of
-// weights, c and iv their constants), adding the first's terms first.
-//
-//go:noinline
-func score2x2(z, s0, s1, r, x0, x1, c, iv []float64, first bool) {
-	n := len(z)
-	ra, rb := r[:n], r[n:2*n]
-	ca0, ca1, cb0, cb1 := c[0], c[1], c[2], c[3]
-	ia0, ia1, ib0, ib1 := iv[0], iv[1], iv[2], iv[3]
-	s0, s1, rb, x0, x1 = s0[:len(ra)], s1[:len(ra)], rb[:len(ra)], x0[:len(ra)], x1[:len(ra)]
-	z = z[:len(ra)]
-	if first {
-		for i, wa := range ra {
-			wb, v, u := rb[i], x0[i], x1[i]
-			z[i] = wa + wb
-			s0[i] = float64(float64(wa*(ca0-v))*ia0) + float64(float64(wb*(cb0-v))*ib0)
-			s1[i] = float64(float64(wa*(ca1-u))*ia1) + float64(float64(wb*(cb1-u))*ib1)
-		}
-		return
-	}
-	for i, wa := range ra {
-		wb, v, u := rb[i], x0[i], x1[i]
-		z[i] = z[i] + wa + wb
-		s0[i] = s0[i] + float64(float64(wa*(ca0-v))*ia0) + float64(float64(wb*(cb0-v))*ib0)
-		s1[i] = s1[i] + float64(float64(wa*(ca1-u))*ia1) + float64(float64(wb*(cb1-u))*ib1)
-	}
-}
-
-// scatter2 sets dst[2i] = s0[i] / z[i] and dst[2i+1] = s1[i] / z[i], as
-// products with 1 / z[i].
-//
-//go:noinline
-func scatter2(dst, s0, s1, z []float64) {
-	n := len(z)
-	dst, s0, s1 = dst[:2*n], s0[:n], s1[:n]
-	for i, v := range z {
-		iz := 1 / v
-		o := dst[2*i : 2*i+2 : 2*i+2]
-		o[0], o[1] = s0[i]*iz, s1[i]*iz
-	}
-}
-
-// score2 adds component k's weights r to z and its terms of the score,
-// r (c - x) iv, to s0 and s1 (sets them if first).
-//
-//go:noinline
-func score2(z, s0, s1, r, x0, x1, c, iv []float64, first bool) {
-	c0, c1, iv0, iv1 := c[0], c[1], iv[0], iv[1]
-	s0, s1, r, x0, x1 = s0[:len(z)], s1[:len(z)], r[:len(z)], x0[:len(z)], x1[:len(z)]
-	if first {
-		for i, w := range r {
-			z[i], s0[i], s1[i] = w, w*(c0-x0[i])*iv0, w*(c1-x1[i])*iv1
-		}
-		return
-	}
-	for i, w := range r {
-		z[i] += w
-		s0[i] += float64(float64(w*(c0-x0[i])) * iv0)
-		s1[i] += float64(float64(w*(c1-x1[i])) * iv1)
 	}
 }
 

@@ -273,12 +273,13 @@ func TestMixtureNoAlloc(t *testing.T) {
 	for _, m := range []*Mixture{GMM8(s), Gauss(s, 64), randomMixture(s, 5, 3, rand.New(rand.NewPCG(1, 1)))} {
 		const n = 300 // more than one block of ScoreTo
 		x, v, d := make([]float64, n*m.Dim()), make([]float64, n*m.Dim()), make([]float64, n*m.Dim())
-		ts, tr := make([]float64, n), make([]float64, n)
+		ts, own, tr := make([]float64, n), make([]float64, n), make([]float64, n)
 		for i := range ts {
-			ts[i] = 0.3
+			ts[i], own[i] = 0.3, 0.2+0.5*float64(i)/n
 		}
 		for name, f := range map[string]func(){
 			"ScoreTo":         func() { m.ScoreTo(d, x, ts) },
+			"ScoreTo own t":   func() { m.ScoreTo(d, x, own) }, // the adaptive ODE's rows
 			"VJPTo":           func() { m.VJPTo(d, v, x, ts) },
 			"ScoreVJPTo":      func() { m.ScoreVJPTo(d, d, v, x, ts) },
 			"TraceJacobianTo": func() { m.TraceJacobianTo(tr, x, ts) },
@@ -554,7 +555,7 @@ func planar3(s sde.SDE) *Mixture {
 // A batch gives exactly the scores of one-row calls, whatever its blocks:
 // gmm8 with 300 rows (blocks of 128, 128 and 44 rows), K = 3, D = 5000
 // (blocks of 3 rows), K = 5, D = 3, the paired mixture, planar3 and a
-// K = 4, D = 2 mixture with a covariance per component (blockScore2), at one t, at
+// K = 4, D = 2 mixture with a covariance per component, at one t, at
 // times that change in runs, and at a time per row (blockScore and
 // rowsScore). Exact equality: every row goes through the same operations
 // on either path and in any block.

@@ -137,7 +137,7 @@ func marginalsTo(c, std, t []float64, bmin, bmax float64, sqrt bool) {
 }
 
 // MarginalsTo writes Marginal(t[i]) into c[i], std[i] for every i, bit for
-// bit, faster than a loop of Marginal calls (see MarginalsTo).
+// bit, faster than a loop of Marginal calls (see the package's MarginalsTo).
 func (s *VP) MarginalsTo(c, std, t []float64) { marginalsTo(c, std, t, s.BetaMin, s.BetaMax, true) }
 
 func (s *VP) PriorStd() float64 { return 1 }
@@ -188,7 +188,7 @@ func (s *SubVP) Marginal(t float64) (float64, float64) {
 }
 
 // MarginalsTo writes Marginal(t[i]) into c[i], std[i] for every i, bit for
-// bit, faster than a loop of Marginal calls (see MarginalsTo).
+// bit, faster than a loop of Marginal calls (see the package's MarginalsTo).
 func (s *SubVP) MarginalsTo(c, std, t []float64) { marginalsTo(c, std, t, s.BetaMin, s.BetaMax, false) }
 
 func (s *SubVP) PriorStd() float64 { return 1 }

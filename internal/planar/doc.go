@@ -1,13 +1,14 @@
 // Package planar holds the two loops of the score of a planar (D = 2)
-// Gaussian mixture whose components share one diagonal covariance, for a
-// block of rows that each have their own time: the case of the adaptive
-// probability-flow ODE sampler on gmm8, where every row of the batch sits at
-// its own t and the score is most of the solver's work.
+// Gaussian mixture whose components share one diagonal covariance (gmm8),
+// for a block of rows, each with its own marginal scale and standard
+// deviation: rows at their own times (the adaptive probability-flow ODE
+// sampler, where the score is most of the solver's work) or all at one time
+// (the SDE samplers).
 //
 // For row i with marginal mean scale c and standard deviation s at its time,
-// component k with data mean mu_k and data variances sd_0, sd_1, weight w_k:
+// component k with data mean mu_k and data variances var_0, var_1, weight w_k:
 //
-//	v_j    = c^2 sd_j + s^2                     (j = 0, 1; the same for all k)
+//	v_j    = c^2 var_j + s^2                    (j = 0, 1; the same for all k)
 //	l_k    = log w_k - (x_0 - c mu_k0)^2 / (2 v_0) - (x_1 - c mu_k1)^2 / (2 v_1)
 //	r_k    = e^(l_k - max_k l_k)                (the caller's exp pass)
 //	score_j = sum_k r_k (c mu_kj - x_j) / v_j / sum_k r_k

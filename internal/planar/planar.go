@@ -5,14 +5,16 @@ import "math"
 // LogWeights sets, for every row i < len(c) (c[i] and s[i] the marginal mean
 // scale and standard deviation at the row's time, x[2i], x[2i+1] its state):
 //
-//	inv0[i], inv1[i] = 1/v_0, 1/v_1 with v_j = c^2 sd_j + s^2,
+//	inv0[i], inv1[i] = 1/v_0, 1/v_1 with v_j = c^2 var_j + s^2,
 //	l[k*stride+i]    = logW[k] - (x_0 - c mu[2k])^2 / (2 v_0) - (x_1 - c mu[2k+1])^2 / (2 v_1),
 //	mx[i]            = max_k l[k*stride+i]
 //
-// for the K = len(logW) components with means mu (K x 2, row-major). stride
+// for the K = len(logW) components with means mu (K x 2, row-major) and
+// data variances var_0 = v0, var_1 = v1 (variances, not standard
+// deviations). stride
 // must be at least len(c); s, inv0, inv1 and mx at least len(c) long, x at
 // least 2 len(c).
-func LogWeights(l, mx, inv0, inv1, c, s, x, mu, logW []float64, stride int, sd0, sd1 float64) {
+func LogWeights(l, mx, inv0, inv1, c, s, x, mu, logW []float64, stride int, v0, v1 float64) {
 	n, K := len(c), len(logW)
 	if n == 0 {
 		return
@@ -24,18 +26,18 @@ func LogWeights(l, mx, inv0, inv1, c, s, x, mu, logW []float64, stride int, sd0,
 	i := 0
 	if haveAVX2 && n >= 4 {
 		i = n &^ 3
-		logWeightsAVX2(&l[0], &mx[0], &inv0[0], &inv1[0], &c[0], &s[0], &x[0], &mu[0], &logW[0], i, stride, K, sd0, sd1)
+		logWeightsAVX2(&l[0], &mx[0], &inv0[0], &inv1[0], &c[0], &s[0], &x[0], &mu[0], &logW[0], i, stride, K, v0, v1)
 	}
 	for ; i < n; i++ {
-		logWeightsRow(l[i:], mx, inv0, inv1, c, s, x, mu[:2*K], logW, i, stride, sd0, sd1)
+		logWeightsRow(l[i:], mx, inv0, inv1, c, s, x, mu[:2*K], logW, i, stride, v0, v1)
 	}
 }
 
 // logWeightsRow is LogWeights for row i; l starts at row i's first value.
-func logWeightsRow(l, mx, inv0, inv1, c, s, x, mu, logW []float64, i, stride int, sd0, sd1 float64) {
+func logWeightsRow(l, mx, inv0, inv1, c, s, x, mu, logW []float64, i, stride int, v0, v1 float64) {
 	ci, si := c[i], s[i]
 	c2, s2 := float64(ci*ci), float64(si*si)
-	i0, i1 := 1/(float64(c2*sd0)+s2), 1/(float64(c2*sd1)+s2)
+	i0, i1 := 1/(float64(c2*v0)+s2), 1/(float64(c2*v1)+s2)
 	inv0[i], inv1[i] = i0, i1
 	h0, h1 := 0.5*i0, 0.5*i1
 	x0, x1 := x[2*i], x[2*i+1]

@@ -10,7 +10,7 @@ var haveAVX2 = cpu.X86.HasAVX2
 // logWeightsAVX2 is LogWeights on rows [0, n), n a multiple of 4.
 //
 //go:noescape
-func logWeightsAVX2(l, mx, inv0, inv1, c, s, x, mu, logW *float64, n, stride, K int, sd0, sd1 float64)
+func logWeightsAVX2(l, mx, inv0, inv1, c, s, x, mu, logW *float64, n, stride, K int, v0, v1 float64)
 
 // scoresAVX2 is Scores on rows [0, n), n a multiple of 4.
 //

@@ -16,7 +16,7 @@ GLOBL planarHalf<>(SB), RODATA|NOPTR, $8
 DATA planarNegInf<>+0(SB)/8, $0xfff0000000000000
 GLOBL planarNegInf<>(SB), RODATA|NOPTR, $8
 
-// func logWeightsAVX2(l, mx, inv0, inv1, c, s, x, mu, logW *float64, n, stride, K int, sd0, sd1 float64)
+// func logWeightsAVX2(l, mx, inv0, inv1, c, s, x, mu, logW *float64, n, stride, K int, v0, v1 float64)
 TEXT ·logWeightsAVX2(SB), NOSPLIT, $0-112
 	MOVQ         l+0(FP), AX
 	MOVQ         mx+8(FP), BX
@@ -31,8 +31,8 @@ TEXT ·logWeightsAVX2(SB), NOSPLIT, $0-112
 	MOVQ         K+88(FP), R15
 	SHLQ         $3, R15
 	ADDQ         logW+64(FP), R15       // end of logW
-	VBROADCASTSD sd0+96(FP), Y13
-	VBROADCASTSD sd1+104(FP), Y12
+	VBROADCASTSD v0+96(FP), Y13
+	VBROADCASTSD v1+104(FP), Y12
 	VBROADCASTSD planarOne<>(SB), Y15
 	VBROADCASTSD planarHalf<>(SB), Y14
 	VBROADCASTSD planarNegInf<>(SB), Y11
@@ -45,10 +45,10 @@ rows:
 	VMOVUPD (DX)(R11*8), Y7   // s
 	VMULPD  Y0, Y0, Y8        // c^2
 	VMULPD  Y7, Y7, Y7        // s^2
-	VMULPD  Y13, Y8, Y9       // c^2 sd0
+	VMULPD  Y13, Y8, Y9       // c^2 v0
 	VADDPD  Y7, Y9, Y9        // v0
 	VDIVPD  Y9, Y15, Y1       // 1/v0
-	VMULPD  Y12, Y8, Y9       // c^2 sd1
+	VMULPD  Y12, Y8, Y9       // c^2 v1
 	VADDPD  Y7, Y9, Y9        // v1
 	VDIVPD  Y9, Y15, Y2       // 1/v1
 	VMOVUPD Y1, (SI)(R11*8)

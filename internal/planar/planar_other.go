@@ -4,7 +4,7 @@ package planar
 
 const haveAVX2 = false
 
-func logWeightsAVX2(l, mx, inv0, inv1, c, s, x, mu, logW *float64, n, stride, K int, sd0, sd1 float64) {
+func logWeightsAVX2(l, mx, inv0, inv1, c, s, x, mu, logW *float64, n, stride, K int, v0, v1 float64) {
 	panic("planar: no AVX2 kernel in this build")
 }
 

@@ -12,13 +12,13 @@ type problem struct {
 	n, K, stride  int
 	c, s, x       []float64
 	mu, logW      []float64
-	sd0, sd1      float64
+	v0, v1        float64
 	l, mx, i0, i1 []float64
 	dst           []float64
 }
 
 func newProblem(r *rand.Rand, n, K int) *problem {
-	p := &problem{n: n, K: K, stride: n + 3, sd0: 0.3 + r.Float64(), sd1: 0.3 + r.Float64()}
+	p := &problem{n: n, K: K, stride: n + 3, v0: 0.3 + r.Float64(), v1: 0.3 + r.Float64()}
 	p.c, p.s, p.x = make([]float64, n), make([]float64, n), make([]float64, 2*n)
 	for i := range n {
 		p.c[i] = math.Exp(-5 * r.Float64())
@@ -38,7 +38,7 @@ func newProblem(r *rand.Rand, n, K int) *problem {
 // run computes the block with the exported functions (kernel and tail) and
 // the exps done row by row with math.Exp.
 func (p *problem) run() {
-	LogWeights(p.l, p.mx, p.i0, p.i1, p.c, p.s, p.x, p.mu, p.logW, p.stride, p.sd0, p.sd1)
+	LogWeights(p.l, p.mx, p.i0, p.i1, p.c, p.s, p.x, p.mu, p.logW, p.stride, p.v0, p.v1)
 	for k := range p.K {
 		for i := range p.n {
 			p.l[k*p.stride+i] = math.Exp(p.l[k*p.stride+i] - p.mx[i])
@@ -50,7 +50,7 @@ func (p *problem) run() {
 // runRows computes the same block with the Go loops alone.
 func (p *problem) runRows() {
 	for i := range p.n {
-		logWeightsRow(p.l[i:], p.mx, p.i0, p.i1, p.c, p.s, p.x, p.mu, p.logW, i, p.stride, p.sd0, p.sd1)
+		logWeightsRow(p.l[i:], p.mx, p.i0, p.i1, p.c, p.s, p.x, p.mu, p.logW, i, p.stride, p.v0, p.v1)
 	}
 	for k := range p.K {
 		for i := range p.n {
@@ -118,7 +118,7 @@ func TestScoreOracle(t *testing.T) {
 	p.run()
 	for i := range p.n {
 		c := p.c[i]
-		v := [2]float64{c*c*p.sd0 + p.s[i]*p.s[i], c*c*p.sd1 + p.s[i]*p.s[i]}
+		v := [2]float64{c*c*p.v0 + p.s[i]*p.s[i], c*c*p.v1 + p.s[i]*p.s[i]}
 		lk := make([]float64, p.K)
 		top := math.Inf(-1)
 		for k := range p.K {
@@ -156,7 +156,7 @@ func TestShortSlices(t *testing.T) {
 		}
 	}()
 	p := newProblem(rand.New(rand.NewPCG(5, 6)), 8, 3)
-	LogWeights(p.l[:len(p.l)-4], p.mx, p.i0, p.i1, p.c, p.s, p.x, p.mu, p.logW, p.stride, p.sd0, p.sd1)
+	LogWeights(p.l[:len(p.l)-4], p.mx, p.i0, p.i1, p.c, p.s, p.x, p.mu, p.logW, p.stride, p.v0, p.v1)
 }
 
 // go test -run '^$' -bench . ./internal/planar
@@ -164,7 +164,7 @@ func BenchmarkBlock(b *testing.B) {
 	p := newProblem(rand.New(rand.NewPCG(7, 8)), 128, 8)
 	b.Run("kernel", func(b *testing.B) {
 		for b.Loop() {
-			LogWeights(p.l, p.mx, p.i0, p.i1, p.c, p.s, p.x, p.mu, p.logW, p.stride, p.sd0, p.sd1)
+			LogWeights(p.l, p.mx, p.i0, p.i1, p.c, p.s, p.x, p.mu, p.logW, p.stride, p.v0, p.v1)
 			Scores(p.dst, p.l, p.c, p.i0, p.i1, p.x, p.mu, p.stride)
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*p.n), "ns/row")
@@ -172,7 +172,7 @@ func BenchmarkBlock(b *testing.B) {
 	b.Run("go", func(b *testing.B) {
 		for b.Loop() {
 			for i := range p.n {
-				logWeightsRow(p.l[i:], p.mx, p.i0, p.i1, p.c, p.s, p.x, p.mu, p.logW, i, p.stride, p.sd0, p.sd1)
+				logWeightsRow(p.l[i:], p.mx, p.i0, p.i1, p.c, p.s, p.x, p.mu, p.logW, i, p.stride, p.v0, p.v1)
 			}
 			for i := range p.n {
 				scoresRow(p.dst, p.l[i:], p.c, p.i0, p.i1, p.x, p.mu, i, p.stride)
