@@ -222,9 +222,8 @@ func newPlan(cfg Config) (*plan, error) {
 	}
 	p.opt = ode.Options{Tableau: tab, RTol: c.RTol, ATol: c.ATol, Steps: c.Steps, MaxSteps: c.MaxSteps,
 		Joint: c.Joint, Workers: c.Workers, Block: c.Block, Controller: c.Controller}
-	if _, err := ode.NewSolver(1, p.opt); err != nil {
-		// the solver checks the controller's coefficients
-		return nil, fmt.Errorf("likelihood: %w", err)
+	if err := c.Controller.Validate(); err != nil {
+		return nil, fmt.Errorf("likelihood: controller: %w", err)
 	}
 	return p, nil
 }

@@ -66,6 +66,14 @@ func ControllerByName(name string) (PID, error) {
 	return PID{}, fmt.Errorf("ode: unknown step-size controller %q (want i, pi3040, pi4020 or dopri5)", name)
 }
 
+// Validate reports whether p's coefficients are usable (finite; Safety in
+// (0, 1]; FacMin in (0, 1]; FacMax >= 1), with its zero fields taken as the
+// defaults. NewSolver checks the same.
+func (p PID) Validate() error {
+	_, err := p.withDefaults()
+	return err
+}
+
 func (p PID) withDefaults() (PID, error) {
 	if p.KP == 0 && p.KI == 0 && p.KD == 0 {
 		p.KI = 1

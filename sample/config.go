@@ -232,12 +232,8 @@ func (c *Config) Validate() error {
 		if tb.Adaptive() && (!(c.RTol > 0) || !(c.ATol > 0) || math.IsInf(c.RTol, 0) || math.IsInf(c.ATol, 0)) {
 			return fmt.Errorf("sample: Config.RTol = %v, Config.ATol = %v; both must be finite and > 0 (0 selects 1e-5)", c.RTol, c.ATol)
 		}
-		if tb.Adaptive() {
-			// the solver checks the controller's coefficients
-			opt := ode.Options{Tableau: tb, RTol: c.RTol, ATol: c.ATol, Controller: c.Controller}
-			if _, err := ode.NewSolver(1, opt); err != nil {
-				return fmt.Errorf("sample: Config.Controller: %w", err)
-			}
+		if err := c.Controller.Validate(); tb.Adaptive() && err != nil {
+			return fmt.Errorf("sample: Config.Controller: %w", err)
 		}
 	case DDPM, DDIM:
 		if _, ok := c.SDE.(*sde.VP); !ok {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 
@@ -35,15 +36,23 @@ import (
 
 const wpRows = 2000
 
-var wpControllers = []struct {
+// wpControllers are the controllers -controller offers, by name.
+var wpControllers = func() (list []struct {
 	name string
 	pid  ode.PID
-}{
-	{"I", ode.PID{}},                       // integral controller of Hairer's codes and scipy (the default)
-	{"PI3040", ode.PID{KP: 0.4, KI: 0.3}},  // Söderlind-style PI
-	{"PI4020", ode.PID{KP: 0.4, KI: 0.2}},  // Söderlind-style PI
-	{"DOPRI5", ode.PID{KP: 0.2, KI: 0.65}}, // Hairer's DOPRI5 PI (beta = 0.04)
-}
+}) {
+	for _, name := range []string{"i", "pi3040", "pi4020", "dopri5"} {
+		pid, err := ode.ControllerByName(name)
+		if err != nil {
+			panic(err)
+		}
+		list = append(list, struct {
+			name string
+			pid  ode.PID
+		}{strings.ToUpper(name), pid})
+	}
+	return list
+}()
 
 // wpExps are the tolerances' exponents: rtol = atol = 10^e, half decades
 // from 1e-3 to 1e-7. The achieved error does not fall smoothly with the
@@ -65,18 +74,6 @@ var (
 	wpMu    sync.Mutex
 	wpCache = map[string]*wpProblem{}
 )
-
-func wpSDE(name string) sde.SDE {
-	switch name {
-	case "vp":
-		return sde.NewVP()
-	case "subvp":
-		return sde.NewSubVP()
-	case "ve":
-		return sde.NewVE()
-	}
-	panic("unknown SDE " + name)
-}
 
 // wpSolve integrates the rows x0 of p from T to eps and returns the end
 // states and the mean NFE per row.
@@ -106,7 +103,10 @@ func wpGet(name string) (*wpProblem, error) {
 	if p, ok := wpCache[name]; ok {
 		return p, nil
 	}
-	s := wpSDE(name)
+	s, err := sde.ByName(name)
+	if err != nil {
+		return nil, err
+	}
 	c := Config{SDE: s, Score: score.GMM8(s), Sampler: ODE}
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -117,7 +117,6 @@ func wpGet(name string) (*wpProblem, error) {
 	for i := 0; i < wpRows; i++ {
 		sde.PriorSample(s, p.x0[2*i:2*i+2], r)
 	}
-	var err error
 	if p.ref, _, err = wpSolve(p, ode.Options{Tableau: ode.DOP853, RTol: 1e-12, ATol: 1e-12}); err != nil {
 		return nil, fmt.Errorf("reference: %w", err)
 	}

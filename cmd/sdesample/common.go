@@ -19,6 +19,7 @@ import (
 
 	"github.com/sdekit/sdekit/data"
 	"github.com/sdekit/sdekit/model"
+	"github.com/sdekit/sdekit/ode"
 	"github.com/sdekit/sdekit/score"
 	"github.com/sdekit/sdekit/sde"
 )
@@ -178,6 +179,16 @@ func checkSolver(name string) error {
 		return nil
 	}
 	return usagef("-solver %q: unknown solver; use dopri5, tsit5, bosh3, dop853, heun, euler, rk4 or midpoint", name)
+}
+
+// resolveController maps -controller to the ode solver's step-size
+// controller.
+func resolveController(name string) (ode.PID, error) {
+	pid, err := ode.ControllerByName(name)
+	if err != nil {
+		return pid, usagef("-controller %q: unknown step-size controller; use i, pi3040, pi4020 or dopri5", name)
+	}
+	return pid, nil
 }
 
 // resolveWorkers maps -workers 0 to the number of cores.

@@ -12,7 +12,6 @@ import (
 
 	"github.com/sdekit/sdekit/data"
 	"github.com/sdekit/sdekit/likelihood"
-	"github.com/sdekit/sdekit/ode"
 	"github.com/sdekit/sdekit/viz"
 )
 
@@ -79,9 +78,9 @@ func runLikelihood(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := checkSolver(*solver); err != nil {
 		return err
 	}
-	pid, err := ode.ControllerByName(*controller)
+	pid, err := resolveController(*controller)
 	if err != nil {
-		return usagef("-controller %q: unknown step-size controller; use i, pi3040, pi4020 or dopri5", *controller)
+		return err
 	}
 	var spec *likelihood.DataSpec
 	if *dataRange != "" {

@@ -92,8 +92,8 @@ func (f *samplerFlags) config() (sample.Config, *problem, error) {
 		if err := checkSolver(f.solver); err != nil {
 			return cfg, nil, err
 		}
-		if pid, err = ode.ControllerByName(f.controller); err != nil {
-			return cfg, nil, usagef("-controller %q: unknown step-size controller; use i, pi3040, pi4020 or dopri5", f.controller)
+		if pid, err = resolveController(f.controller); err != nil {
+			return cfg, nil, err
 		}
 		if err := checkTol("rtol", f.rtol); err != nil {
 			return cfg, nil, err
