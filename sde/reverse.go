@@ -34,8 +34,11 @@ func combine(s SDE, dst, x, t, score []float64, w float64) {
 		panic("sde: batch shapes do not match len(t)")
 	}
 	// The built-in SDEs' coefficients are small methods that inline when
-	// called on the concrete type; through the interface each row would pay
-	// two calls (a tenth of the probability-flow ODE sampler's time on gmm8).
+	// called on the concrete type; through the interface each row pays two
+	// calls. Measured with one loop through the interface instead, three
+	// runs of each interleaved: gmm8's probability-flow ODE sampler took
+	// 0.0321-0.0328 s against 0.0301-0.0305 s with this switch
+	// (go test -run '^$' -bench 'GMM8ODE$' ./sample).
 	switch s := s.(type) {
 	case *VP:
 		for i, ti := range t {
