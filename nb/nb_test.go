@@ -241,6 +241,11 @@ func TestTrain(t *testing.T) {
 // log-likelihood (3 SE), and pictures of the stated size.
 func TestSD15Helpers(t *testing.T) {
 	for _, res := range []*SD15Result{Heartbeat(50, 300, 1), SwissRollSD15(300, 1)} {
+		for _, v := range []float64{res.KKL.Mean, res.KKL.StdErr, res.KTraj.Mean, res.KTraj.StdErr, res.True.Mean, res.True.StdErr, res.Null} {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				t.Fatalf("%s: a non-finite estimate: %v", res.Name, res)
+			}
+		}
 		se := math.Hypot(res.KKL.StdErr, res.KTraj.StdErr)
 		if math.Abs(res.KKL.Mean-res.KTraj.Mean) > 4*se {
 			t.Errorf("%s: K %v by KL terms, %v by trajectories", res.Name, res.KKL, res.KTraj)

@@ -208,7 +208,8 @@ func (m *GaussianModel) EstimateK(ctx context.Context, data func(dst []float64, 
 // SD15 derives this for r smooth on the scale of the kernel; with large steps
 // it over-conditions (measured with the exact reversal of N(0, 1) data and
 // r = N(1; x, 0.5^2): mean 0.91 and variance 0.12 where the posterior has 0.8
-// and 0.2). SampleGaussianR multiplies exactly by a time-dependent r_t.
+// and 0.2; go test -run TestGaussianPosterior -v ./sd15). SampleGaussianR
+// multiplies exactly by a time-dependent r_t.
 func (m *GaussianModel) Sample(dst []float64, r *rand.Rand, w *Work, gradLogR func(dst, x []float64)) {
 	var hook func(mu, lv []float64, t int)
 	if gradLogR != nil {
