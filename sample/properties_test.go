@@ -422,12 +422,12 @@ func TestNoAllocationPerStep(t *testing.T) {
 		a40, a400 := allocs(40), allocs(400)
 		// The plan (one step record per grid point, the DDPM schedule) is
 		// allocated per call: a few slices whose count does not grow with N.
-		// One allocation per step would add 360; we allow 36 (one every ten
-		// steps) for allocations that grow with the run's time rather than
-		// its steps: goroutine start-up, and the score's scratch pool
-		// refilled after a garbage collection empties it. On a loaded
-		// machine these reached 3 where the old allowance was 2.
-		if a400 > a40+36 {
+		// One allocation per step would add 360. With two test binaries
+		// running at once the longer run once showed 3 more allocations
+		// than the shorter (29 against 26, pc), over the old allowance of 2;
+		// their source was not found (this test's score has no pool, so it
+		// is the runtime's, not the sampler's step). We allow 8.
+		if a400 > a40+8 {
 			t.Errorf("%s: %v allocations with N = 40, %v with N = 400", describe(c), a40, a400)
 		}
 	}

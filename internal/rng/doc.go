@@ -13,7 +13,9 @@
 // reference implementation lacks (one torch generator for the whole batch).
 //
 // The samplers' noise (purpose Sampling, package sample) comes from a
-// counter-based generator, about 4x faster than PCG's ziggurat; probes,
+// counter-based generator (its AVX-512 path about 4-7x faster than PCG's
+// ziggurat through math/rand/v2, its pure-Go path about 2.5x slower: go test
+// -run '^$' -bench Normal ./internal/rng); probes,
 // dequantisation and data draws use the PCG streams. Bulk standard normals
 // come from that counter-based generator (Key, Normals, NormalsRows in
 // normal.go). Row i's Key holds the same two words: Seed = state_hi and

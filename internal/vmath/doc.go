@@ -33,10 +33,12 @@
 //     overflows to +Inf.
 //
 // Accuracy, measured against e^x computed in 200-bit arithmetic (math/big):
-// the largest error seen is 0.88 ulp, over 150 000 random arguments in each
-// of [-0.35, 0.35], [-40, 0] and [-708, 709] (the test asserts < 1 ulp on a
-// smaller sample and logs the maximum, 0.81 ulp), and 93-95% of results
-// are correctly rounded. The error budget is the final rounding (0.5 ulp)
+// the test (go test -v -run TestExpCorrectlyRounded ./internal/vmath)
+// asserts < 1 ulp on 4000 random arguments in each of [-0.35, 0.35],
+// [-40, 0] and [-708, 709] and logs the largest error, 0.81 ulp; a one-off
+// run of the same check on 150 000 arguments a range (not in the
+// repository) saw at most 0.88 ulp. 93-95% of results are correctly
+// rounded. The error budget is the final rounding (0.5 ulp)
 // plus those of r and of the last Horner step (each below 0.35 ulp), so
 // the results are faithful in every test but not proven so. Against
 // math.Exp (on amd64 an assembly kernel whose own error reaches about 1.7 ulp): about 87% of results identical, the rest 1 ulp
@@ -60,9 +62,8 @@
 // Euler-Maruyama, reverse-diffusion or Langevin step, over a whole block of
 // rows in one call, and reports whether every new value is finite (the
 // samplers' NaN/Inf check, folded into the same pass). The kernel does 8
-// values a loop (0.25 to 0.3 ns a value against 1.7 to 2.1 for the plain Go
-// loop it replaced, whose single running sum made every element wait for
-// the previous add: go test -run '^$' -bench LinComb ./internal/vmath).
+// values a loop: 0.25 to 0.3 ns a value against 1.7 to 2.1 for its Go
+// twin linCombGo (go test -run '^$' -bench LinComb ./internal/vmath).
 //
 // Sources: W. J. Cody and W. Waite, Software Manual for the Elementary
 // Functions, Prentice-Hall 1980 (the two-part reduction); P. T. P. Tang,
