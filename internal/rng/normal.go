@@ -56,8 +56,8 @@ const (
 )
 
 // mix64 is the SplitMix64 finaliser: a bijection of uint64 in which every
-// input bit affects every output bit. It is rng.go's mix without the added
-// golden-ratio constant (here the counter Seed + i*Gamma plays that role).
+// input bit affects every output bit. rng.go's mix adds the golden-ratio
+// constant first; here the counter Seed + i*Gamma plays that role.
 func mix64(z uint64) uint64 {
 	z = (z ^ z>>30) * mixMul1
 	z = (z ^ z>>27) * mixMul2
@@ -171,9 +171,6 @@ func minus2Ln(u float64) float64 {
 	v := (q + w) - (f + f)                    // -2 (f - (f^2/2 - ...)); f+f is exact
 	return math.FMA(kd, m2Ln2Hi, v)
 }
-
-// lnUnit returns ln u, within 1 ulp, for u as in minus2Ln.
-func lnUnit(u float64) float64 { return -0.5 * minus2Ln(u) }
 
 // radius returns sqrt(-2 ln u1) for the uniform u1 of word w0:
 // u1 = 2 - (1 + m 2^-52) = 1 - m 2^-52 where m is the top 52 bits of w0, so
@@ -445,7 +442,7 @@ func NormalsRows(dst []float64, d int, keys []Key, n0 uint64) {
 // run in place; the last few rows are padded with copies of the last key to
 // a full step in scratch arrays.
 func rowPairs(dst []float64, keys []Key, p uint64) {
-	step := rowStep()
+	step := keyStep() // the rows kernel's step is the keys kernel's
 	if step == 0 {
 		for r, k := range keys {
 			dst[2*r], dst[2*r+1] = pairFromWords(k.Bits(2*p), k.Bits(2*p+1))

@@ -124,9 +124,6 @@ func keyStep() int {
 	return 0
 }
 
-// rowStep is keyStep for the rows kernel.
-func rowStep() int { return keyStep() }
-
 // keyKernel writes pairs p, ..., p+n-1 of k to dst[0 : 2n]. The kernels are
 // called directly (not through a func value) so that escape analysis keeps
 // the callers' scratch arrays (and k) on the stack.

@@ -7,8 +7,6 @@ package rng
 
 func keyStep() int { return 0 }
 
-func rowStep() int { return 0 }
-
 func keyKernel(dst *float64, k Key, p uint64, n int) { panic("rng: no normal kernel") }
 
 func keysKernel(dst *float64, keys *Key, nk int, p uint64, n, stride int) {

@@ -19,13 +19,9 @@ const (
 	Data
 )
 
-// mix is the SplitMix64 finaliser: a bijection on uint64 with full avalanche.
-func mix(z uint64) uint64 {
-	z += 0x9e3779b97f4a7c15
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	return z ^ (z >> 31)
-}
+// mix is SplitMix64's output function: the golden-ratio step, then the
+// finaliser mix64 (normal.go), a bijection on uint64 with full avalanche.
+func mix(z uint64) uint64 { return mix64(z + 0x9e3779b97f4a7c15) }
 
 // Seeds returns the two PCG seed words of row `row` of run `seed` for purpose p.
 func Seeds(seed uint64, row int, p Purpose) (hi, lo uint64) {

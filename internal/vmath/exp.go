@@ -57,7 +57,7 @@ func Exp(dst, x []float64) {
 		panic("vmath: Exp: len(dst) < len(x)")
 	}
 	n := len(x)
-	if useAVX2 && n >= 4 {
+	if haveAVX2FMA && n >= 4 {
 		n4 := n &^ 3
 		expAVX2(&dst[0], &x[0], n4, &expTab)
 		dst, x = dst[n4:], x[n4:]

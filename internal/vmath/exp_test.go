@@ -257,7 +257,7 @@ func TestExpShortDst(t *testing.T) {
 // machines without AVX2 and FMA, or built with -tags purego, Exp is
 // expGeneric and the test is trivially true.
 func TestExpAsmMatchesGeneric(t *testing.T) {
-	t.Logf("assembly kernel in use: %v", useAVX2)
+	t.Logf("assembly kernel in use: %v", haveAVX2FMA)
 	r := rand.New(rand.NewPCG(9, 10))
 	var x []float64
 	for _, rg := range ranges {

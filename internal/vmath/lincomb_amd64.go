@@ -4,7 +4,8 @@ package vmath
 
 import "golang.org/x/sys/cpu"
 
-// haveAVX2FMA selects the assembly LinComb of lincomb_amd64.s.
+// haveAVX2FMA selects the package's assembly kernels (Exp, LinComb,
+// SubMul, ShiftCut).
 var haveAVX2FMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 // linCombAVX2 does LinComb's arithmetic on n values, 8 then 4 then 1 at a
