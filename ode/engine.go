@@ -354,7 +354,8 @@ func (s *Solver) lincomb(out []float64, off int, terms []term) {
 	d := len(out)
 	if d == 2 {
 		// Planar problems (the gmm8 reference): both sums in registers,
-		// one slice of k_j per term (same order, same bits).
+		// one slice of k_j per term (same order, same bits), in the shape of
+		// combineRows' sum2, so that the two agree with GOAMD64=v3 too.
 		kj := s.k[terms[0].j][off : off+2]
 		a0, a1 := terms[0].v*kj[0], terms[0].v*kj[1]
 		for _, tm := range terms[1:] {
@@ -436,20 +437,27 @@ func (w *worker) stages(list []int) {
 	// short contiguous arrays instead of the row states. Every row of list
 	// evaluates all s-1 stages, so its NFE is counted here in one go.
 	m := len(list)
-	hb, t0b, tnb := w.hb[:m], w.t0b[:m], w.tnb[:m]
-	for p, r := range list {
-		rs := &s.rs[r]
-		hb[p], t0b[p], tnb[p] = rs.h, rs.t, rs.tn
-		rs.st.NFE += ct.s - 1
-	}
+	w.gather(list, ct.s-1)
 	for si := 1; si < ct.s; si++ {
 		in := s.ytmp
 		if ct.tab.FSAL && si == ct.s-1 {
 			in = s.ynew
 		}
 		w.stageTimes(m, ct.c[si])
-		w.combineRows(in, list, hb, ct.a[si])
+		w.combineRows(in, list, w.hb, ct.a[si])
 		w.eval(list, in, s.k[si])
+	}
+}
+
+// gather copies the steps, start and end times of the rows of list into
+// w.hb, w.t0b and w.tnb, and counts nfe evaluations for each row.
+func (w *worker) gather(list []int, nfe int) {
+	m := len(list)
+	hb, t0b, tnb := w.hb[:m], w.t0b[:m], w.tnb[:m]
+	for p, r := range list {
+		rs := &w.s.rs[r]
+		hb[p], t0b[p], tnb[p] = rs.h, rs.t, rs.tn
+		rs.st.NFE += nfe
 	}
 }
 
@@ -577,23 +585,16 @@ func (w *worker) finish(list []int) {
 		}
 		w.sub = sub
 		if len(sub) > 0 {
+			// The extra stages of the continuous extension, as stages does
+			// (errors has used w.hb already).
+			w.gather(sub, ct.nx)
 			for e := 0; e < ct.nx; e++ {
 				si := ct.s + e
-				in := s.ytmp
-				c := ct.c[si]
-				for p, r := range sub {
-					rs := &s.rs[r]
-					if c == 1 {
-						w.tb[p] = rs.tn
-					} else {
-						w.tb[p] = rs.t + c*rs.h
-					}
-					if si == ct.f1 {
-						in = s.ynew
-					} else {
-						w.combine(in, r, rs.h, ct.ax[e])
-					}
-					rs.st.NFE++
+				w.stageTimes(len(sub), ct.c[si])
+				in := s.ynew
+				if si != ct.f1 {
+					in = s.ytmp
+					w.combineRows(in, sub, w.hb, ct.ax[e])
 				}
 				w.eval(sub, in, s.k[si])
 			}
