@@ -1,0 +1,45 @@
+package sample
+
+// EulerMaruyama is Euler-Maruyama on the reverse-time SDE
+//
+//	dx = [a(t) x - g(t)^2 score(x, t)] dt + g(t) dw_bar
+//
+// over Steps equal steps from T to eps (Song et al. 2021, section 4.1): PC
+// with the EM predictor and no corrector.
+type EulerMaruyama struct {
+	// Steps is the number N of steps; 0 selects 1000.
+	Steps int
+	// Denoise ends with Tweedie's noise-free denoising step (see PC.Denoise).
+	Denoise bool
+	// ReferenceDt uses the reference's dt = -1/N (see PC.ReferenceDt).
+	ReferenceDt bool
+	// Clamp is called after every step (see PC.Clamp; Inpaint builds one).
+	Clamp func(x []float64, t float64, rows []int)
+}
+
+// Name returns "em".
+func (*EulerMaruyama) Name() string { return "em" }
+
+// Options returns steps, denoise and reference-dt.
+func (e *EulerMaruyama) Options() []Option {
+	return []Option{
+		IntOption(&e.Steps, "steps", 1000, "number of steps N"),
+		BoolOption(&e.Denoise, "denoise", "end with a noise-free denoising step (Tweedie's formula; one more score evaluation)"),
+		BoolOption(&e.ReferenceDt, "reference-dt", "reproduce the reference code's time loop (dt = -1/N)"),
+	}
+}
+
+// Prepare fills the defaults and builds the plan.
+func (e *EulerMaruyama) Prepare(c *Config) (Plan, error) {
+	pc := &PC{Predictor: EMPredictor{}, Corrector: NoCorrector{}, Steps: e.Steps, Denoise: e.Denoise,
+		ReferenceDt: e.ReferenceDt, Clamp: e.Clamp, name: "em"}
+	if e.Steps < 0 {
+		return nil, optionErrorf(e, "EulerMaruyama.Steps", "steps", "Steps = %d; use N >= 1 (0 selects 1000)", e.Steps)
+	}
+	p, err := pc.Prepare(c)
+	if err != nil {
+		return nil, err
+	}
+	e.Steps = pc.Steps
+	return p, nil
+}

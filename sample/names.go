@@ -1,0 +1,12 @@
+package sample
+
+// The built-in samplers by name: the one table the command line, the
+// benchmark and the notebooks read (through New, Names and Options). A new
+// sampler is one file with its type and one line here.
+func init() {
+	Register("em", func() Sampler { return &EulerMaruyama{} })
+	Register("pc", func() Sampler { return &PC{} })
+	Register("ode", func() Sampler { return &ProbabilityFlow{} })
+	Register("ddpm", func() Sampler { return &DDPM{} })
+	Register("ddim", func() Sampler { return &DDIM{} })
+}

@@ -1,0 +1,70 @@
+package sample
+
+import "github.com/sdekit/sdekit/internal/rng"
+
+// Noise is where the samplers' Gaussian draws come from. The default,
+// Streams, gives every row its own counter-based stream; a Brownian tree
+// (which answers W(t1) - W(t0) for any interval, the same whatever the
+// order of the questions) plugs in here without any change to the samplers.
+type Noise interface {
+	// NewSource returns a source for one worker and rows of dimension d. It
+	// is called once per worker; the source is reused for every block the
+	// worker runs.
+	NewSource(d int) NoiseSource
+}
+
+// NoiseSource is one worker's noise. Between two calls of Next, Normals and
+// Increment may be called concurrently for disjoint row ranges of the block
+// (a lockstep plan splits a step over the workers).
+type NoiseSource interface {
+	// Start begins a block whose rows have the global indices rows, for the
+	// run's seed. The block's first draw is the prior.
+	Start(seed uint64, rows []int)
+	// Normals writes independent standard normals for rows a..c-1 of the
+	// block into rows a..c-1 of z (d values a row): the prior draw and the
+	// noise of Langevin corrector steps, which belong to no time interval.
+	Normals(z []float64, a, c int)
+	// Increment writes the Brownian increment of rows a..c-1 over the
+	// interval from t0 to t1, divided by sqrt|t1 - t0|, so that each value is
+	// standard normal: the noise of a step of the reverse SDE.
+	Increment(z []float64, a, c int, t0, t1 float64)
+	// Next ends the current draw: the next Normals or Increment call gives
+	// new values.
+	Next()
+}
+
+// Streams is the default Noise: row i of seed s draws its normals in order
+// from its own counter-based stream rng.NewKey(s, i, rng.Sampling) (normal
+// n of the row is a fixed function of the key and n), so a row is the same
+// whatever the other rows, their order, the workers and blocks. Increment
+// ignores the interval and takes the next normals of the stream: two runs
+// with different steps see unrelated Brownian paths.
+type Streams struct{}
+
+// NewSource returns a stream source for rows of dimension d.
+func (Streams) NewSource(d int) NoiseSource { return &streamSource{d: d} }
+
+type streamSource struct {
+	d     int
+	keys  []rng.Key
+	drawn uint64 // normals drawn so far by every row of the block (they advance in lock step)
+}
+
+func (s *streamSource) Start(seed uint64, rows []int) {
+	if cap(s.keys) < len(rows) {
+		s.keys = make([]rng.Key, len(rows))
+	}
+	s.keys = s.keys[:len(rows)]
+	for r, row := range rows {
+		s.keys[r] = rng.NewKey(seed, row, rng.Sampling)
+	}
+	s.drawn = 0
+}
+
+func (s *streamSource) Normals(z []float64, a, c int) {
+	rng.NormalsRows(z[a*s.d:c*s.d], s.d, s.keys[a:c], s.drawn)
+}
+
+func (s *streamSource) Increment(z []float64, a, c int, _, _ float64) { s.Normals(z, a, c) }
+
+func (s *streamSource) Next() { s.drawn += uint64(s.d) }
