@@ -40,14 +40,14 @@ func (s *DDPM) Prepare(c *Config) (Plan, error) {
 		s.Steps = 1000
 	}
 	if s.Steps < 1 {
-		return nil, optionErrorf(s, "DDPM.Steps", "steps", "Steps = %d; use N >= 1 (0 selects 1000)", s.Steps)
+		return nil, optionErrorf(s, "DDPM.Steps", "steps", s.Steps, "use N >= 1 (0 selects 1000)")
 	}
 	if s.Variance == "" {
 		s.Variance = VarianceBeta
 	}
 	v, err := discretize.ParseVariance(s.Variance)
 	if err != nil {
-		return nil, optionErrorf(s, "DDPM.Variance", "ddpm-variance", "Variance = %q is unknown; use beta or beta-tilde", s.Variance)
+		return nil, optionErrorf(s, "DDPM.Variance", "ddpm-variance", fmt.Sprintf("%q", s.Variance), "unknown; use beta or beta-tilde")
 	}
 	g, err := betaGrid(s, c)
 	if err != nil {
@@ -55,7 +55,7 @@ func (s *DDPM) Prepare(c *Config) (Plan, error) {
 	}
 	sched, err := discretize.FromVP(g, s.Steps)
 	if err != nil {
-		return nil, optionErrorf(s, "DDPM.Steps", "steps", "%v", err)
+		return nil, optionErrorf(s, "DDPM.Steps", "steps", nil, "%v", err)
 	}
 	seq := make([]int, s.Steps)
 	for k := range seq {
@@ -96,19 +96,19 @@ func (s *DDIM) Prepare(c *Config) (Plan, error) {
 		s.Steps = 1000
 	}
 	if s.Steps < 1 {
-		return nil, optionErrorf(s, "DDIM.Steps", "steps", "Steps = %d; use S >= 1 (0 selects 1000)", s.Steps)
+		return nil, optionErrorf(s, "DDIM.Steps", "steps", s.Steps, "use S >= 1 (0 selects 1000)")
 	}
 	if s.DDPMSteps == 0 {
 		s.DDPMSteps = 1000
 	}
 	if s.DDPMSteps < 1 {
-		return nil, optionErrorf(s, "DDIM.DDPMSteps", "ddpm-steps", "DDPMSteps = %d; use the length of the DDPM schedule (0 selects 1000)", s.DDPMSteps)
+		return nil, optionErrorf(s, "DDIM.DDPMSteps", "ddpm-steps", s.DDPMSteps, "use the length of the DDPM schedule (0 selects 1000)")
 	}
 	if s.Steps > s.DDPMSteps {
-		return nil, optionErrorf(s, "DDIM.Steps", "steps", "Steps = %d is more than the %d steps of the DDPM schedule; use Steps <= DDPMSteps", s.Steps, s.DDPMSteps)
+		return nil, optionErrorf(s, "DDIM.Steps", "steps", s.Steps, "more than the %d steps of the DDPM schedule; use Steps <= DDPMSteps", s.DDPMSteps)
 	}
 	if !(s.Eta >= 0 && s.Eta <= 1) {
-		return nil, optionErrorf(s, "DDIM.Eta", "eta", "Eta = %v must lie in [0, 1] (0 deterministic DDIM, 1 DDPM-like)", s.Eta)
+		return nil, optionErrorf(s, "DDIM.Eta", "eta", s.Eta, "must lie in [0, 1] (0 deterministic DDIM, 1 DDPM-like)")
 	}
 	g, err := betaGrid(s, c)
 	if err != nil {
@@ -116,7 +116,7 @@ func (s *DDIM) Prepare(c *Config) (Plan, error) {
 	}
 	sched, err := discretize.FromVP(g, s.DDPMSteps)
 	if err != nil {
-		return nil, optionErrorf(s, "DDIM.DDPMSteps", "ddpm-steps", "%v", err)
+		return nil, optionErrorf(s, "DDIM.DDPMSteps", "ddpm-steps", nil, "%v", err)
 	}
 	seq, err := discretize.DDIMSequence(s.DDPMSteps, s.Steps)
 	if err != nil {

@@ -34,7 +34,7 @@ func (e *EulerMaruyama) Prepare(c *Config) (Plan, error) {
 	pc := &PC{Predictor: EMPredictor{}, Corrector: NoCorrector{}, Steps: e.Steps, Denoise: e.Denoise,
 		ReferenceDt: e.ReferenceDt, Clamp: e.Clamp, name: "em"}
 	if e.Steps < 0 {
-		return nil, optionErrorf(e, "EulerMaruyama.Steps", "steps", "Steps = %d; use N >= 1 (0 selects 1000)", e.Steps)
+		return nil, optionErrorf(e, "EulerMaruyama.Steps", "steps", e.Steps, "use N >= 1 (0 selects 1000)")
 	}
 	p, err := pc.Prepare(c)
 	if err != nil {

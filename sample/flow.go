@@ -74,13 +74,13 @@ func (p *ProbabilityFlow) Prepare(c *Config) (Plan, error) {
 	}
 	tb, err := ode.TableauByName(p.Solver)
 	if err != nil {
-		return nil, optionErrorf(p, "ProbabilityFlow.Solver", "solver", "%v", err)
+		return nil, optionErrorf(p, "ProbabilityFlow.Solver", "solver", nil, "%v", err)
 	}
 	if p.Steps == 0 {
 		p.Steps = 1000
 	}
 	if p.Steps < 1 {
-		return nil, optionErrorf(p, "ProbabilityFlow.Steps", "steps", "Steps = %d; use N >= 1 (0 selects 1000)", p.Steps)
+		return nil, optionErrorf(p, "ProbabilityFlow.Steps", "steps", p.Steps, "use N >= 1 (0 selects 1000)")
 	}
 	if p.RTol == 0 {
 		p.RTol = 1e-5
@@ -90,13 +90,13 @@ func (p *ProbabilityFlow) Prepare(c *Config) (Plan, error) {
 	}
 	if tb.Adaptive() {
 		if !(p.RTol > 0) || math.IsInf(p.RTol, 0) {
-			return nil, optionErrorf(p, "ProbabilityFlow.RTol", "rtol", "RTol = %v must be finite and > 0 (0 selects 1e-5)", p.RTol)
+			return nil, optionErrorf(p, "ProbabilityFlow.RTol", "rtol", p.RTol, "must be finite and > 0 (0 selects 1e-5)")
 		}
 		if !(p.ATol > 0) || math.IsInf(p.ATol, 0) {
-			return nil, optionErrorf(p, "ProbabilityFlow.ATol", "atol", "ATol = %v must be finite and > 0 (0 selects 1e-5)", p.ATol)
+			return nil, optionErrorf(p, "ProbabilityFlow.ATol", "atol", p.ATol, "must be finite and > 0 (0 selects 1e-5)")
 		}
 		if err := p.Controller.Validate(); err != nil {
-			return nil, optionErrorf(p, "ProbabilityFlow.Controller", "controller", "%v", err)
+			return nil, optionErrorf(p, "ProbabilityFlow.Controller", "controller", nil, "%v", err)
 		}
 	}
 	pl := &flowPlan{cfg: c, pf: p, opt: ode.Options{Tableau: tb, RTol: p.RTol, ATol: p.ATol, Controller: p.Controller, Workers: 1}}

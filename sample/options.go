@@ -66,28 +66,35 @@ func Configure(s Sampler, values map[string]string) error {
 }
 
 // OptionError reports a sampler option that could not be set or is out of
-// range. Option is its name (the command line's flag), Field the Go field
-// (Type.Field) when the error comes from Prepare.
+// range. Option is its name (the command line's flag); Field the Go field
+// (Type.Field) and Value its text when the error comes from Prepare.
 type OptionError struct {
-	Sampler, Option, Field string
-	Err                    error
+	Sampler, Option, Field, Value string
+	Err                           error
 }
 
 func (e *OptionError) Error() string {
-	if e.Field != "" {
-		return fmt.Sprintf("sample: %s: %v", e.Field, e.Err)
+	name := e.Field
+	if name == "" {
+		name = "option " + e.Option
 	}
-	return fmt.Sprintf("sample: option %s: %v", e.Option, e.Err)
-}
-
-// optionErrorf returns an *OptionError for the field of sampler s that
-// option name sets.
-func optionErrorf(s Sampler, field, name, format string, args ...any) error {
-	return &OptionError{Sampler: s.Name(), Option: name, Field: field, Err: fmt.Errorf(format, args...)}
+	if e.Value != "" {
+		return fmt.Sprintf("sample: %s = %s: %v", name, e.Value, e.Err)
+	}
+	return fmt.Sprintf("sample: %s: %v", name, e.Err)
 }
 
 func (e *OptionError) Unwrap() error { return e.Err }
 
+// optionErrorf returns an *OptionError for the field of sampler s that
+// option name sets; value (nil: none) is the field's offending value.
+func optionErrorf(s Sampler, field, name string, value any, format string, args ...any) error {
+	e := &OptionError{Sampler: s.Name(), Option: name, Field: field, Err: fmt.Errorf(format, args...)}
+	if value != nil {
+		e.Value = fmt.Sprint(value)
+	}
+	return e
+}
 // IntOption binds an int field; def is the value a zero field stands for.
 func IntOption(p *int, name string, def int, usage string) Option {
 	return Option{Name: name, Usage: usage, Default: strconv.Itoa(def), Set: func(s string) error {

@@ -108,13 +108,13 @@ func (p *PC) Prepare(c *Config) (Plan, error) {
 	_, noPred := p.Predictor.(NoPredictor)
 	_, noCorr := p.Corrector.(NoCorrector)
 	if noPred && noCorr {
-		return nil, optionErrorf(p, "PC.Predictor", "predictor", "the predictor and the corrector are both none, which would return the prior; choose at least one")
+		return nil, optionErrorf(p, "PC.Predictor", "predictor", nil, "the predictor and the corrector are both none, which would return the prior; choose at least one")
 	}
 	if p.Steps == 0 {
 		p.Steps = 1000
 	}
 	if p.Steps < 1 {
-		return nil, optionErrorf(p, "PC.Steps", "steps", "Steps = %d; use N >= 1 (0 selects 1000)", p.Steps)
+		return nil, optionErrorf(p, "PC.Steps", "steps", p.Steps, "use N >= 1 (0 selects 1000)")
 	}
 	pl := &pcPlan{cfg: c, pc: p}
 	if !noCorr {
@@ -122,24 +122,24 @@ func (p *PC) Prepare(c *Config) (Plan, error) {
 			p.SNR = 0.16
 		}
 		if !(p.SNR > 0) || math.IsInf(p.SNR, 0) {
-			return nil, optionErrorf(p, "PC.SNR", "snr", "SNR = %v must be finite and > 0 (0 selects 0.16)", p.SNR)
+			return nil, optionErrorf(p, "PC.SNR", "snr", p.SNR, "must be finite and > 0 (0 selects 0.16)")
 		}
 		if p.CorrectorSteps == 0 {
 			p.CorrectorSteps = 1
 		}
 		if p.CorrectorSteps < 0 {
-			return nil, optionErrorf(p, "PC.CorrectorSteps", "corrector-steps", "CorrectorSteps = %d; use >= 1 (0 selects 1), or the corrector none", p.CorrectorSteps)
+			return nil, optionErrorf(p, "PC.CorrectorSteps", "corrector-steps", p.CorrectorSteps, "use >= 1 (0 selects 1), or the corrector none")
 		}
 		pl.corr = p.Corrector
 		pl.corrPer = p.CorrectorSteps
 		pl.norms = p.Corrector.NeedsNorms()
 	}
 	if p.BatchNorms && !pl.norms {
-		return nil, optionErrorf(p, "PC.BatchNorms", "batch-norms", "BatchNorms averages the norms of the langevin corrector; the corrector %s uses none", p.Corrector.Name())
+		return nil, optionErrorf(p, "PC.BatchNorms", "batch-norms", nil, "BatchNorms averages the norms of the langevin corrector; the corrector %s uses none", p.Corrector.Name())
 	}
 	if a, ok := p.Predictor.(*Ancestral); ok {
 		if err := a.validate(); err != nil {
-			return nil, optionErrorf(p, "Ancestral.Variance", "ddpm-variance", "%v", err)
+			return nil, optionErrorf(p, "Ancestral.Variance", "ddpm-variance", nil, "%v", err)
 		}
 	}
 	var err error

@@ -122,7 +122,7 @@ func (a *Ancestral) validate() error {
 	case "", VarianceBeta, VarianceBetaTilde:
 		return nil
 	}
-	return fmt.Errorf("Variance = %q is unknown; use beta or beta-tilde", a.Variance)
+	return fmt.Errorf("%q is unknown; use beta or beta-tilde", a.Variance)
 }
 
 func (a *Ancestral) variance(s sde.SDE) string {
