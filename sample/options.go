@@ -95,6 +95,7 @@ func optionErrorf(s Sampler, field, name string, value any, format string, args 
 	}
 	return e
 }
+
 // IntOption binds an int field; def is the value a zero field stands for.
 func IntOption(p *int, name string, def int, usage string) Option {
 	return Option{Name: name, Usage: usage, Default: strconv.Itoa(def), Set: func(s string) error {
