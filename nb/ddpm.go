@@ -196,8 +196,7 @@ func DDPMAgreement(steps []int, n int, seed uint64) *AgreementResult {
 	ref := mixtureRef(m)
 	res := &AgreementResult{N: n, Seed: seed, Steps: steps, Slopes: map[string]float64{}}
 	// The probability-flow reference: dopri5 at tight tolerances.
-	cfg := samplerConfig("ode", s, m, 0)
-	cfg.RTol, cfg.ATol = 1e-8, 1e-8
+	cfg := samplerConfig("ode rtol=1e-8 atol=1e-8", s, m, 0)
 	xode, _, _ := generate(cfg, n, seed)
 	last := steps[len(steps)-1]
 	for _, st := range steps {
@@ -206,7 +205,11 @@ func DDPMAgreement(steps []int, n int, seed uint64) *AgreementResult {
 			if sp == "ddim" && st > 1000 {
 				continue
 			}
-			x, nfe, el := generate(samplerConfig(sp, s, m, st), n, seed)
+			spec := sp
+			if sp == "rd" { // the reverse-diffusion predictor alone
+				spec = "pc corrector=none"
+			}
+			x, nfe, el := generate(samplerConfig(spec, s, m, st), n, seed)
 			xs[sp] = x
 			if st == last {
 				res.Runs = append(res.Runs, SamplerRun{Sampler: sp, Steps: st, NFE: nfe, Seconds: el.Seconds(), Metrics: ref.compare(x), X: x})

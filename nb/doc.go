@@ -35,7 +35,7 @@
 //     DDPMAgreement runs DDPM's ancestral sampler, the reverse-diffusion
 //     predictor, Euler-Maruyama and DDIM with one seed and measures how far
 //     the paired samples end up as the step count grows.
-//  3. Samplers on gmm8. Samplers runs sampler specs (SamplerNames) at several
+//  3. Samplers on gmm8. Samplers runs sampler specs (a sample.Names() name and its options) at several
 //     step counts on an exact score and measures each against p_0 (Metrics);
 //     MetricPlot draws the distances against the score evaluations.
 //  4. Likelihood. Likelihood computes log p_eps by the probability flow with

@@ -11,55 +11,55 @@ import (
 
 	"gonum.org/v1/plot"
 
+	"github.com/sdekit/sdekit/ode"
 	"github.com/sdekit/sdekit/sample"
 	"github.com/sdekit/sdekit/sde"
 )
 
-// SamplerNames are the sampler specs the functions here accept:
+// A sampler spec names a sampler of package sample (sample.Names(): em, pc,
+// ode, ddpm, ddim, ...) followed by its options as name=value, separated by
+// spaces, with the command line's option names (sample.Options):
 //
-//	em        reverse-SDE Euler-Maruyama
-//	rd        reverse-diffusion predictor alone (score SDE App. E)
-//	pc        reverse-diffusion predictor + one Langevin corrector step, snr 0.16,
-//	          step size from each row's own norms (unstable in low dimension, which
-//	          is why package sample's pc defaults to the ALD corrector, pc-ald)
-//	pc-batch  pc with the step size from norms averaged over the batch (the reference code)
-//	pc-ald    reverse-diffusion predictor + one annealed Langevin (ALD) corrector step
-//	ode       probability flow, adaptive dopri5 at rtol = atol = 1e-5 (ignores the step count)
-//	ode-euler probability flow, Euler with the given number of steps
-//	ode-heun  probability flow, Heun with the given number of steps (2 evaluations a step)
-//	ddpm      DDPM ancestral sampling (Ho et al. 2020, Alg. 2), VP only
-//	ddim      deterministic DDIM (eta = 0) on the 1000-step DDPM schedule, VP only
-var SamplerNames = []string{"em", "rd", "pc", "pc-batch", "pc-ald", "ode", "ode-euler", "ode-heun", "ddpm", "ddim"}
+//	em                                        reverse-SDE Euler-Maruyama
+//	pc                                        reverse-diffusion predictor + annealed Langevin (ALD) corrector
+//	pc corrector=langevin                     the signal-to-noise rule with each row's own norms
+//	pc corrector=langevin batch-norms=true    the same with norms averaged over the batch (the reference code)
+//	pc corrector=none                         the reverse-diffusion predictor alone
+//	ode                                       probability flow, adaptive dopri5 at rtol = atol = 1e-5 (ignores the step count)
+//	ode solver=heun                           probability flow, Heun with the given number of steps (2 evaluations a step)
+//	ddpm, ddim                                the discrete chains, VP only
+//
+// The step count the functions take sets the sampler's steps option.
 
 // samplerConfig returns the sample.Config of a sampler spec.
 func samplerConfig(spec string, s sde.SDE, sc sde.Score, steps int) sample.Config {
-	cfg := sample.Config{SDE: s, Score: sc, Steps: steps}
-	switch spec {
-	case "em":
-		cfg.Sampler = sample.EM
-	case "rd":
-		cfg.Sampler, cfg.Predictor, cfg.Corrector = sample.PC, sample.PredictorReverseDiffusion, sample.None
-	case "pc":
-		cfg.Sampler, cfg.Predictor, cfg.Corrector = sample.PC, sample.PredictorReverseDiffusion, sample.CorrectorLangevin
-	case "pc-batch":
-		cfg.Sampler, cfg.Predictor, cfg.Corrector = sample.PC, sample.PredictorReverseDiffusion, sample.CorrectorLangevin
-		cfg.BatchNorms = true
-	case "pc-ald":
-		cfg.Sampler, cfg.Predictor, cfg.Corrector = sample.PC, sample.PredictorReverseDiffusion, sample.CorrectorALD
-	case "ode":
-		cfg.Sampler, cfg.Solver = sample.ODE, "dopri5"
-	case "ode-euler":
-		cfg.Sampler, cfg.Solver = sample.ODE, "euler"
-	case "ode-heun":
-		cfg.Sampler, cfg.Solver = sample.ODE, "heun"
-	case "ddpm":
-		cfg.Sampler = sample.DDPM
-	case "ddim":
-		cfg.Sampler = sample.DDIM
-	default:
-		panic(fmt.Sprintf("nb: unknown sampler %q; use one of %s", spec, strings.Join(SamplerNames, ", ")))
+	f := strings.Fields(spec)
+	check(len(f) > 0, "empty sampler spec; use one of "+strings.Join(sample.Names(), ", "))
+	opts := map[string]string{}
+	for _, kv := range f[1:] {
+		k, v, ok := strings.Cut(kv, "=")
+		check(ok, fmt.Sprintf("sampler spec %q: option %q is not name=value", spec, kv))
+		opts[k] = v
 	}
-	return cfg
+	if steps > 0 {
+		opts["steps"] = fmt.Sprint(steps)
+	}
+	smp, err := sample.NewFromOptions(f[0], opts)
+	if err != nil {
+		panic(fmt.Sprintf("nb: sampler spec %q: %v", spec, err))
+	}
+	return sample.Config{SDE: s, Score: sc, Sampler: smp}
+}
+
+// adaptive reports whether the sampler of cfg chooses its own steps (the
+// probability flow with an adaptive tableau), so a step count means nothing.
+func adaptive(cfg sample.Config) bool {
+	pf, ok := cfg.Sampler.(*sample.ProbabilityFlow)
+	if !ok {
+		return false
+	}
+	tb, err := ode.TableauByName(pf.Solver)
+	return err == nil && tb.Adaptive()
 }
 
 // generate draws rows 0..n-1 of the seed; it returns the samples, the mean
@@ -74,7 +74,7 @@ func generate(cfg sample.Config, n int, seed uint64) ([]float64, float64, time.D
 	st, err := sample.Generate(context.Background(), cfg, seed, rows, x, nil)
 	el := time.Since(t0)
 	if err != nil {
-		panic(fmt.Sprintf("nb: sampling with %s: %v", cfg.Sampler, err))
+		panic(fmt.Sprintf("nb: sampling with %s: %v", cfg.Sampler.Name(), err))
 	}
 	var nfe float64
 	for _, v := range st.NFE {
@@ -85,7 +85,7 @@ func generate(cfg sample.Config, n int, seed uint64) ([]float64, float64, time.D
 
 // Sample draws n samples (rows 0..n-1 of seed) from the exact score of a
 // reference problem ("gmm8" or "gauss:D") under the SDE named sdeName with the
-// sampler spec (see SamplerNames) and step count. It returns the samples as a
+// sampler spec (see samplerConfig) and step count. It returns the samples as a
 // flat n x D slice.
 func Sample(problem, sdeName, sampler string, steps, n int, seed uint64) []float64 {
 	s := mustSDE(sdeName)
@@ -176,20 +176,21 @@ func Samplers(problem, sdeName string, samplers []string, steps []int, n int, se
 	for _, sp := range samplers {
 		var row []*plot.Plot
 		for _, st := range steps {
-			if sp == "ode" && len(row) > 0 {
+			cfg := samplerConfig(sp, s, m, st)
+			ad := adaptive(cfg)
+			if ad && len(row) > 0 {
 				row = append(row, nil)
 				continue
 			}
-			cfg := samplerConfig(sp, s, m, st)
 			x, nfe, el := generate(cfg, n, seed)
 			run := SamplerRun{Sampler: sp, Steps: st, NFE: nfe, Seconds: el.Seconds(), Metrics: ref.compare(x), X: x}
-			if sp == "ode" {
+			if ad {
 				run.Steps = 0
 			}
 			res.Runs = append(res.Runs, run)
 			title := fmt.Sprintf("%s, %d steps", sp, st)
-			if sp == "ode" {
-				title = fmt.Sprintf("ode dopri5, NFE %.0f", nfe)
+			if ad {
+				title = fmt.Sprintf("%s, NFE %.0f", sp, nfe)
 			}
 			p := newPlot(title, "", "")
 			addCloud(p, x, m.Dim(), 0)

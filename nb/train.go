@@ -175,7 +175,7 @@ func (r *TrainedSamples) String() string {
 }
 
 // Sample draws n samples (rows 0..n-1 of seed) from the trained score with a
-// sampler spec of SamplerNames and compares them with the Swiss roll.
+// sampler spec (see samplerConfig) and compares them with the Swiss roll.
 func (r *Trained) Sample(sampler string, steps, n int, seed uint64) *TrainedSamples {
 	s := mustSDE(r.Options.SDE)
 	cfg := samplerConfig(sampler, s, r.Score, steps)
@@ -185,8 +185,8 @@ func (r *Trained) Sample(sampler string, steps, n int, seed uint64) *TrainedSamp
 	addCloud(pd, r.ref.draw(n, 0x5eed0001), 2, 2)
 	square(pd, 4)
 	title := fmt.Sprintf("samples: %s, %d steps", sampler, steps)
-	if sampler == "ode" {
-		title = fmt.Sprintf("samples: ode dopri5, NFE %.0f", nfe)
+	if adaptive(cfg) {
+		title = fmt.Sprintf("samples: %s, NFE %.0f", sampler, nfe)
 	}
 	ps := newPlot(title, "", "")
 	addCloud(ps, x, 2, 0)

@@ -129,7 +129,7 @@ func (s *DDIM) Prepare(c *Config) (Plan, error) {
 func betaGrid(s Sampler, c *Config) (sde.BetaGrid, error) {
 	g, ok := c.SDE.(sde.BetaGrid)
 	if !ok {
-		return nil, fmt.Errorf("sample: the %s sampler needs an SDE whose discretisation is the DDPM chain (sde.BetaGrid: VP), not %s; use em, pc or ode for sub-VP and VE", s.Name(), c.SDE.Name())
+		return nil, fmt.Errorf("sample: the %s sampler needs an SDE whose discretisation is the DDPM chain (sde.BetaGrid: VP), not %s; use em, pc or ode for sub-VP and VE: %w", s.Name(), c.SDE.Name(), ErrUnsupportedSDE)
 	}
 	return g, nil
 }
@@ -199,4 +199,12 @@ func (pl *chainPlan) Run(ctx context.Context, b *Block) error {
 	}
 	b.AddNFE(len(pl.seq))
 	return nil
+}
+
+// Describe gives the steps and the variance.
+func (s *DDPM) Describe() string { return fmt.Sprintf("%d steps, variance %s", s.Steps, s.Variance) }
+
+// Describe gives the steps of the schedule and eta.
+func (s *DDIM) Describe() string {
+	return fmt.Sprintf("%d of %d DDPM steps, eta %g", s.Steps, s.DDPMSteps, s.Eta)
 }

@@ -1,5 +1,7 @@
 package sample
 
+import "fmt"
+
 // EulerMaruyama is Euler-Maruyama on the reverse-time SDE
 //
 //	dx = [a(t) x - g(t)^2 score(x, t)] dt + g(t) dw_bar
@@ -43,3 +45,6 @@ func (e *EulerMaruyama) Prepare(c *Config) (Plan, error) {
 	e.Steps = pc.Steps
 	return p, nil
 }
+
+// Describe gives the steps.
+func (e *EulerMaruyama) Describe() string { return fmt.Sprintf("%d steps", e.Steps) }

@@ -228,3 +228,12 @@ func (pl *flowPlan) Run(ctx context.Context, b *Block) error {
 	}
 	return nil
 }
+
+// Describe gives the solver, its tolerances (or steps) and its controller.
+func (p *ProbabilityFlow) Describe() string {
+	ctl := ""
+	if p.Controller != (ode.PID{}) {
+		ctl = fmt.Sprintf(" (PI control KP %g KI %g)", p.Controller.KP, p.Controller.KI)
+	}
+	return fmt.Sprintf("solver %s rtol %g atol %g%s", p.Solver, p.RTol, p.ATol, ctl)
+}

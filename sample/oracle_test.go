@@ -14,7 +14,9 @@ import (
 // A x + B + C z. Mean and variance then follow m' = A m + B,
 // V' = A^2 V + C^2 exactly. The coefficients below are written again from
 // the papers' formulas (Song et al. 2021 appendix E-G, Ho et al. 2020,
-// Song and Ermon 2019), independently of plan.go; the Monte Carlo tests tie
+// Song and Ermon 2019), independently of linear.go, predictors.go and
+// reference.go (the oracle reads only the samplers' options, through viewOf
+// in sample_test.go); the Monte Carlo tests tie
 // the package's samples to them. (The Langevin corrector with the
 // signal-to-noise step rule is not affine: its step depends on |score(x)|.)
 
@@ -80,17 +82,18 @@ func variance2(s sde.SDE, t float64) float64 {
 // Denoise, and ode with euler or heun.
 func recursion(c Config, g gaussDim) []aff {
 	s := g.s
-	T, n := s.T(), c.Steps
+	o := viewOf(c.Sampler)
+	T, n := s.T(), o.steps
 	var out []aff
 	ald := func(t, alpha float64) {
 		_, sd, v := g.cv(t)
-		e := 2 * alpha * (c.SNR * sd) * (c.SNR * sd)
+		e := 2 * alpha * (o.snr * sd) * (o.snr * sd)
 		cc, _, _ := g.cv(t)
-		for range c.CorrectorSteps {
+		for range o.corrSteps {
 			out = append(out, aff{1 - e/v, e * cc * g.mu / v, math.Sqrt(2 * e)})
 		}
 	}
-	if c.Sampler == ODE {
+	if o.kind == "ode" {
 		h := (c.Eps - T) / float64(n)
 		// f(t, x) = alpha(t) x + beta(t): a x - g^2/2 (c mu - x)/v
 		f := func(t float64) (al, be float64) {
@@ -101,7 +104,7 @@ func recursion(c Config, g gaussDim) []aff {
 		for k := 0; k < n; k++ {
 			t := T + float64(k)*h
 			a0, b0 := f(t)
-			switch c.Solver {
+			switch o.solver {
 			case "euler":
 				out = append(out, aff{1 + h*a0, h * b0, 0})
 			case "heun":
@@ -111,15 +114,15 @@ func recursion(c Config, g gaussDim) []aff {
 				panic("recursion: fixed-step ode only")
 			}
 		}
-	} else if c.ReferenceDt {
-		if c.Predictor != PredictorEM || c.Corrector != None {
+	} else if o.referenceDt {
+		if o.pred != "em" || o.corr != "none" {
 			panic("recursion: ReferenceDt only for em")
 		}
 		ts := discretize.Linspace(T, c.Eps, n)
 		for k, t := range ts {
 			gg := s.Diffusion(t)
 			pz := gg / math.Sqrt(float64(n))
-			if c.Denoise && k == n-1 {
+			if o.denoise && k == n-1 {
 				pz = 0
 			}
 			out = append(out, g.predictor(t, 1-s.DriftCoef(t)/float64(n), gg*gg/float64(n), pz))
@@ -135,19 +138,19 @@ func recursion(c Config, g gaussDim) []aff {
 			// exact kernel of the forward SDE from t' to t: A = c/c', B^2 = s^2 - A^2 s'^2
 			A := math.Exp(logc(s, t) - logc(s, tp))
 			B2 := variance2(s, t) - A*A*variance2(s, tp)
-			if c.Corrector == CorrectorALD {
+			if o.corr == "ald" {
 				ald(t, A*A)
 			}
-			switch c.Predictor {
-			case PredictorEM:
+			switch o.pred {
+			case "em":
 				dt := tp - t
 				gg := s.Diffusion(t)
 				out = append(out, g.predictor(t, 1+s.DriftCoef(t)*dt, -gg*gg*dt, gg*math.Sqrt(-dt)))
-			case PredictorReverseDiffusion:
+			case "reverse-diffusion":
 				out = append(out, g.predictor(t, 2-A, B2, math.Sqrt(B2)))
-			case PredictorAncestral:
+			case "ancestral":
 				v := B2
-				tilde := c.DDPMVariance == VarianceBetaTilde || (c.DDPMVariance == "" && s.Name() == "ve")
+				tilde := o.variance == VarianceBetaTilde || (o.variance == "" && s.Name() == "ve")
 				if tilde {
 					v = B2 * variance2(s, tp) / variance2(s, t)
 				}
@@ -155,7 +158,7 @@ func recursion(c Config, g gaussDim) []aff {
 			}
 		}
 	}
-	if c.Denoise {
+	if o.denoise {
 		cc, sd, v := g.cv(c.Eps)
 		// x0 = (x + s^2 (c mu - x)/v)/c
 		out = append(out, aff{(1 - sd*sd/v) / cc, sd * sd * g.mu / v, 0})
@@ -179,7 +182,8 @@ func limit(c Config, g gaussDim) (m, v float64) {
 	P := s.PriorStd()
 	cT, _, vT := g.cv(s.T())
 	ce, se, ve := g.cv(c.Eps)
-	if c.Sampler == ODE {
+	o := viewOf(c.Sampler)
+	if o.kind == "ode" {
 		k := math.Sqrt(ve / vT)
 		m, v = ce*g.mu-k*cT*g.mu, k*k*P*P
 	} else {
@@ -187,7 +191,7 @@ func limit(c Config, g gaussDim) (m, v float64) {
 		m = ce*g.mu + (-cT*g.mu)*f
 		v = ve + (P*P-vT)*f*f
 	}
-	if c.Denoise {
+	if o.denoise {
 		a := (1 - se*se/ve) / ce
 		m, v = a*m+se*se*g.mu/ve, a*a*v
 	}

@@ -14,18 +14,22 @@ import (
 	"github.com/sdekit/sdekit/sde"
 )
 
-// A block's noise, drawn for a range of its rows at a time and advanced in
-// lock step, is bit for bit row r's own stream rng.NewNormalStream(seed, r,
-// rng.Sampling), read in order, whatever the split of the rows.
+// A block's noise from Streams, drawn for a range of its rows at a time
+// (Normals, or Increment, which ignores its interval) and advanced in lock
+// step, is bit for bit row r's own stream rng.NewNormalStream(seed, r,
+// rng.Sampling), read in order, whatever the split of the rows. A source
+// restarted on other rows starts their streams afresh.
 func TestBlockNoiseMatchesStreams(t *testing.T) {
 	const m, d, seed = 37, 3, 9
-	ws := &workspace{}
-	ws.ensure(m, d)
+	src := Streams{}.NewSource(d)
+	src.Start(seed+1, seq(5)) // a previous block of the worker
+	src.Normals(make([]float64, 5*d), 0, 5)
+	src.Next()
 	rows := make([]int, m)
 	for r := range rows {
 		rows[r] = 100 + 7*r
-		ws.keys[r] = rng.NewKey(seed, rows[r], rng.Sampling)
 	}
+	src.Start(seed, rows)
 	rs := make([]*rng.NormalStream, m)
 	for r := range rs {
 		rs[r] = rng.NewNormalStream(seed, rows[r], rng.Sampling)
@@ -33,10 +37,10 @@ func TestBlockNoiseMatchesStreams(t *testing.T) {
 	z := make([]float64, m*d)
 	for step := 0; step < 5; step++ {
 		clear(z)
-		ws.noise(z, 0, 10, d) // split as a batch-mode phase would
-		ws.noise(z, 10, 11, d)
-		ws.noise(z, 11, m, d)
-		ws.advance(d)
+		src.Normals(z, 0, 10) // split as a lockstep phase would
+		src.Increment(z, 10, 11, 0.5, 0.25)
+		src.Normals(z, 11, m)
+		src.Next()
 		for r := 0; r < m; r++ {
 			for j := 0; j < d; j++ {
 				if w := rs[r].NormFloat64(); z[r*d+j] != w {
@@ -88,7 +92,7 @@ func TestLangevinStepByHand(t *testing.T) {
 	for _, batch := range []bool{false, true} {
 		s := sde.NewVP()
 		g := newGauss(s, 3)
-		c := Config{SDE: s, Score: g, Sampler: PC, Predictor: None, Corrector: CorrectorLangevin, Steps: 1, SNR: 0.2, BatchNorms: batch}
+		c := Config{SDE: s, Score: g, Sampler: &PC{Predictor: NoPredictor{}, Corrector: Langevin{}, Steps: 1, SNR: 0.2, BatchNorms: batch}}
 		const n = 4
 		x, _ := gen(t, &c, 5, n)
 		cT, _ := s.Marginal(1)
@@ -134,7 +138,7 @@ func TestLangevinStepByHand(t *testing.T) {
 func TestALDStepByHand(t *testing.T) {
 	s := sde.NewVE()
 	g := newGauss(s, 2)
-	c := Config{SDE: s, Score: g, Sampler: PC, Predictor: None, Corrector: CorrectorALD, Steps: 1, SNR: 0.16}
+	c := Config{SDE: s, Score: g, Sampler: &PC{Predictor: NoPredictor{}, Corrector: ALD{}, Steps: 1, SNR: 0.16}}
 	x, _ := gen(t, &c, 6, 1)
 	rr := rng.NewNormalStream(6, 0, rng.Sampling)
 	x0 := []float64{50 * rr.NormFloat64(), 50 * rr.NormFloat64()}
@@ -166,18 +170,18 @@ func TestReferenceStepsByHand(t *testing.T) {
 	sig, adj := smld[N-1], smld[N-2]
 	cases := []struct {
 		s          sde.SDE
-		pred       string
+		pred       Predictor
 		px, ps, pz float64
 	}{
-		{vp, PredictorReverseDiffusion, 2 - math.Sqrt(1-b), b, math.Sqrt(b)},
-		{vp, PredictorAncestral, 1 / math.Sqrt(1-b), b / math.Sqrt(1-b), math.Sqrt(b)},
-		{vp, PredictorEM, 1 + 0.5*vp.Beta(1)/N, vp.Beta(1) / N, math.Sqrt(vp.Beta(1) / N)},
-		{ve, PredictorReverseDiffusion, 1, ve.Sigma(1)*ve.Sigma(1) - adj*adj, math.Sqrt(ve.Sigma(1)*ve.Sigma(1) - adj*adj)},
-		{ve, PredictorAncestral, 1, sig*sig - adj*adj, math.Sqrt(adj * adj * (sig*sig - adj*adj) / (sig * sig))},
+		{vp, ReverseDiffusion{}, 2 - math.Sqrt(1-b), b, math.Sqrt(b)},
+		{vp, &Ancestral{}, 1 / math.Sqrt(1-b), b / math.Sqrt(1-b), math.Sqrt(b)},
+		{vp, EMPredictor{}, 1 + 0.5*vp.Beta(1)/N, vp.Beta(1) / N, math.Sqrt(vp.Beta(1) / N)},
+		{ve, ReverseDiffusion{}, 1, ve.Sigma(1)*ve.Sigma(1) - adj*adj, math.Sqrt(ve.Sigma(1)*ve.Sigma(1) - adj*adj)},
+		{ve, &Ancestral{}, 1, sig*sig - adj*adj, math.Sqrt(adj * adj * (sig*sig - adj*adj) / (sig * sig))},
 	}
 	for _, tc := range cases {
 		g := newGauss(tc.s, 2)
-		c := Config{SDE: tc.s, Score: g, Sampler: PC, Predictor: tc.pred, Corrector: None, Steps: N, ReferenceDt: true}
+		c := Config{SDE: tc.s, Score: g, Sampler: &PC{Predictor: tc.pred, Corrector: NoCorrector{}, Steps: N, ReferenceDt: true}}
 		_, states, err := Trajectory(context.Background(), c, 8, []int{0}, N+1)
 		if err != nil {
 			t.Fatal(err)
@@ -192,7 +196,7 @@ func TestReferenceStepsByHand(t *testing.T) {
 		for j := range x1 {
 			want := tc.px*x0[j] + tc.ps*sc[j] + tc.pz*z[j]
 			if math.Abs(x1[j]-want) > 1e-13*math.Max(1, math.Abs(want)) {
-				t.Errorf("%s %s dim %d: %v want %v", tc.s.Name(), tc.pred, j, x1[j], want)
+				t.Errorf("%s %s dim %d: %v want %v", tc.s.Name(), tc.pred.Name(), j, x1[j], want)
 			}
 		}
 	}
@@ -201,15 +205,15 @@ func TestReferenceStepsByHand(t *testing.T) {
 // reproConfigs covers every code path whose rows must be independent.
 func reproConfigs() []Config {
 	return []Config{
-		{Sampler: EM},
-		{Sampler: EM, ReferenceDt: true, Denoise: true},
-		{Sampler: PC},
-		{Sampler: PC, Predictor: PredictorAncestral, Corrector: CorrectorALD, CorrectorSteps: 2, Denoise: true},
-		{Sampler: PC, Predictor: None, Corrector: CorrectorLangevin},
-		{Sampler: ODE},
-		{Sampler: ODE, Solver: "heun", Steps: 20, Denoise: true},
-		{Sampler: DDPM, Steps: 100, DDPMVariance: VarianceBetaTilde},
-		{Sampler: DDIM, Steps: 10, Eta: 0.5, DDPMSteps: 100},
+		{Sampler: &EulerMaruyama{}},
+		{Sampler: &EulerMaruyama{ReferenceDt: true, Denoise: true}},
+		{Sampler: &PC{}},
+		{Sampler: &PC{Predictor: &Ancestral{}, Corrector: ALD{}, CorrectorSteps: 2, Denoise: true}},
+		{Sampler: &PC{Predictor: NoPredictor{}, Corrector: Langevin{}}},
+		{Sampler: &ProbabilityFlow{}},
+		{Sampler: &ProbabilityFlow{Solver: "heun", Steps: 20, Denoise: true}},
+		{Sampler: &DDPM{Steps: 100, Variance: VarianceBetaTilde}},
+		{Sampler: &DDIM{Steps: 10, Eta: 0.5, DDPMSteps: 100}},
 	}
 }
 
@@ -222,11 +226,9 @@ func TestRowsIndependentOfBatch(t *testing.T) {
 	s := sde.NewVP()
 	for _, c := range reproConfigs() {
 		c.SDE, c.Score = s, score.GMM8(s)
-		if c.Sampler != ODE {
-			c.Steps = max(c.Steps, 1)
-			if c.Sampler != DDPM && c.Sampler != DDIM {
-				c.Steps = 40
-			}
+		switch c.Sampler.(type) {
+		case *EulerMaruyama, *PC:
+			setSteps(c.Sampler, 40)
 		}
 		full := c
 		full.Workers, full.Block = 1, 4
@@ -257,14 +259,14 @@ func TestRowsIndependentOfBatch(t *testing.T) {
 	}
 }
 
-// With BatchNorms (and ODEJoint) the rows of a call form the batch: results
+// With PC.BatchNorms (and ProbabilityFlow.Joint) the rows of a call form the batch: results
 // are still independent of Workers and Block (exact equality), but differ from
 // the per-sample run.
 func TestBatchModesIndependentOfWorkers(t *testing.T) {
 	s := sde.NewVP()
 	for _, c := range []Config{
-		{Sampler: PC, Predictor: PredictorReverseDiffusion, Corrector: CorrectorLangevin, BatchNorms: true, Steps: 30},
-		{Sampler: ODE, ODEJoint: true},
+		{Sampler: &PC{Predictor: ReverseDiffusion{}, Corrector: Langevin{}, BatchNorms: true, Steps: 30}},
+		{Sampler: &ProbabilityFlow{Joint: true}},
 	} {
 		c.SDE, c.Score = s, score.GMM8(s)
 		a, b := c, c
@@ -281,7 +283,13 @@ func TestBatchModesIndependentOfWorkers(t *testing.T) {
 			t.Errorf("%s: NFE %d vs %d", describe(a), sa.NFE[0], sb.NFE[0])
 		}
 		p := a
-		p.BatchNorms, p.ODEJoint = false, false
+		p.Sampler = cloneSampler(a.Sampler)
+		switch v := p.Sampler.(type) {
+		case *PC:
+			v.BatchNorms = false
+		case *ProbabilityFlow:
+			v.Joint = false
+		}
 		xp, _ := gen(t, &p, 4, 40)
 		same := true
 		for i := range xa {
@@ -300,16 +308,18 @@ func TestBatchModesIndependentOfWorkers(t *testing.T) {
 func TestNFEIsTruthful(t *testing.T) {
 	const n, N = 13, 25
 	for _, s := range sdes() {
-		for _, c := range append(reproConfigs(), Config{Sampler: PC, Predictor: PredictorEM, Corrector: CorrectorALD, CorrectorSteps: 3, Denoise: true}) {
-			if (c.Sampler == DDPM || c.Sampler == DDIM) && s.Name() != "vp" {
+		for _, c := range append(reproConfigs(), Config{Sampler: &PC{Predictor: EMPredictor{}, Corrector: ALD{}, CorrectorSteps: 3, Denoise: true}}) {
+			k := viewOf(c.Sampler).kind
+			if (k == "ddpm" || k == "ddim") && s.Name() != "vp" {
 				continue
 			}
 			g := newGauss(s, 2)
 			c.SDE, c.Score = s, g
-			if c.Sampler == EM || c.Sampler == PC {
-				c.Steps = N
+			if k == "em" || k == "pc" {
+				setSteps(c.Sampler, N)
 			}
 			_, st := gen(t, &c, 2, n)
+			o := viewOf(c.Sampler)
 			total := 0
 			for _, v := range st.NFE {
 				total += v
@@ -319,25 +329,25 @@ func TestNFEIsTruthful(t *testing.T) {
 			}
 			want := -1
 			switch {
-			case c.Sampler == EM:
+			case k == "em":
 				want = N
-			case c.Sampler == PC:
-				want = N * c.CorrectorSteps
-				if c.Predictor != None {
+			case k == "pc":
+				want = N * o.corrSteps
+				if o.pred != "none" {
 					want += N
 				}
-			case c.Sampler == DDPM, c.Sampler == DDIM:
-				want = c.Steps
-			case c.Solver == "heun":
-				want = 2 * c.Steps
+			case k == "ddpm", k == "ddim":
+				want = o.steps
+			case o.solver == "heun":
+				want = 2 * o.steps
 			}
-			if want >= 0 && c.Denoise && !c.ReferenceDt {
+			if want >= 0 && o.denoise && !o.referenceDt {
 				want++
 			}
 			if want >= 0 && st.NFE[0] != want {
 				t.Errorf("%s: %d evaluations per row, want %d", describe(c), st.NFE[0], want)
 			}
-			if c.Sampler == ODE && (st.Steps == nil || st.Accepted[0]+st.Rejected[0] != st.Steps[0]) {
+			if k == "ode" && (st.Steps == nil || st.Accepted[0]+st.Rejected[0] != st.Steps[0]) {
 				t.Errorf("%s: step statistics %v", describe(c), st)
 			}
 		}
@@ -351,20 +361,21 @@ func TestChainsMatchDiscretize(t *testing.T) {
 	g := score.Gauss(vp, 3)
 	const n = 7
 	for _, c := range []Config{
-		{Sampler: DDPM, Steps: 100},
-		{Sampler: DDPM, Steps: 100, DDPMVariance: VarianceBetaTilde},
-		{Sampler: DDIM, Steps: 13, DDPMSteps: 100, Eta: 0.3},
+		{Sampler: &DDPM{Steps: 100}},
+		{Sampler: &DDPM{Steps: 100, Variance: VarianceBetaTilde}},
+		{Sampler: &DDIM{Steps: 13, DDPMSteps: 100, Eta: 0.3}},
 	} {
 		c.SDE, c.Score = vp, g
 		x, _ := gen(t, &c, 17, n)
-		N := c.Steps
+		o := viewOf(c.Sampler)
+		N := o.steps
 		opt := discretize.ChainOptions{}
-		if c.Sampler == DDIM {
-			N = c.DDPMSteps
-			opt.DDIM, opt.Eta = true, c.Eta
-			opt.Seq, _ = discretize.DDIMSequence(N, c.Steps)
+		if o.kind == "ddim" {
+			N = o.ddpmSteps
+			opt.DDIM, opt.Eta = true, o.eta
+			opt.Seq, _ = discretize.DDIMSequence(N, o.steps)
 		} else {
-			opt.Variance, _ = discretize.ParseVariance(c.DDPMVariance)
+			opt.Variance, _ = discretize.ParseVariance(o.variance)
 		}
 		sched, _ := discretize.FromVP(vp, N)
 		y := make([]float64, n*3)
@@ -397,17 +408,18 @@ func TestNoAllocationPerStep(t *testing.T) {
 	}
 	s := sde.NewVP()
 	for _, c := range []Config{
-		{Sampler: EM},
-		{Sampler: PC, Predictor: PredictorAncestral, Corrector: CorrectorLangevin},
-		{Sampler: PC, Predictor: PredictorEM, Corrector: CorrectorLangevin, BatchNorms: true, Workers: 1},
-		{Sampler: ODE, Solver: "heun"},
-		{Sampler: DDPM},
-		{Sampler: DDIM, DDPMSteps: 400},
+		{Sampler: &EulerMaruyama{}},
+		{Sampler: &PC{Predictor: &Ancestral{}, Corrector: Langevin{}}},
+		{Sampler: &PC{Predictor: EMPredictor{}, Corrector: Langevin{}, BatchNorms: true}, Workers: 1},
+		{Sampler: &ProbabilityFlow{Solver: "heun"}},
+		{Sampler: &DDPM{}},
+		{Sampler: &DDIM{DDPMSteps: 400}},
 	} {
 		c.SDE, c.Score, c.Workers, c.Block = s, gaussScore{s: s, d: 4, mu: 0.1, v0: 0.5, nanRow: -1}, 1, 16
 		allocs := func(N int) float64 {
 			cc := c
-			cc.Steps = N
+			cc.Sampler = cloneSampler(c.Sampler)
+			setSteps(cc.Sampler, N)
 			if err := cc.Validate(); err != nil {
 				t.Fatal(err)
 			}
@@ -492,7 +504,7 @@ func TestValidateErrors(t *testing.T) {
 
 func TestShapePanics(t *testing.T) {
 	vp := sde.NewVP()
-	c := Config{SDE: vp, Score: score.GMM8(vp), Steps: 5}
+	c := Config{SDE: vp, Score: score.GMM8(vp), Sampler: &EulerMaruyama{Steps: 5}}
 	for name, f := range map[string]func(){
 		"dst length":   func() { Generate(context.Background(), c, 1, []int{0, 1}, make([]float64, 3), nil) },
 		"negative row": func() { Generate(context.Background(), c, 1, []int{-1}, make([]float64, 2), nil) },
@@ -513,15 +525,15 @@ func TestShapePanics(t *testing.T) {
 // ending at n; an error from progress stops the run and is returned.
 func TestCancelAndProgress(t *testing.T) {
 	vp := sde.NewVP()
-	c := Config{SDE: vp, Score: score.GMM8(vp), Steps: 50, Block: 10, Workers: 2}
+	c := Config{SDE: vp, Score: score.GMM8(vp), Sampler: &EulerMaruyama{Steps: 50}, Block: 10, Workers: 2}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	for _, s := range []string{EM, ODE, DDPM} {
+	for _, s := range []Sampler{&EulerMaruyama{Steps: 50}, &ProbabilityFlow{Steps: 50}, &DDPM{Steps: 50}} {
 		cc := c
 		cc.Sampler = s
 		_, err := Generate(ctx, cc, 1, seq(100), make([]float64, 200), nil)
 		if !errors.Is(err, context.Canceled) {
-			t.Errorf("%s: cancelled run returned %v", s, err)
+			t.Errorf("%s: cancelled run returned %v", s.Name(), err)
 		}
 	}
 	var seen []int
@@ -559,19 +571,19 @@ func TestCancelAndProgress(t *testing.T) {
 // ode: one row, since the adaptive solver calls rows in a changing order.
 func TestNonFinite(t *testing.T) {
 	vp := sde.NewVP()
-	for _, s := range []string{EM, PC, DDPM, ODE} {
+	for _, s := range []Sampler{&EulerMaruyama{Steps: 100}, &PC{Steps: 100}, &DDPM{Steps: 100}, &ProbabilityFlow{Steps: 100}} {
 		g := newGauss(vp, 2)
 		g.nanRow = 2
 		rows := []int{10, 11, 12, 13}
-		if s == ODE {
+		if s.Name() == "ode" {
 			g.nanRow = 0
 			rows = []int{12}
 		}
-		c := Config{SDE: vp, Score: g, Sampler: s, Steps: 100, Block: 4, Workers: 1}
+		c := Config{SDE: vp, Score: g, Sampler: s, Block: 4, Workers: 1}
 		_, err := Generate(context.Background(), c, 1, rows, make([]float64, 2*len(rows)), nil)
 		var nf *NonFiniteError
 		if !errors.As(err, &nf) || nf.Row != 12 || !(nf.T < 0.51) {
-			t.Errorf("%s: error %v, want row 12 non-finite near t = 0.5", s, err)
+			t.Errorf("%s: error %v, want row 12 non-finite near t = 0.5", s.Name(), err)
 		}
 	}
 }
@@ -582,11 +594,11 @@ func TestTrajectory(t *testing.T) {
 	vp := sde.NewVP()
 	g := score.GMM8(vp)
 	for _, c := range []Config{
-		{Sampler: EM, Steps: 100},
-		{Sampler: PC, Steps: 50, Denoise: true},
-		{Sampler: ODE, Denoise: true},
-		{Sampler: ODE, Workers: 1, Block: 2},
-		{Sampler: DDIM, Steps: 20},
+		{Sampler: &EulerMaruyama{Steps: 100}},
+		{Sampler: &PC{Steps: 50, Denoise: true}},
+		{Sampler: &ProbabilityFlow{Denoise: true}},
+		{Sampler: &ProbabilityFlow{}, Workers: 1, Block: 2},
+		{Sampler: &DDIM{Steps: 20}},
 	} {
 		c.SDE, c.Score = vp, g
 		rows := []int{3, 1, 4}

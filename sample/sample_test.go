@@ -39,23 +39,116 @@ func gen(t testing.TB, c *Config, seed uint64, n int) ([]float64, Stats) {
 	return x, st
 }
 
+// view is the flat description of a built-in sampler that the tests and the
+// oracle read: the options of the old flat Config, whatever the sampler's type.
+type view struct {
+	kind        string // em, pc, ode, ddpm, ddim
+	pred, corr  string // em and pc: the predictor's and corrector's names
+	variance    string // the ancestral predictor's or ddpm's; "" the default
+	snr         float64
+	corrSteps   int
+	steps       int
+	denoise     bool
+	referenceDt bool
+	batchNorms  bool
+	joint       bool
+	solver      string
+	eta         float64
+	ddpmSteps   int
+}
+
+func viewOf(s Sampler) view {
+	switch v := s.(type) {
+	case nil:
+		return view{kind: "em", pred: "em", corr: "none"}
+	case *EulerMaruyama:
+		return view{kind: "em", pred: "em", corr: "none", steps: v.Steps, denoise: v.Denoise, referenceDt: v.ReferenceDt}
+	case *PC:
+		w := view{kind: "pc", pred: "reverse-diffusion", corr: "ald", snr: v.SNR, corrSteps: v.CorrectorSteps, steps: v.Steps,
+			denoise: v.Denoise, referenceDt: v.ReferenceDt, batchNorms: v.BatchNorms}
+		if v.Predictor != nil {
+			w.pred = v.Predictor.Name()
+		}
+		if a, ok := v.Predictor.(*Ancestral); ok {
+			w.variance = a.Variance
+		}
+		if v.Corrector != nil {
+			w.corr = v.Corrector.Name()
+		}
+		return w
+	case *ProbabilityFlow:
+		return view{kind: "ode", solver: v.Solver, steps: v.Steps, denoise: v.Denoise, referenceDt: v.ReferenceDt, joint: v.Joint}
+	case *DDPM:
+		return view{kind: "ddpm", steps: v.Steps, variance: v.Variance}
+	case *DDIM:
+		return view{kind: "ddim", steps: v.Steps, ddpmSteps: v.DDPMSteps, eta: v.Eta}
+	}
+	return view{kind: s.Name()}
+}
+
+// setSteps sets the number of steps of a built-in sampler.
+func setSteps(s Sampler, n int) {
+	switch v := s.(type) {
+	case *EulerMaruyama:
+		v.Steps = n
+	case *PC:
+		v.Steps = n
+	case *ProbabilityFlow:
+		v.Steps = n
+	case *DDPM:
+		v.Steps = n
+	case *DDIM:
+		v.Steps = n
+	default:
+		panic(fmt.Sprintf("setSteps: %T", s))
+	}
+}
+
+// cloneSampler returns a copy of a built-in sampler that shares nothing
+// mutable with s (Prepare fills defaults in place).
+func cloneSampler(s Sampler) Sampler {
+	switch v := s.(type) {
+	case *EulerMaruyama:
+		c := *v
+		return &c
+	case *PC:
+		c := *v
+		if a, ok := v.Predictor.(*Ancestral); ok {
+			aa := *a
+			c.Predictor = &aa
+		}
+		return &c
+	case *ProbabilityFlow:
+		c := *v
+		return &c
+	case *DDPM:
+		c := *v
+		return &c
+	case *DDIM:
+		c := *v
+		return &c
+	}
+	panic(fmt.Sprintf("cloneSampler: %T", s))
+}
+
 func describe(c Config) string {
-	s := c.SDE.Name() + " " + c.Sampler
-	if c.Sampler == PC || c.ReferenceDt || c.Denoise {
-		s += "(" + c.Predictor + "+" + c.Corrector
-		if c.ReferenceDt {
+	v := viewOf(c.Sampler)
+	s := c.SDE.Name() + " " + v.kind
+	if v.kind == "pc" || v.referenceDt || v.denoise {
+		s += "(" + v.pred + "+" + v.corr
+		if v.referenceDt {
 			s += ",ref"
 		}
-		if c.Denoise {
+		if v.denoise {
 			s += ",denoise"
 		}
-		if c.DDPMVariance != "" {
-			s += "," + c.DDPMVariance
+		if v.variance != "" {
+			s += "," + v.variance
 		}
 		s += ")"
 	}
-	if c.Sampler == ODE {
-		s += "/" + c.Solver
+	if v.kind == "ode" {
+		s += "/" + v.solver
 	}
 	return s
 }
@@ -77,21 +170,21 @@ func colMoments(x []float64, d, j int) (m, v float64) {
 // affineConfigs are the samplers that are affine in x for Gaussian data.
 func affineConfigs() []Config {
 	return []Config{
-		{Sampler: EM},
-		{Sampler: EM, Denoise: true},
-		{Sampler: EM, ReferenceDt: true},
-		{Sampler: EM, ReferenceDt: true, Denoise: true},
-		{Sampler: PC, Predictor: PredictorReverseDiffusion, Corrector: None},
-		{Sampler: PC, Predictor: PredictorAncestral, Corrector: None},
-		{Sampler: PC, Predictor: PredictorAncestral, Corrector: None, DDPMVariance: VarianceBetaTilde},
-		{Sampler: PC, Predictor: PredictorAncestral, Corrector: None, DDPMVariance: VarianceBeta},
-		{Sampler: PC, Predictor: PredictorReverseDiffusion, Corrector: CorrectorALD},
-		{Sampler: PC, Predictor: PredictorAncestral, Corrector: CorrectorALD, CorrectorSteps: 2, Denoise: true},
-		{Sampler: PC, Predictor: PredictorEM, Corrector: CorrectorALD, SNR: 0.1},
-		{Sampler: PC, Predictor: None, Corrector: CorrectorALD},
-		{Sampler: ODE, Solver: "euler"},
-		{Sampler: ODE, Solver: "heun"},
-		{Sampler: ODE, Solver: "heun", Denoise: true},
+		{Sampler: &EulerMaruyama{}},
+		{Sampler: &EulerMaruyama{Denoise: true}},
+		{Sampler: &EulerMaruyama{ReferenceDt: true}},
+		{Sampler: &EulerMaruyama{ReferenceDt: true, Denoise: true}},
+		{Sampler: &PC{Predictor: ReverseDiffusion{}, Corrector: NoCorrector{}}},
+		{Sampler: &PC{Predictor: &Ancestral{}, Corrector: NoCorrector{}}},
+		{Sampler: &PC{Predictor: &Ancestral{Variance: VarianceBetaTilde}, Corrector: NoCorrector{}}},
+		{Sampler: &PC{Predictor: &Ancestral{Variance: VarianceBeta}, Corrector: NoCorrector{}}},
+		{Sampler: &PC{Predictor: ReverseDiffusion{}, Corrector: ALD{}}},
+		{Sampler: &PC{Predictor: &Ancestral{}, Corrector: ALD{}, CorrectorSteps: 2, Denoise: true}},
+		{Sampler: &PC{Predictor: EMPredictor{}, Corrector: ALD{}, SNR: 0.1}},
+		{Sampler: &PC{Predictor: NoPredictor{}, Corrector: ALD{}}},
+		{Sampler: &ProbabilityFlow{Solver: "euler"}},
+		{Sampler: &ProbabilityFlow{Solver: "heun"}},
+		{Sampler: &ProbabilityFlow{Solver: "heun", Denoise: true}},
 	}
 }
 
@@ -111,7 +204,8 @@ func TestAffineSamplersMatchRecursion(t *testing.T) {
 	for _, s := range sdes() {
 		g := score.Gauss(s, 3)
 		for _, c := range affineConfigs() {
-			c.SDE, c.Score, c.Steps = s, g, N
+			c.SDE, c.Score = s, g
+			setSteps(c.Sampler, N)
 			x, _ := gen(t, &c, 1, n)
 			far := 0.0
 			for j := 0; j < 3; j++ {
@@ -146,21 +240,21 @@ func TestRecursionConvergesAtWeakOrder(t *testing.T) {
 		c     Config
 		order float64
 	}{
-		{Config{Sampler: EM}, 1},
-		{Config{Sampler: EM, Denoise: true}, 1},
-		{Config{Sampler: PC, Predictor: PredictorReverseDiffusion, Corrector: None}, 1},
-		{Config{Sampler: PC, Predictor: PredictorAncestral, Corrector: None}, 1},
-		{Config{Sampler: ODE, Solver: "euler"}, 1},
-		{Config{Sampler: ODE, Solver: "heun"}, 2},
+		{Config{Sampler: &EulerMaruyama{}}, 1},
+		{Config{Sampler: &EulerMaruyama{Denoise: true}}, 1},
+		{Config{Sampler: &PC{Predictor: ReverseDiffusion{}, Corrector: NoCorrector{}}}, 1},
+		{Config{Sampler: &PC{Predictor: &Ancestral{}, Corrector: NoCorrector{}}}, 1},
+		{Config{Sampler: &ProbabilityFlow{Solver: "euler"}}, 1},
+		{Config{Sampler: &ProbabilityFlow{Solver: "heun"}}, 2},
 	}
 	for _, s := range sdes() {
 		gd := gaussDim{s, 0.5, 0.04}
 		for _, tc := range cases {
 			c := tc.c
-			c.SDE, c.Score = s, score.Gauss(s, 1)
+			c.SDE, c.Score, c.Sampler = s, score.Gauss(s, 1), cloneSampler(tc.c.Sampler)
 			var lx, ly, lm []float64
 			for N := 200; N <= 3200; N *= 2 {
-				c.Steps = N
+				setSteps(c.Sampler, N)
 				if err := c.Validate(); err != nil {
 					t.Fatal(err)
 				}
@@ -175,7 +269,7 @@ func TestRecursionConvergesAtWeakOrder(t *testing.T) {
 				t.Errorf("%s: slope %.3f, want at most %v", describe(c), slope, -tc.order+0.15)
 			}
 			msg := ""
-			if c.Sampler == EM {
+			if _, em := c.Sampler.(*EulerMaruyama); em {
 				ms := fitSlope(lx, lm)
 				if math.Abs(ms+1) > 0.15 {
 					t.Errorf("%s: mean-error slope %.3f, want -1", describe(c), ms)
@@ -212,7 +306,7 @@ func fitSlope(x, y []float64) float64 {
 func TestLimitIsNearData(t *testing.T) {
 	for _, s := range sdes() {
 		gd := gaussDim{s, 0.5, 0.04}
-		for _, c := range []Config{{Sampler: EM}, {Sampler: EM, Denoise: true}, {Sampler: ODE, Solver: "euler"}} {
+		for _, c := range []Config{{Sampler: &EulerMaruyama{}}, {Sampler: &EulerMaruyama{Denoise: true}}, {Sampler: &ProbabilityFlow{Solver: "euler"}}} {
 			c.SDE, c.Score = s, score.Gauss(s, 1)
 			if err := c.Validate(); err != nil {
 				t.Fatal(err)
@@ -244,7 +338,7 @@ func TestWeakOrderEMMonteCarlo(t *testing.T) {
 	const n = 50000
 	var lx, ly []float64
 	for _, N := range []int{50, 100, 200, 400} {
-		c := Config{SDE: s, Score: g, Sampler: EM, Steps: N}
+		c := Config{SDE: s, Score: g, Sampler: &EulerMaruyama{Steps: N}}
 		x, _ := gen(t, &c, 3, n)
 		_, sv := colMoments(x, 1, 0)
 		_, lv := limit(c, gd)
@@ -264,7 +358,7 @@ func TestWeakOrderEMMonteCarlo(t *testing.T) {
 	}
 }
 
-// Config.Controller reaches the ODE solver: the ode sampler's samples with a
+// ProbabilityFlow.Controller reaches the ODE solver: the ode sampler's samples with a
 // PI controller are, bit for bit, package ode's solve of the same prior
 // draws with that controller (the prior read back from Trajectory), and
 // differ from the default controller's. An invalid controller is refused by
@@ -277,7 +371,7 @@ func TestODEController(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{SDE: s, Score: m, Sampler: ODE, Controller: pid, Workers: 1}
+	cfg := Config{SDE: s, Score: m, Sampler: &ProbabilityFlow{Controller: pid}, Workers: 1}
 	got := make([]float64, 2*len(rows))
 	st, err := Generate(context.Background(), cfg, 3, rows, got, nil)
 	if err != nil {
@@ -299,15 +393,15 @@ func TestODEController(t *testing.T) {
 		}
 	}
 	def := make([]float64, len(got))
-	stI, err := Generate(context.Background(), Config{SDE: s, Score: m, Sampler: ODE, Workers: 1}, 3, rows, def, nil)
+	stI, err := Generate(context.Background(), Config{SDE: s, Score: m, Sampler: &ProbabilityFlow{}, Workers: 1}, 3, rows, def, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if slices.Equal(def, got) || slices.Equal(stI.NFE, st.NFE) {
 		t.Errorf("pi3040 gave the default controller's samples and evaluations")
 	}
-	bad := Config{SDE: s, Score: m, Sampler: ODE, Controller: ode.PID{KI: 1, Safety: 2}}
-	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "Config.Controller") {
-		t.Errorf("Safety 2: Validate gave %v, want an error naming Config.Controller", err)
+	bad := Config{SDE: s, Score: m, Sampler: &ProbabilityFlow{Controller: ode.PID{KI: 1, Safety: 2}}}
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "ProbabilityFlow.Controller") {
+		t.Errorf("Safety 2: Validate gave %v, want an error naming ProbabilityFlow.Controller", err)
 	}
 }

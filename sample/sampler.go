@@ -2,6 +2,7 @@ package sample
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -225,3 +226,13 @@ func sortedKeys(m map[string]string) []string {
 	sort.Strings(k)
 	return k
 }
+
+// Describer is implemented by samplers that describe their settings in a
+// few words for a run's summary line (after Prepare, defaults filled in).
+type Describer interface {
+	Describe() string
+}
+
+// ErrUnsupportedSDE is wrapped by the error of a sampler that cannot run on
+// the SDE of its Config (DDPM and DDIM need the DDPM chain of a VP SDE).
+var ErrUnsupportedSDE = errors.New("the sampler does not support this SDE")

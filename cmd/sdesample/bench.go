@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -50,7 +51,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	quick := fs.Bool("quick", false, "small runs (seconds) instead of the standard ones (minutes); the reference time is then scaled to the run's size")
 	problems := fs.String("problems", "gmm8,gauss:64,gauss:784", "comma-separated problems")
 	sdes := fs.String("sdes", "vp,subvp,ve", "comma-separated SDEs")
-	samplers := fs.String("samplers", "em,pc,ode,ddpm,ddim", "comma-separated samplers (ddpm and ddim run with vp only)")
+	samplers := fs.String("samplers", strings.Join(sample.Names(), ","), "comma-separated samplers, each with its default options and -steps (a sampler that does not support an SDE, as ddpm and ddim with subvp and ve, is skipped there)")
 	doLik := fs.Bool("likelihood", true, "also time likelihoods")
 	workers := fs.Int("workers", 0, "goroutines (0: one per core)")
 	repeat := fs.Int("repeat", 1, "run each case this many times and report the fastest (the output is identical every time); for machines shared with other work")
@@ -83,10 +84,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	for _, s := range sams {
-		switch s {
-		case "em", "pc", "ode", "ddpm", "ddim":
-		default:
-			return usagef("-samplers: unknown sampler %q; use em, pc, ode, ddpm or ddim", s)
+		if _, err := sample.New(s); err != nil {
+			return usagef("-samplers: unknown sampler %q; use %s", s, strings.Join(sample.Names(), ", "))
 		}
 	}
 	mode := "standard runs: n = 10000 samples (1000 for D = 784), N = 1000 steps; likelihood on 1000 points of p_0"
@@ -114,13 +113,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				n = size.n784
 			}
 			for _, sa := range sams {
-				if (sa == "ddpm" || sa == "ddim") && sn != "vp" {
-					continue
-				}
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 				r, err := benchSample(ctx, m, s, sa, n, size.steps, *seed, nw, *repeat)
+				if errors.Is(err, sample.ErrUnsupportedSDE) {
+					continue
+				}
 				if err != nil {
 					return fmt.Errorf("%s %s %s: %v", pn, sn, sa, err)
 				}
@@ -223,10 +222,20 @@ func benchSample(ctx context.Context, m *score.Mixture, s sde.SDE, sampler strin
 }
 
 func benchSampleOnce(ctx context.Context, m *score.Mixture, s sde.SDE, sampler string, n, steps int, seed uint64, workers int) (benchResult, error) {
-	cfg := sample.Config{SDE: s, Score: m, Sampler: sampler, Steps: steps, Workers: workers}
-	if sampler == "ddim" {
-		cfg.DDPMSteps = max(steps, 1000)
+	opts := map[string]string{"steps": strconv.Itoa(steps)}
+	smp, err := sample.New(sampler)
+	if err != nil {
+		return benchResult{}, err
 	}
+	for _, o := range sample.Options(smp) {
+		if o.Name == "ddpm-steps" { // a DDPM schedule of at least the standard 1000 levels
+			opts[o.Name] = strconv.Itoa(max(steps, 1000))
+		}
+	}
+	if err := sample.Configure(smp, opts); err != nil {
+		return benchResult{}, err
+	}
+	cfg := sample.Config{SDE: s, Score: m, Sampler: smp, Workers: workers}
 	if err := cfg.Validate(); err != nil {
 		return benchResult{}, err
 	}

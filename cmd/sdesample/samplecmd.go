@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sdekit/sdekit/ode"
 	"github.com/sdekit/sdekit/sample"
 	"github.com/sdekit/sdekit/score"
+	"github.com/sdekit/sdekit/sde"
 	"github.com/sdekit/sdekit/viz"
 )
 
@@ -24,89 +24,109 @@ func init() {
 // first plotRows rows of the run (or shard), whatever -n is.
 const plotRows = 20000
 
-// samplerFlags are the flags shared by sample, trajectory and bench.
+// samplerFlags are the flags shared by sample, trajectory and bench: the
+// problem, and every option of every registered sampler (sample.Names), each
+// flag once. Only the chosen sampler's options may differ from their
+// defaults.
 type samplerFlags struct {
-	sde, score, sampler, predictor, corrector string
-	snr                                       float64
-	correctorSteps, steps                     int
-	eps                                       float64
-	denoise, referenceDt, batchNorms, joint   bool
-	solver, controller                        string
-	rtol, atol, eta                           float64
-	ddpmVariance                              string
-	ddpmSteps                                 int
-	seed                                      uint64
-	workers                                   int
+	sde, score, sampler string
+	eps                 float64
+	seed                uint64
+	workers             int
+	opts                map[string]*optionFlag
+	fs                  *flag.FlagSet
 }
 
+// optionFlag is the flag of a sampler option: its text, kept until the
+// sampler is known.
+type optionFlag struct {
+	value, def string
+	isBool     bool
+	samplers   []string
+}
+
+func (o *optionFlag) String() string {
+	if o == nil {
+		return ""
+	}
+	return o.value
+}
+func (o *optionFlag) Set(s string) error { o.value = s; return nil }
+func (o *optionFlag) IsBoolFlag() bool   { return o.isBool }
+
 func (f *samplerFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.sde, "sde", "vp", "forward SDE: vp, subvp or ve")
+	f.fs = fs
+	fs.StringVar(&f.sde, "sde", "vp", "forward SDE: "+strings.Join(sde.Kinds(), ", "))
 	fs.StringVar(&f.score, "score", "gmm8", "score: gmm8, gauss:D (for example gauss:64), mixture:FILE.json or MODEL.ckpt")
-	fs.StringVar(&f.sampler, "sampler", "em", "sampler: em (reverse-SDE Euler-Maruyama), pc (predictor-corrector), ode (probability flow), ddpm, ddim (ddpm and ddim need -sde vp)")
-	fs.StringVar(&f.predictor, "predictor", "", "pc predictor: em, reverse-diffusion, ancestral or none (default reverse-diffusion)")
-	fs.StringVar(&f.corrector, "corrector", "", "pc corrector: ald (annealed Langevin, the default), langevin (signal-to-noise rule; per-sample norms, or the reference's batch norms with -batch-norms) or none")
-	fs.Float64Var(&f.snr, "snr", 0.16, "corrector signal-to-noise ratio")
-	fs.IntVar(&f.correctorSteps, "corrector-steps", 1, "corrector steps per grid point")
-	fs.IntVar(&f.steps, "steps", 1000, "number of steps N (em, pc, ddpm, ddim, and ode with a fixed-step solver)")
-	fs.Float64Var(&f.eps, "eps", 0, "last time of the reverse grid (0: 1e-3 for vp and subvp, 1e-5 for ve)")
-	fs.BoolVar(&f.denoise, "denoise", false, "end with a noise-free denoising step (Tweedie's formula; one more score evaluation)")
-	fs.BoolVar(&f.referenceDt, "reference-dt", false, "reproduce the reference code's time loop (dt = -1/N, its discretize() coefficients)")
-	fs.BoolVar(&f.batchNorms, "batch-norms", false, "Langevin step from norms averaged over each block of rows, as the reference does (a sample then depends on -block and -shard)")
-	fs.BoolVar(&f.joint, "ode-joint", false, "ode: one step size for all rows of a block, as the reference's flattened scipy solve (a sample then depends on -block and -shard)")
-	fs.StringVar(&f.solver, "solver", "dopri5", "ode solver: dopri5, tsit5, bosh3, dop853 (adaptive) or heun, euler, rk4, midpoint (fixed, -steps steps)")
-	fs.StringVar(&f.controller, "controller", "i", "ode step-size controller: i (scipy's and Hairer's integral controller), pi3040, pi4020 or dopri5 (PI controllers: at equal error 8-22% fewer evaluations on vp and subvp, even or up to 9% more on ve; see docs/cli.md)")
-	fs.Float64Var(&f.rtol, "rtol", 1e-5, "ode relative tolerance")
-	fs.Float64Var(&f.atol, "atol", 1e-5, "ode absolute tolerance")
-	fs.Float64Var(&f.eta, "eta", 0, "ddim: 0 deterministic, 1 DDPM-like")
-	fs.StringVar(&f.ddpmVariance, "ddpm-variance", "", "ddpm and the ancestral predictor: beta or beta-tilde (default beta)")
-	fs.IntVar(&f.ddpmSteps, "ddpm-steps", 1000, "ddim: length of the underlying DDPM schedule")
+	fs.StringVar(&f.sampler, "sampler", "em", "sampler: "+strings.Join(sample.Names(), ", ")+" (each takes the options below that name it)")
+	fs.Float64Var(&f.eps, "eps", 0, "last time of the reverse grid (0: the SDE's default, 1e-3 for vp and subvp, 1e-5 for ve)")
 	fs.Uint64Var(&f.seed, "seed", 1, "random seed; row i draws from its own stream, so a sample does not depend on -workers, -block or -shard")
 	fs.IntVar(&f.workers, "workers", 0, "goroutines (0: one per core); results do not depend on it")
+	f.opts = map[string]*optionFlag{}
+	var order []string
+	usage := map[string]string{}
+	for _, name := range sample.Names() {
+		s, err := sample.New(name)
+		if err != nil {
+			panic(err)
+		}
+		for _, o := range sample.Options(s) {
+			of, ok := f.opts[o.Name]
+			if !ok {
+				of = &optionFlag{value: o.Default, def: o.Default, isBool: o.Bool}
+				f.opts[o.Name] = of
+				order = append(order, o.Name)
+				usage[o.Name] = o.Usage
+			}
+			of.samplers = append(of.samplers, name)
+		}
+	}
+	for _, n := range order {
+		of := f.opts[n]
+		fs.Var(of, n, fmt.Sprintf("%s (%s)", usage[n], strings.Join(of.samplers, ", ")))
+	}
 }
 
 // config checks the flags and returns the sampler configuration and the
-// resolved problem. Every failure names its flag.
+// resolved problem. Every failure names its flag; the checks are the
+// library's own (sample.Configure, Config.Validate).
 func (f *samplerFlags) config() (sample.Config, *problem, error) {
 	var cfg sample.Config
 	s, err := resolveSDE(f.sde)
 	if err != nil {
 		return cfg, nil, err
 	}
-	switch f.sampler {
-	case "em", "pc", "ode", "ddpm", "ddim":
-	default:
-		return cfg, nil, usagef("-sampler %q: unknown sampler; use em, pc, ode, ddpm or ddim", f.sampler)
+	smp, err := sample.New(f.sampler)
+	if err != nil {
+		return cfg, nil, usagef("-sampler %q: unknown sampler; use %s", f.sampler, strings.Join(sample.Names(), ", "))
 	}
-	if f.steps < 1 {
-		return cfg, nil, usagef("-steps %d: the number of steps must be >= 1 (the reference uses 1000)", f.steps)
+	have := map[string]bool{}
+	for _, o := range sample.Options(smp) {
+		have[o.Name] = true
 	}
-	eps := f.eps
-	if eps == 0 {
-		eps = defaultEps(s)
-	}
-	if err := checkEps(eps, s); err != nil {
-		return cfg, nil, err
-	}
-	var pid ode.PID
-	if f.sampler == "ode" {
-		if err := checkSolver(f.solver); err != nil {
-			return cfg, nil, err
+	values := map[string]string{}
+	var setErr error
+	f.fs.Visit(func(fl *flag.Flag) {
+		of, ok := f.opts[fl.Name]
+		if !ok || setErr != nil {
+			return
 		}
-		if pid, err = resolveController(f.controller); err != nil {
-			return cfg, nil, err
+		switch {
+		case have[fl.Name]:
+			values[fl.Name] = of.value
+		case of.value != of.def && of.value != "":
+			// A record replays every flag with its value: an option of
+			// another sampler left at its default (or empty, as records
+			// written before the samplers were types have it) is not an
+			// error.
+			setErr = usagef("-%s does not apply to -sampler %s; it is an option of %s", fl.Name, f.sampler, strings.Join(of.samplers, ", "))
 		}
-		if err := checkTol("rtol", f.rtol); err != nil {
-			return cfg, nil, err
-		}
-		if err := checkTol("atol", f.atol); err != nil {
-			return cfg, nil, err
-		}
+	})
+	if setErr != nil {
+		return cfg, nil, setErr
 	}
-	if !(f.snr > 0) || math.IsInf(f.snr, 0) {
-		return cfg, nil, usagef("-snr %g: the signal-to-noise ratio must be finite and > 0 (the reference uses 0.16)", f.snr)
-	}
-	if f.correctorSteps < 1 {
-		return cfg, nil, usagef("-corrector-steps %d: use >= 1, or -corrector none", f.correctorSteps)
+	if err := sample.Configure(smp, values); err != nil {
+		return cfg, nil, optionUsage(err)
 	}
 	workers, err := resolveWorkers(f.workers)
 	if err != nil {
@@ -116,30 +136,28 @@ func (f *samplerFlags) config() (sample.Config, *problem, error) {
 	if err != nil {
 		return cfg, nil, err
 	}
-	cfg = sample.Config{
-		SDE: s, Score: p.Score, Sampler: f.sampler, Predictor: f.predictor, Corrector: f.corrector,
-		SNR: f.snr, CorrectorSteps: f.correctorSteps, Steps: f.steps, Eps: eps, Denoise: f.denoise,
-		ReferenceDt: f.referenceDt, BatchNorms: f.batchNorms, ODEJoint: f.joint,
-		Solver: f.solver, RTol: f.rtol, ATol: f.atol, Controller: pid, Eta: f.eta, DDPMVariance: f.ddpmVariance,
-		DDPMSteps: f.ddpmSteps, Workers: workers,
-	}
+	cfg = sample.Config{SDE: s, Score: p.Score, Sampler: smp, Eps: f.eps, Workers: workers}
 	if err := cfg.Validate(); err != nil {
-		return cfg, nil, usagef("%s", configMessage(err))
+		return cfg, nil, optionUsage(err)
 	}
 	return cfg, p, nil
 }
 
-// configMessage turns a sample.Config error into flag language.
-func configMessage(err error) string {
+// optionUsage turns the library's error into a usage error in flag
+// language: an option's error names its flag; Config's fields map to theirs.
+func optionUsage(err error) error {
+	var oe *sample.OptionError
+	if errors.As(err, &oe) {
+		if oe.Value != "" {
+			return usagef("-%s %s: %v", oe.Option, oe.Value, oe.Err)
+		}
+		return usagef("-%s: %v", oe.Option, oe.Err)
+	}
 	msg := strings.TrimPrefix(err.Error(), "sample: ")
-	r := strings.NewReplacer(
-		"Config.Sampler", "-sampler", "Config.Predictor", "-predictor", "Config.Corrector", "-corrector",
-		"Config.SNR", "-snr", "Config.CorrectorSteps", "-corrector-steps", "Config.Steps", "-steps",
-		"Config.Eps", "-eps", "Config.Solver", "-solver", "Config.RTol", "-rtol", "Config.ATol", "-atol",
-		"Config.Eta", "-eta", "Config.DDPMVariance", "-ddpm-variance", "Config.DDPMSteps", "-ddpm-steps",
-		"Config.Workers", "-workers", "Config.Score", "-score", "Config.SDE", "-sde", "Sampler ", "-sampler ",
-	)
-	return r.Replace(msg)
+	for _, kv := range [][2]string{{"Config.Eps", "-eps"}, {"Config.Workers", "-workers"}, {"Config.Score", "-score"}, {"Config.SDE", "-sde"}} {
+		msg = strings.ReplaceAll(msg, kv[0], kv[1])
+	}
+	return usagef("%s", msg)
 }
 
 func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -185,15 +203,16 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if *stepsPath != "" && sf.sampler != "ode" {
-		return usagef("-plot-steps draws the adaptive steps of the probability-flow ODE; use it with -sampler ode")
-	}
 	if err := checkRecordPath(*recPath); err != nil {
 		return err
 	}
 	cfg, prob, err := sf.config()
 	if err != nil {
 		return err
+	}
+	flow, isFlow := cfg.Sampler.(*sample.ProbabilityFlow)
+	if *stepsPath != "" && !isFlow {
+		return usagef("-plot-steps draws the adaptive steps of the probability-flow ODE; use it with -sampler ode")
 	}
 	d := cfg.Dim
 	rows := sh.rows(*n)
@@ -247,9 +266,9 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %d samples of dimension %d to %s (%s, %s, sde %s, score %s, seed %d, shard %s) in %.2fs\n",
-		rows, d, *out, cfg.Sampler, samplerDetail(cfg), cfg.SDE.Name(), prob.Spec, sf.seed, sh, time.Since(start).Seconds())
+		rows, d, *out, cfg.Sampler.Name(), samplerDetail(cfg), cfg.SDE.Name(), prob.Spec, sf.seed, sh, time.Since(start).Seconds())
 	fmt.Fprintf(stdout, "score evaluations per sample: mean %.1f (min %d, max %d)", stats.NFEMean, stats.NFEMin, stats.NFEMax)
-	if stats.StepsTotal > 0 && cfg.Sampler == "ode" {
+	if stats.StepsTotal > 0 {
 		fmt.Fprintf(stdout, "; steps accepted %.1f, rejected %.1f per sample", float64(stats.Accepted)/float64(stats.RowsCounted), float64(stats.Rejected)/float64(stats.RowsCounted))
 	}
 	fmt.Fprintln(stdout)
@@ -260,7 +279,7 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, "drew %s\n", *plotPath)
 	}
 	if *stepsPath != "" {
-		fig, err := stepsFigure(ctx, cfg, sf.seed, sh, rows, nfes, pw, ph)
+		fig, err := stepsFigure(ctx, cfg, flow, sf.seed, sh, rows, nfes, pw, ph)
 		if err != nil {
 			return err
 		}
@@ -286,19 +305,11 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // samplerDetail describes the sampler settings in a few words.
 func samplerDetail(c sample.Config) string {
-	switch c.Sampler {
-	case "ode":
-		ctl := ""
-		if c.Controller != (ode.PID{}) {
-			ctl = fmt.Sprintf(" (PI control KP %g KI %g)", c.Controller.KP, c.Controller.KI)
-		}
-		return fmt.Sprintf("solver %s rtol %g atol %g%s, eps %g", c.Solver, c.RTol, c.ATol, ctl, c.Eps)
-	case "pc":
-		return fmt.Sprintf("predictor %s, corrector %s snr %g x%d, %d steps, eps %g", c.Predictor, c.Corrector, c.SNR, c.CorrectorSteps, c.Steps, c.Eps)
-	case "ddim":
-		return fmt.Sprintf("%d of %d DDPM steps, eta %g", c.Steps, c.DDPMSteps, c.Eta)
+	d := ""
+	if ds, ok := c.Sampler.(sample.Describer); ok {
+		d = ds.Describe() + ", "
 	}
-	return fmt.Sprintf("%d steps, eps %g", c.Steps, c.Eps)
+	return fmt.Sprintf("%seps %g", d, c.Eps)
 }
 
 // at returns s[i], or 0 when the sampler did not report that statistic.
@@ -367,7 +378,7 @@ func (k *keeper) add(x []float64) {
 
 // samplePlot draws kept samples against the exact density when there is one.
 func samplePlot(k *keeper, p *problem, cfg sample.Config, w, h int) *viz.Figure {
-	title := fmt.Sprintf("%s %s %s", p.Spec, cfg.SDE.Name(), cfg.Sampler)
+	title := fmt.Sprintf("%s %s %s", p.Spec, cfg.SDE.Name(), cfg.Sampler.Name())
 	if k.d == 2 {
 		opt := viz.ScatterOptions{Title: title + ": samples"}
 		if p.Mix != nil {

@@ -30,8 +30,8 @@ const (
 // the same, and t_k - t_(k-1) is the k-th step (zero for a rejected one).
 // That costs about K^2/2 attempts for K steps, which is why only a few rows
 // and at most maxStepAttempts attempts are followed.
-func stepSizes(ctx context.Context, cfg sample.Config, y0 []float64, d int, t0, t1 float64) (ts, hs [][]float64, err error) {
-	tb, err := ode.TableauByName(cfg.Solver)
+func stepSizes(ctx context.Context, cfg sample.Config, pf *sample.ProbabilityFlow, y0 []float64, d int, t0, t1 float64) (ts, hs [][]float64, err error) {
+	tb, err := ode.TableauByName(pf.Solver)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -39,9 +39,9 @@ func stepSizes(ctx context.Context, cfg sample.Config, y0 []float64, d int, t0, 
 	ts, hs = make([][]float64, n), make([][]float64, n)
 	f := sde.ProbabilityFlow{SDE: cfg.SDE, Score: cfg.Score}.F
 	if !tb.Adaptive() {
-		h := (t1 - t0) / float64(cfg.Steps)
+		h := (t1 - t0) / float64(pf.Steps)
 		for i := range ts {
-			for k := 0; k < cfg.Steps; k++ {
+			for k := 0; k < pf.Steps; k++ {
 				ts[i] = append(ts[i], t0+float64(k)*h)
 				hs[i] = append(hs[i], h)
 			}
@@ -57,7 +57,7 @@ func stepSizes(ctx context.Context, cfg sample.Config, y0 []float64, d int, t0, 
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
 		}
-		res, err := ode.Solve(ctx, f, d, t0, t1, y0, ode.Options{Tableau: tb, RTol: cfg.RTol, ATol: cfg.ATol, MaxSteps: k})
+		res, err := ode.Solve(ctx, f, d, t0, t1, y0, ode.Options{Tableau: tb, RTol: pf.RTol, ATol: pf.ATol, Controller: pf.Controller, MaxSteps: k})
 		if err != nil && !errors.Is(err, ode.ErrMaxSteps) {
 			return nil, nil, fmt.Errorf("-plot-steps: the probability-flow solve failed: %v", err)
 		}
@@ -86,7 +86,7 @@ func stepSizes(ctx context.Context, cfg sample.Config, y0 []float64, d int, t0, 
 
 // stepsFigure draws the step size against t for the first rows of the run
 // and the histogram of evaluations per sample.
-func stepsFigure(ctx context.Context, cfg sample.Config, seed uint64, sh shard, rows int, nfes []float64, w, h int) (*viz.Figure, error) {
+func stepsFigure(ctx context.Context, cfg sample.Config, pf *sample.ProbabilityFlow, seed uint64, sh shard, rows int, nfes []float64, w, h int) (*viz.Figure, error) {
 	m := min(stepRows, rows)
 	idx := rowsOf(nil, sh, 0, m)
 	times, states, err := sample.Trajectory(ctx, cfg, seed, idx, 2)
@@ -104,12 +104,12 @@ func stepsFigure(ctx context.Context, cfg sample.Config, seed uint64, sh shard, 
 	if len(times) > 1 {
 		t1 = math.Min(times[0], times[len(times)-1])
 	}
-	ts, hs, err := stepSizes(ctx, cfg, states[k], cfg.Dim, t0, t1)
+	ts, hs, err := stepSizes(ctx, cfg, pf, states[k], cfg.Dim, t0, t1)
 	if err != nil {
 		return nil, err
 	}
 	fig := viz.NewFigure(1, 2).SetSize(w, h)
-	fig.Plots[0][0] = viz.StepSizes(ts, hs, fmt.Sprintf("%s rtol %g atol %g: first %d samples", cfg.Solver, cfg.RTol, cfg.ATol, m))
+	fig.Plots[0][0] = viz.StepSizes(ts, hs, fmt.Sprintf("%s rtol %g atol %g: first %d samples", pf.Solver, pf.RTol, pf.ATol, m))
 	fig.Plots[0][1] = viz.Histogram(nfes, viz.HistogramOptions{Title: "score evaluations per sample", XLabel: "NFE", Integer: true})
 	return fig, nil
 }

@@ -82,9 +82,9 @@ func runTrajectory(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := of.Commit(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %d paths of %d times (%s, sde %s, score %s, seed %d) to %s\n", *n, len(times), cfg.Sampler, cfg.SDE.Name(), prob.Spec, sf.seed, *out)
+	fmt.Fprintf(stdout, "wrote %d paths of %d times (%s, sde %s, score %s, seed %d) to %s\n", *n, len(times), cfg.Sampler.Name(), cfg.SDE.Name(), prob.Spec, sf.seed, *out)
 	if *plotPath != "" {
-		title := fmt.Sprintf("%s %s %s: x%d of %d paths", prob.Spec, cfg.SDE.Name(), cfg.Sampler, *coord, *n)
+		title := fmt.Sprintf("%s %s %s: x%d of %d paths", prob.Spec, cfg.SDE.Name(), cfg.Sampler.Name(), *coord, *n)
 		if err := viz.Single(viz.Paths(times, states, d, *coord, title)).SetSize(pw, ph).Save(*plotPath); err != nil {
 			return fmt.Errorf("-plot %s: %s", *plotPath, trimViz(err))
 		}
