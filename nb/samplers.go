@@ -48,7 +48,11 @@ func samplerConfig(spec string, s sde.SDE, sc sde.Score, steps int) sample.Confi
 	if err != nil {
 		panic(fmt.Sprintf("nb: sampler spec %q: %v", spec, err))
 	}
-	return sample.Config{SDE: s, Score: sc, Sampler: smp}
+	cfg := sample.Config{SDE: s, Score: sc, Sampler: smp}
+	if err := cfg.Validate(); err != nil {
+		panic(fmt.Sprintf("nb: sampler spec %q: %v", spec, err))
+	}
+	return cfg
 }
 
 // adaptive reports whether the sampler of cfg chooses its own steps (the

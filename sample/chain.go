@@ -129,7 +129,7 @@ func (s *DDIM) Prepare(c *Config) (Plan, error) {
 func betaGrid(s Sampler, c *Config) (sde.BetaGrid, error) {
 	g, ok := c.SDE.(sde.BetaGrid)
 	if !ok {
-		return nil, fmt.Errorf("sample: the %s sampler needs an SDE whose discretisation is the DDPM chain (sde.BetaGrid: VP), not %s; use em, pc or ode for sub-VP and VE: %w", s.Name(), c.SDE.Name(), ErrUnsupportedSDE)
+		return nil, &UnsupportedSDEError{Sampler: s.Name(), SDE: c.SDE.Name(), Need: "a VP SDE (DDPM is the discretised VP SDE: sde.BetaGrid); use em, pc or ode for sub-VP and VE"}
 	}
 	return g, nil
 }

@@ -75,7 +75,7 @@ func (c *Config) prepare() (Plan, error) {
 		c.Eps = eps
 	}
 	if !(c.Eps > 0 && c.Eps < T) {
-		return nil, fmt.Errorf("sample: Config.Eps = %v must lie in (0, T) = (0, %v); 0 selects the SDE's default", c.Eps, T)
+		return nil, fmt.Errorf("sample: Config.Eps = %v: the time cut-off must lie strictly between 0 and T = %v (0 selects the SDE's default)", c.Eps, T)
 	}
 	if c.Noise == nil {
 		c.Noise = Streams{}

@@ -97,23 +97,31 @@ func optionErrorf(s Sampler, field, name string, value any, format string, args 
 }
 
 // IntOption binds an int field; def is the value a zero field stands for.
+// Text is taken literally: "0" is an error where 0 would select def.
 func IntOption(p *int, name string, def int, usage string) Option {
 	return Option{Name: name, Usage: usage, Default: strconv.Itoa(def), Set: func(s string) error {
 		v, err := strconv.Atoi(s)
 		if err != nil {
 			return fmt.Errorf("%q is not an integer", s)
 		}
+		if v == 0 && def != 0 {
+			return fmt.Errorf("0: give a value >= 1 (the default is %d)", def)
+		}
 		*p = v
 		return nil
 	}}
 }
 
-// FloatOption binds a float64 field; def is the value a zero field stands for.
+// FloatOption binds a float64 field; def is the value a zero field stands
+// for. Text is taken literally: "0" is an error where 0 would select def.
 func FloatOption(p *float64, name string, def float64, usage string) Option {
 	return Option{Name: name, Usage: usage, Default: strconv.FormatFloat(def, 'g', -1, 64), Set: func(s string) error {
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil {
 			return fmt.Errorf("%q is not a number", s)
+		}
+		if v == 0 && def != 0 {
+			return fmt.Errorf("0: give a value > 0 (the default is %g)", def)
 		}
 		*p = v
 		return nil

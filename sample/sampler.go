@@ -2,7 +2,6 @@ package sample
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -233,6 +232,13 @@ type Describer interface {
 	Describe() string
 }
 
-// ErrUnsupportedSDE is wrapped by the error of a sampler that cannot run on
-// the SDE of its Config (DDPM and DDIM need the DDPM chain of a VP SDE).
-var ErrUnsupportedSDE = errors.New("the sampler does not support this SDE")
+// UnsupportedSDEError is the error of a sampler that cannot run on the SDE
+// of its Config (DDPM and DDIM need the DDPM chain of a VP SDE).
+type UnsupportedSDEError struct {
+	Sampler, SDE string
+	Need         string // what the sampler needs, in words
+}
+
+func (e *UnsupportedSDEError) Error() string {
+	return fmt.Sprintf("sample: the %s sampler cannot run on the %s SDE; it needs %s", e.Sampler, e.SDE, e.Need)
+}

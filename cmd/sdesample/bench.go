@@ -117,7 +117,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 					return err
 				}
 				r, err := benchSample(ctx, m, s, sa, n, size.steps, *seed, nw, *repeat)
-				if errors.Is(err, sample.ErrUnsupportedSDE) {
+				var unsupported *sample.UnsupportedSDEError
+				if errors.As(err, &unsupported) {
 					continue
 				}
 				if err != nil {

@@ -154,7 +154,7 @@ func optionUsage(err error) error {
 		return usagef("-%s: %v", oe.Option, oe.Err)
 	}
 	msg := strings.TrimPrefix(err.Error(), "sample: ")
-	for _, kv := range [][2]string{{"Config.Eps", "-eps"}, {"Config.Workers", "-workers"}, {"Config.Score", "-score"}, {"Config.SDE", "-sde"}} {
+	for _, kv := range [][2]string{{"Config.Eps = ", "-eps "}, {"Config.Eps", "-eps"}, {"Config.Workers", "-workers"}, {"Config.Score", "-score"}, {"Config.SDE", "-sde"}} {
 		msg = strings.ReplaceAll(msg, kv[0], kv[1])
 	}
 	return usagef("%s", msg)
