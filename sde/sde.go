@@ -10,7 +10,8 @@ import (
 // SDE is a forward diffusion with linear drift f(x, t) = DriftCoef(t) x and
 // scalar diffusion g(t), on the time interval [0, T()].
 type SDE interface {
-	// Name is "vp", "subvp" or "ve".
+	// Name identifies the kind: "vp", "subvp", "ve" or a name given to
+	// Register. A checkpoint records it, and New builds the kind from it.
 	Name() string
 	// T is the end time of the forward process.
 	T() float64
@@ -235,19 +236,6 @@ func (s *VE) Validate() error {
 		return fmt.Errorf("sde: sigma_min = %v must be below sigma_max = %v", s.SigmaMin, s.SigmaMax)
 	}
 	return nil
-}
-
-// ByName returns the SDE named "vp", "subvp" or "ve" with the reference defaults.
-func ByName(name string) (SDE, error) {
-	switch name {
-	case "vp":
-		return NewVP(), nil
-	case "subvp", "sub-vp":
-		return NewSubVP(), nil
-	case "ve":
-		return NewVE(), nil
-	}
-	return nil, fmt.Errorf("sde: unknown SDE %q; use vp, subvp or ve", name)
 }
 
 // MarginalBatcher is implemented by SDEs that evaluate Marginal for many

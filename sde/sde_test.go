@@ -199,7 +199,7 @@ func TestValidateAndNames(t *testing.T) {
 			t.Errorf("default %s: %v", s.Name(), err)
 		}
 	}
-	if _, err := ByName("vpp"); err == nil || !strings.Contains(err.Error(), "use vp, subvp or ve") {
+	if _, err := ByName("vpp"); err == nil || !strings.Contains(err.Error(), "use one of subvp, ve, vp") {
 		t.Errorf("ByName: %v", err)
 	}
 	defer func() {
