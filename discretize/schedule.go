@@ -3,6 +3,7 @@ package discretize
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/sdekit/sdekit/sde"
 )
@@ -36,19 +37,24 @@ func NewDDPM(betas []float64) (*DDPM, error) {
 	return d, nil
 }
 
-// FromVP returns the DDPM schedule of a VP (or sub-VP) SDE with N steps:
-// beta_i = linspace(beta_min/N, beta_max/N, N).
-func FromVP(vp *sde.VP, n int) (*DDPM, error) {
+// FromVP returns the DDPM schedule with N steps of an SDE whose
+// discretisation is the DDPM chain (sde.VP): the betas of its DiscreteBetas,
+// beta_i = linspace(beta_min/N, beta_max/N, N) for VP. (A sub-VP's chain is
+// that of the VP with the same betas: pass &sde.VP{BetaMin, BetaMax}.)
+func FromVP(vp sde.BetaGrid, n int) (*DDPM, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("discretize: steps = %d; use at least 1", n)
 	}
 	if err := vp.Validate(); err != nil {
 		return nil, err
 	}
-	if vp.BetaMax/float64(n) >= 1 {
-		return nil, fmt.Errorf("discretize: beta_max/N = %v must be below 1; use more steps", vp.BetaMax/float64(n))
+	betas, err := vp.DiscreteBetas(n)
+	if err != nil {
+		// The grid's own complaint (for VP: beta_max/N >= 1), reported as
+		// this package's, as it was before the grid moved into sde.
+		return nil, fmt.Errorf("discretize: %s", strings.TrimPrefix(err.Error(), "sde: "))
 	}
-	return NewDDPM(Linspace(vp.BetaMin/float64(n), vp.BetaMax/float64(n), n))
+	return NewDDPM(betas)
 }
 
 // Linspace returns n points from a to b inclusive, computed as a + i (b - a)/(n - 1)
@@ -91,20 +97,12 @@ func (d *DDPM) PriorTermBits(x0 []float64) float64 {
 	return kl / float64(len(x0)) / math.Ln2
 }
 
-// SMLDSigmas returns the N noise levels of SMLD/NCSN from a VE SDE: geometric
-// from sigma_min to sigma_max, in increasing order.
-func SMLDSigmas(ve *sde.VE, n int) ([]float64, error) {
+// SMLDSigmas returns the N noise levels of SMLD/NCSN of an SDE whose
+// discretisation is the SMLD chain (sde.VE: geometric from sigma_min to
+// sigma_max, in increasing order), from its DiscreteSigmas.
+func SMLDSigmas(ve sde.SigmaGrid, n int) ([]float64, error) {
 	if n < 2 {
 		return nil, fmt.Errorf("discretize: steps = %d; the SMLD grid needs at least 2", n)
 	}
-	if err := ve.Validate(); err != nil {
-		return nil, err
-	}
-	out := make([]float64, n)
-	lr := math.Log(ve.SigmaMax / ve.SigmaMin)
-	for i := range out {
-		out[i] = ve.SigmaMin * math.Exp(lr*float64(i)/float64(n-1))
-	}
-	out[n-1] = ve.SigmaMax
-	return out, nil
+	return ve.DiscreteSigmas(n)
 }

@@ -92,3 +92,30 @@ func TestSMLD(t *testing.T) {
 		t.Error("beta_max/N = 2 accepted")
 	}
 }
+
+// constBetas is a BetaGrid that is not *sde.VP: FromVP takes its grid from
+// DiscreteBetas, whatever the SDE.
+type constBetas struct {
+	sde.SDE
+	b float64
+}
+
+func (c constBetas) DiscreteBetas(n int) ([]float64, error) {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = c.b
+	}
+	return out, nil
+}
+
+func TestFromVPUsesTheGrid(t *testing.T) {
+	d, err := FromVP(constBetas{sde.NewVP(), 0.25}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// alpha-bar_2 = 0.75^3 = 0.421875 exactly in binary, but it is formed as
+	// exp(3 log1p(-0.25)): a few ulp, so 1e-15.
+	if d.N() != 3 || d.Betas[2] != 0.25 || math.Abs(d.AlphaBars[2]-0.421875) > 1e-15 {
+		t.Errorf("FromVP(constant 0.25, 3) = %+v", d)
+	}
+}

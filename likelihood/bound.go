@@ -25,8 +25,9 @@ type BoundTerms struct {
 
 // BoundConfig configures EvaluateBound.
 type BoundConfig struct {
-	// VP gives the DDPM schedule beta_i = linspace(beta_min/N, beta_max/N, N).
-	VP *sde.VP
+	// VP gives the DDPM schedule through its DiscreteBetas: for sde.VP,
+	// beta_i = linspace(beta_min/N, beta_max/N, N).
+	VP sde.BetaGrid
 	// Score is read as an epsilon-model: eps(x, i) = -sqrt(1 - alpha-bar_i)
 	// score(x, t_i), t_i = (i+1)/N.
 	Score sde.Score
@@ -46,7 +47,7 @@ type BoundConfig struct {
 
 // DDPMBound is EvaluateBound with seed 0 and rows 0..n-1 (x holds n rows of d
 // values; d must equal s.Dim()).
-func DDPMBound(ctx context.Context, vp *sde.VP, s sde.Score, n int, variance string, x []float64, d int, decoder string) ([]BoundTerms, error) {
+func DDPMBound(ctx context.Context, vp sde.BetaGrid, s sde.Score, n int, variance string, x []float64, d int, decoder string) ([]BoundTerms, error) {
 	if s == nil {
 		panic("likelihood: DDPMBound with a nil score")
 	}
