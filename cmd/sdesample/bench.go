@@ -79,7 +79,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	for _, s := range sdeNames {
 		if _, err := resolveSDE(s); err != nil {
-			return usagef("-sdes: unknown SDE %q; use vp, subvp or ve", s)
+			return usagef("-sdes: unknown SDE %q; use one of %s", s, strings.Join(sde.Kinds(), ", "))
 		}
 	}
 	for _, s := range sams {
@@ -114,8 +114,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				n = size.n784
 			}
 			for _, sa := range sams {
-				if (sa == "ddpm" || sa == "ddim") && sn != "vp" {
-					continue
+				if _, chain := s.(sde.BetaGrid); (sa == "ddpm" || sa == "ddim") && !chain {
+					continue // the DDPM chain samplers need an SDE with one (VP)
 				}
 				if err := ctx.Err(); err != nil {
 					return err

@@ -82,7 +82,9 @@ func (f *samplerFlags) config() (sample.Config, *problem, error) {
 	}
 	eps := f.eps
 	if eps == 0 {
-		eps = defaultEps(s)
+		if eps, err = defaultEps(s); err != nil {
+			return cfg, nil, err
+		}
 	}
 	if err := checkEps(eps, s); err != nil {
 		return cfg, nil, err
