@@ -33,15 +33,29 @@
 // of its SDE: eps (score = -o/s; the reference's VP and sub-VP convention and
 // DDPM's noise prediction; the default for VP and sub-VP), sigma (score = o/s;
 // NCSN's output/sigma, which the reference's VE NCSN++ models apply inside the
-// network with scale_by_sigma; the default for VE) and score (o as is). Since
+// network with scale_by_sigma; the default for VE) and score (o as is). The
+// default is the one the SDE declares (sde.DefaultParam), eps for an SDE that
+// declares none. Since
 // the scale depends only on t, v^T d score/dx = k(t) v^T d o/dx. With
 // x_t = c x_0 + s z, the losses are l = lambda(t)/2 |S(x_t, t) + z/s|^2
 // averaged over the batch: dsm with lambda = s^2 (Song et al. 2021, eq. 7) or
 // lambda = g^2 (Song, Durkan, Murray, Ermon 2021, likelihood weighting); ddpm's
 // L_simple |z - eps_theta|^2 at the discrete alpha-bar_i (Ho et al. 2020,
 // Algorithm 1); smld with sigma_i^2 on the geometric grid (Song and Ermon
-// 2019). The trainer draws step k's batch from the stream (seed, k), so a
-// checkpoint (parameters, Adam, EMA, step) resumes bit for bit.
+// 2019). ddpm needs an SDE with a DDPM chain (sde.BetaGrid) and smld one
+// with an SMLD chain (sde.SigmaGrid). The trainer draws step k's batch from
+// the stream (seed, k), so a checkpoint (parameters, Adam, EMA, step) resumes
+// bit for bit.
+//
+// # Checkpoints and the SDE
+//
+// A checkpoint records the SDE as its registered kind and parameters
+// (SDESpec, flat JSON: {"name":"vp","beta_max":20,"beta_min":0.1}), and
+// LoadNet rebuilds it with sde.New. Any SDE trains, saves and loads if it
+// implements sde.Parameterized and its kind is registered with sde.Register;
+// a user's own SDE (say EDM's sigma(t) = t) needs nothing else. Checkpoints
+// written before the registry decode unchanged (their vp, subvp and ve
+// entries left out zero parameters, which read as 0).
 //
 // # Guided scores
 //

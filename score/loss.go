@@ -112,7 +112,8 @@ type Loss struct {
 }
 
 // NewLoss returns the loss cfg describes for networks with parameterisation p
-// under s. ddpm needs a VP SDE and p = eps; smld needs a VE SDE.
+// under s. ddpm needs an SDE with a DDPM chain (sde.BetaGrid: VP) and
+// p = eps; smld needs one with an SMLD chain (sde.SigmaGrid: VE).
 func NewLoss(s sde.SDE, p Param, cfg LossConfig) (*Loss, error) {
 	cfg = cfg.WithDefaults()
 	if _, err := ParseParam(string(p)); err != nil {
@@ -135,9 +136,9 @@ func NewLoss(s sde.SDE, p Param, cfg LossConfig) (*Loss, error) {
 			return nil, fmt.Errorf("score: training eps = %v must lie in (0, %v)", cfg.Eps, s.T())
 		}
 	case LossDDPM:
-		vp, ok := s.(*sde.VP)
+		vp, ok := s.(sde.BetaGrid)
 		if !ok {
-			return nil, fmt.Errorf("score: the ddpm loss is the discrete VP chain; use -sde vp (not %s) or the dsm loss", s.Name())
+			return nil, fmt.Errorf("score: the ddpm loss is the discrete VP chain, and the %s SDE has none (it is not an sde.BetaGrid); use -sde vp or the dsm loss", s.Name())
 		}
 		if p != ParamEps {
 			return nil, fmt.Errorf("score: the ddpm loss trains a noise predictor; use the eps parameterisation, not %s", p)
@@ -156,9 +157,9 @@ func NewLoss(s sde.SDE, p Param, cfg LossConfig) (*Loss, error) {
 			l.s[i] = math.Sqrt(1 - ab)
 		}
 	case LossSMLD:
-		ve, ok := s.(*sde.VE)
+		ve, ok := s.(sde.SigmaGrid)
 		if !ok {
-			return nil, fmt.Errorf("score: the smld loss is the discrete VE chain; use -sde ve (not %s) or the dsm loss", s.Name())
+			return nil, fmt.Errorf("score: the smld loss is the discrete VE chain, and the %s SDE has none (it is not an sde.SigmaGrid); use -sde ve or the dsm loss", s.Name())
 		}
 		if cfg.Weighting != "" && cfg.Weighting != WeightSigma2 {
 			return nil, fmt.Errorf("score: the smld loss has no weighting option (got %q); likelihood weighting needs the dsm loss", cfg.Weighting)

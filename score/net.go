@@ -4,8 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"reflect"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/sdekit/sdekit/model"
@@ -55,14 +59,10 @@ func ParseParam(name string) (Param, error) {
 }
 
 // DefaultParam is the parameterisation the trainer uses when none is given:
-// ParamEps for VP and sub-VP (the reference's convention) and ParamSigma for
-// VE (the reference's NCSN++ VE models, which scale by sigma internally).
-func DefaultParam(s sde.SDE) Param {
-	if s.Name() == "ve" {
-		return ParamSigma
-	}
-	return ParamEps
-}
+// the one s declares (sde.DefaultParam: ParamEps for VP and sub-VP, the
+// reference's convention; ParamSigma for VE, as the reference's NCSN++ VE
+// models scale by sigma internally), ParamEps for an SDE that declares none.
+func DefaultParam(s sde.SDE) Param { return Param(sde.DefaultParam(s)) }
 
 // scale returns k(t) with score = k(t) o, given the marginal std.
 func (p Param) scale(std float64) float64 {
@@ -214,62 +214,131 @@ func (n *Net) scaleRows(dst, t []float64) {
 // a TrainMeta as JSON.
 const MetaKey = "sdekit.score"
 
-// SDESpec names a forward SDE and its parameters.
+// SDESpec names a forward SDE kind (sde.Register) and the parameters that
+// rebuild it (sde.Parameterized). Its JSON is flat, the name beside the
+// parameters: {"name":"vp","beta_max":20,"beta_min":0.1}, as checkpoints
+// have always stored it.
 type SDESpec struct {
-	Name     string  `json:"name"`
-	BetaMin  float64 `json:"beta_min,omitempty"`
-	BetaMax  float64 `json:"beta_max,omitempty"`
-	SigmaMin float64 `json:"sigma_min,omitempty"`
-	SigmaMax float64 `json:"sigma_max,omitempty"`
+	Name   string
+	Params map[string]float64
 }
 
-// SpecOf describes s. It panics for an SDE type other than *sde.VP,
-// *sde.SubVP and *sde.VE.
-func SpecOf(s sde.SDE) SDESpec {
-	sp, ok := specOf(s)
+// legacyKeys are the parameters a format-1 checkpoint written before the SDE
+// registry stored for each kind it knew. That writer left out zero values
+// (JSON omitempty), so for these kinds a missing key is 0, not the kind's
+// default (it matters for beta_min = 0). Checkpoints written now record every
+// parameter.
+var legacyKeys = map[string][]string{
+	"vp":    {"beta_min", "beta_max"},
+	"subvp": {"beta_min", "beta_max"},
+	"ve":    {"sigma_min", "sigma_max"},
+}
+
+// MarshalJSON writes the flat form: "name", then the parameters by sorted key.
+func (sp SDESpec) MarshalJSON() ([]byte, error) {
+	name, err := json.Marshal(sp.Name)
+	if err != nil {
+		return nil, err
+	}
+	b := append([]byte(`{"name":`), name...)
+	for _, k := range slices.Sorted(maps.Keys(sp.Params)) {
+		if k == "name" {
+			return nil, fmt.Errorf("score: the %s SDE has a parameter called \"name\", which its checkpoint entry uses for the kind; rename the parameter", sp.Name)
+		}
+		key, _ := json.Marshal(k)
+		v, err := json.Marshal(sp.Params[k])
+		if err != nil {
+			return nil, fmt.Errorf("score: the %s SDE's parameter %s: %w", sp.Name, k, err)
+		}
+		b = append(append(append(append(b, ','), key...), ':'), v...)
+	}
+	return append(b, '}'), nil
+}
+
+// UnmarshalJSON reads the flat form: "name" and numeric parameters.
+func (sp *SDESpec) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return fmt.Errorf("score: the SDE entry: %w", err)
+	}
+	var out SDESpec
+	if v, ok := raw["name"]; ok {
+		if err := json.Unmarshal(v, &out.Name); err != nil {
+			return fmt.Errorf("score: the SDE entry's name: %w", err)
+		}
+		delete(raw, "name")
+	}
+	if out.Name == "" {
+		return errors.New("score: the SDE entry has no name")
+	}
+	out.Params = make(map[string]float64, len(raw))
+	for k, v := range raw {
+		var f float64
+		if err := json.Unmarshal(v, &f); err != nil {
+			return fmt.Errorf("score: the %s SDE's parameter %s is not a number: %w", out.Name, k, err)
+		}
+		out.Params[k] = f
+	}
+	for _, k := range legacyKeys[out.Name] {
+		if _, ok := out.Params[k]; !ok {
+			out.Params[k] = 0
+		}
+	}
+	*sp = out
+	return nil
+}
+
+// SpecOf describes s for a checkpoint: its name and sde.Parameterized
+// parameters. It fails for an SDE that does not report its parameters, or
+// whose kind sde.New cannot rebuild from them (not registered, or registered
+// under that name for another type).
+func SpecOf(s sde.SDE) (SDESpec, error) {
+	p, ok := s.(sde.Parameterized)
 	if !ok {
-		panic(fmt.Sprintf("score: SDE of type %T cannot be described; use sde.VP, sde.SubVP or sde.VE", s))
+		return SDESpec{Name: s.Name()}, fmt.Errorf("score: the %s SDE (%T) does not report its parameters, so a checkpoint could not record it; implement Params() map[string]float64 (sde.Parameterized) and register the kind with sde.Register", s.Name(), s)
 	}
-	return sp
+	sp := SDESpec{Name: s.Name(), Params: maps.Clone(p.Params())}
+	if _, ok := sp.Params["name"]; ok {
+		return sp, fmt.Errorf("score: the %s SDE (%T) has a parameter called \"name\", which a checkpoint uses for the kind; rename the parameter", sp.Name, s)
+	}
+	rebuilt, err := sde.New(sp.Name, sp.Params)
+	if err != nil {
+		return sp, fmt.Errorf("score: the %s SDE (%T) cannot be rebuilt from its name and parameters, so a checkpoint could not record it (register the kind with sde.Register): %w", s.Name(), s, err)
+	}
+	if reflect.TypeOf(rebuilt) != reflect.TypeOf(s) {
+		return sp, fmt.Errorf("score: the SDE of type %T is called %q, but sde.New(%q) builds a %T; give it a name of its own and register it with sde.Register", s, sp.Name, sp.Name, rebuilt)
+	}
+	if rp, ok := rebuilt.(sde.Parameterized); !ok || !maps.Equal(rp.Params(), sp.Params) {
+		return sp, fmt.Errorf("score: sde.New(%q, %v) does not give back those parameters; the kind's build function must use every key Params reports", sp.Name, sp.Params)
+	}
+	return sp, nil
 }
 
-func specOf(s sde.SDE) (SDESpec, bool) {
-	switch v := s.(type) {
-	case *sde.VP:
-		return SDESpec{Name: "vp", BetaMin: v.BetaMin, BetaMax: v.BetaMax}, true
-	case *sde.SubVP:
-		return SDESpec{Name: "subvp", BetaMin: v.BetaMin, BetaMax: v.BetaMax}, true
-	case *sde.VE:
-		return SDESpec{Name: "ve", SigmaMin: v.SigmaMin, SigmaMax: v.SigmaMax}, true
-	}
-	return SDESpec{Name: s.Name()}, false
-}
-
-// SDE builds the SDE the spec describes.
+// SDE builds the SDE the spec describes with sde.New.
 func (sp SDESpec) SDE() (sde.SDE, error) {
-	var s sde.SDE
-	switch sp.Name {
-	case "vp":
-		s = &sde.VP{BetaMin: sp.BetaMin, BetaMax: sp.BetaMax}
-	case "subvp":
-		s = &sde.SubVP{BetaMin: sp.BetaMin, BetaMax: sp.BetaMax}
-	case "ve":
-		s = &sde.VE{SigmaMin: sp.SigmaMin, SigmaMax: sp.SigmaMax}
-	default:
-		return nil, fmt.Errorf("score: unknown SDE %q", sp.Name)
-	}
-	if err := s.Validate(); err != nil {
+	s, err := sde.New(sp.Name, sp.Params)
+	if err != nil {
 		return nil, fmt.Errorf("score: %w", err)
 	}
 	return s, nil
 }
 
+// String is the name and the parameters by sorted key, as
+// "vp (beta_max 20, beta_min 0.1)".
 func (sp SDESpec) String() string {
-	g := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-	if sp.Name == "ve" {
-		return "ve (sigma_min " + g(sp.SigmaMin) + ", sigma_max " + g(sp.SigmaMax) + ")"
+	if len(sp.Params) == 0 {
+		return sp.Name
 	}
-	return sp.Name + " (beta_min " + g(sp.BetaMin) + ", beta_max " + g(sp.BetaMax) + ")"
+	var b strings.Builder
+	b.WriteString(sp.Name + " (")
+	for i, k := range slices.Sorted(maps.Keys(sp.Params)) {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(k + " " + strconv.FormatFloat(sp.Params[k], 'g', -1, 64))
+	}
+	b.WriteString(")")
+	return b.String()
 }
 
 // TrainMeta is what a checkpoint written by the trainer records besides the
@@ -325,8 +394,7 @@ func WriteMeta(ck *model.Checkpoint, m *TrainMeta) error {
 
 // sameSDE reports whether a and b are the same SDE with the same parameters.
 func sameSDE(a, b SDESpec) bool {
-	return a.Name == b.Name && a.BetaMin == b.BetaMin && a.BetaMax == b.BetaMax &&
-		a.SigmaMin == b.SigmaMin && a.SigmaMax == b.SigmaMax
+	return a.Name == b.Name && maps.Equal(a.Params, b.Params)
 }
 
 // LoadNet reads a checkpoint written by the trainer (sdesample train) and
@@ -356,7 +424,11 @@ func NetFromCheckpoint(ck *model.Checkpoint, s sde.SDE, name string) (*Net, erro
 	if s == nil {
 		s = trained
 	} else {
-		if have, _ := specOf(s); !sameSDE(have, meta.SDE) {
+		have, err := SpecOf(s)
+		if err != nil {
+			return nil, fmt.Errorf("score: %s: %w", name, err)
+		}
+		if !sameSDE(have, meta.SDE) {
 			hint := "use -sde " + meta.SDE.Name
 			if have.Name == meta.SDE.Name {
 				hint = "the parameters differ; use the SDE the checkpoint records"

@@ -272,8 +272,8 @@ func TestLoadNet(t *testing.T) {
 		{write("text.ckpt", []byte("x0,x1\n1,2\n")), nil, "not an sdekit model checkpoint"},
 		{barePath, nil, "no score metadata"},
 		{badMetaPath, nil, "unknown parameterisation"},
-		{path, sde.NewVP(), "trained with the ve (sigma_min 0.01, sigma_max 50) SDE; it cannot be used with vp"},
-		{path, &sde.VE{SigmaMin: 0.01, SigmaMax: 348}, "cannot be used with ve (sigma_min 0.01, sigma_max 348)"},
+		{path, sde.NewVP(), "trained with the ve (sigma_max 50, sigma_min 0.01) SDE; it cannot be used with vp"},
+		{path, &sde.VE{SigmaMin: 0.01, SigmaMax: 348}, "cannot be used with ve (sigma_max 348, sigma_min 0.01)"},
 	}
 	for _, c := range cases {
 		_, err := LoadNet(c.path, c.s)

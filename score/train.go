@@ -102,8 +102,8 @@ func (cfg TrainConfig) normalize() (TrainConfig, error) {
 	if err := cfg.SDE.Validate(); err != nil {
 		return cfg, fmt.Errorf("score: %w", err)
 	}
-	if _, ok := specOf(cfg.SDE); !ok {
-		return cfg, fmt.Errorf("score: cannot train with an SDE of type %T (its checkpoint could not record it); use sde.VP, sde.SubVP or sde.VE", cfg.SDE)
+	if _, err := SpecOf(cfg.SDE); err != nil {
+		return cfg, err
 	}
 	if cfg.Param == "" {
 		cfg.Param = DefaultParam(cfg.SDE)
@@ -211,7 +211,7 @@ func sameRun(cfg TrainConfig, m *TrainMeta, ck *model.Checkpoint) error {
 	diff := func(what string, have, want any) error {
 		return fmt.Errorf("%s is %v in the checkpoint but %v now; a resumed run must keep the settings of the original", what, want, have)
 	}
-	if sp := SpecOf(cfg.SDE); !sameSDE(sp, m.SDE) {
+	if sp, _ := SpecOf(cfg.SDE); !sameSDE(sp, m.SDE) { // normalize checked SpecOf
 		return diff("the SDE", sp, m.SDE)
 	}
 	if cfg.Param != m.Param {
@@ -264,9 +264,10 @@ func newTrainer(cfg TrainConfig, net model.Trainable, opt *model.Adam, ema *mode
 		return nil, err
 	}
 	n, d := cfg.Batch, cfg.Model.Dim
+	spec, _ := SpecOf(cfg.SDE) // normalize checked it
 	tr := &Trainer{
 		cfg: cfg, net: net, opt: opt, ema: ema, loss: loss, step: step,
-		meta: TrainMeta{Format: metaFormat, SDE: SpecOf(cfg.SDE), Param: cfg.Param, Loss: cfg.Loss,
+		meta: TrainMeta{Format: metaFormat, SDE: spec, Param: cfg.Param, Loss: cfg.Loss,
 			Data: cfg.DataSpec, Seed: cfg.Seed, Batch: cfg.Batch, Steps: cfg.Steps},
 		stream: rng.NewStream(cfg.Seed, 0, trainPurpose),
 		x0:     make([]float64, n*d), t: make([]float64, n), z: make([]float64, n*d),

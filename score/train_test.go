@@ -173,7 +173,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if meta.Data != "gmm8" || meta.Seed != 3 || meta.Batch != 8 || meta.SDE != SpecOf(base.SDE) {
+			if meta.Data != "gmm8" || meta.Seed != 3 || meta.Batch != 8 || !sameSDE(meta.SDE, mustSpec(t, base.SDE)) {
 				t.Errorf("metadata %+v", meta)
 			}
 			a, err := LoadNet(path, nil)
@@ -278,6 +278,23 @@ func TestRunStops(t *testing.T) {
 	}
 }
 
+// noParams is an SDE that does not report its parameters (embedding the
+// interface promotes only the SDE methods).
+type noParams struct{ sde.SDE }
+
+// misnamed reports VP's name and parameters but is another type: a
+// checkpoint would rebuild it as a *sde.VP.
+type misnamed struct{ *sde.VP }
+
+func mustSpec(t *testing.T, s sde.SDE) SDESpec {
+	t.Helper()
+	sp, err := SpecOf(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sp
+}
+
 func TestTrainConfigErrors(t *testing.T) {
 	ok := TrainConfig{SDE: sde.NewVP(), Data: data.GMM8{}, Steps: 1}
 	cases := []struct {
@@ -295,6 +312,8 @@ func TestTrainConfigErrors(t *testing.T) {
 		{func(c *TrainConfig) { c.CheckpointEvery = 5 }, "CheckpointPath is empty"},
 		{func(c *TrainConfig) { c.Loss.Kind = LossSMLD }, "use -sde ve"},
 		{func(c *TrainConfig) { c.Param = "x" }, "unknown parameterisation"},
+		{func(c *TrainConfig) { c.SDE = noParams{sde.NewVP()} }, "does not report its parameters, so a checkpoint could not record it; implement Params"},
+		{func(c *TrainConfig) { c.SDE = misnamed{sde.NewVP()} }, "is called \"vp\", but sde.New(\"vp\") builds a *sde.VP; give it a name of its own"},
 	}
 	for _, c := range cases {
 		cfg := ok

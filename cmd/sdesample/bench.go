@@ -80,7 +80,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	for _, s := range sdeNames {
 		if _, err := resolveSDE(s); err != nil {
-			return usagef("-sdes: unknown SDE %q; use vp, subvp or ve", s)
+			return usagef("-sdes: unknown SDE %q; use one of %s", s, strings.Join(sde.Kinds(), ", "))
 		}
 	}
 	for _, s := range sams {

@@ -39,7 +39,7 @@ type problem struct {
 func resolveSDE(name string) (sde.SDE, error) {
 	s, err := sde.ByName(name)
 	if err != nil {
-		return nil, usagef("-sde %q: unknown SDE; use vp, subvp or ve", name)
+		return nil, usagef("-sde %q: unknown SDE; use one of %s", name, strings.Join(sde.Kinds(), ", "))
 	}
 	return s, nil
 }
@@ -147,13 +147,15 @@ func dataErr(flagName string, err error) error {
 	return fmt.Errorf("-%s: %s", flagName, strings.TrimPrefix(err.Error(), "data: "))
 }
 
-// defaultEps is the reference time cut-off for sampling: 1e-3 for VP and
-// sub-VP, 1e-5 for VE (reference.md section 1).
-func defaultEps(s sde.SDE) float64 {
-	if s.Name() == "ve" {
-		return 1e-5
+// defaultEps is the time cut-off for sampling the SDE declares
+// (sde.DefaultEps: the reference's 1e-3 for VP and sub-VP, 1e-5 for VE,
+// reference.md section 1); an SDE that declares none needs -eps.
+func defaultEps(s sde.SDE) (float64, error) {
+	eps, err := sde.DefaultEps(s)
+	if err != nil {
+		return 0, usagef("-eps: %s", strings.TrimPrefix(err.Error(), "sde: "))
 	}
-	return 1e-3
+	return eps, nil
 }
 
 // checkEps rejects a time cut-off outside (0, T).
