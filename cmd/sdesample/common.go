@@ -147,17 +147,6 @@ func dataErr(flagName string, err error) error {
 	return fmt.Errorf("-%s: %s", flagName, strings.TrimPrefix(err.Error(), "data: "))
 }
 
-// defaultEps is the time cut-off for sampling the SDE declares
-// (sde.DefaultEps: the reference's 1e-3 for VP and sub-VP, 1e-5 for VE,
-// reference.md section 1); an SDE that declares none needs -eps.
-func defaultEps(s sde.SDE) (float64, error) {
-	eps, err := sde.DefaultEps(s)
-	if err != nil {
-		return 0, usagef("-eps: %s", strings.TrimPrefix(err.Error(), "sde: "))
-	}
-	return eps, nil
-}
-
 // checkEps rejects a time cut-off outside (0, T).
 func checkEps(eps float64, s sde.SDE) error {
 	if !(eps > 0 && eps < s.T()) || math.IsInf(eps, 0) {
