@@ -2,6 +2,31 @@
 // reverse-time SDE by Euler-Maruyama, predictor-corrector samplers, the
 // probability-flow ODE, and the discrete DDPM and DDIM chains.
 //
+// # Samplers as types
+//
+// A sampler is a value with its own options (EulerMaruyama, PC with its
+// Predictor and Corrector, ProbabilityFlow, DDPM, DDIM) set in
+// Config.Sampler. Its Prepare method checks the options against the run and
+// returns a Plan; one shared driver (Generate, Trajectory) splits the rows
+// into blocks over the workers, draws each row's prior and noise from
+// Config.Noise, reports progress, stops on cancellation, records
+// trajectories and counts evaluations, and calls Plan.Run once per block.
+// A plan keeps whatever a method needs between steps (past evaluations of a
+// multistep method, several evaluations a step) in its Run's locals and the
+// worker's Block.Scratch. A new sampler is one type with Name and Prepare
+// (and Options, for the command line and notebooks) and one line in
+// names.go; a caller's own sampler registers with Register (see the
+// package examples).
+//
+// # Noise
+//
+// Noise is an interface: a worker's NoiseSource answers independent
+// normals (prior draws, Langevin steps) and Brownian increments over a time
+// interval (reverse-SDE steps). The default Streams gives row i of seed s
+// its own counter-based stream and answers both in order; a Brownian tree
+// answers increments by time instead, so runs with different steps share one
+// path.
+//
 // Everything is on flat row-major []float64 (n rows of D values). Generate
 // takes the global indices of the rows to draw; row i takes all its
 // randomness from its own counter-based normal stream rng.NewKey(seed, i,
@@ -9,8 +34,9 @@
 // n of the row is a fixed function of the key and n, drawn for a block of
 // rows at a time by rng.NormalsRows), so a row does not depend on
 // the batch, the order of rows, Workers, Block or the shard it is computed in.
-// The two options that make rows share a step size (BatchNorms, ODEJoint)
-// make the rows of one call a batch, as in the reference code.
+// The two options that make rows share a step size (PC.BatchNorms,
+// ProbabilityFlow.Joint) make the rows of one call a batch (a lockstep
+// plan), as in the reference code.
 //
 // # Notation
 //
@@ -47,14 +73,15 @@
 // discretisation) and x + (sigma^2 - sigma'^2) score + sqrt(sigma^2 - sigma'^2) z
 // for VE (SMLD's).
 //
-// Ancestral ("ancestral"): sample q(x_t' | x_t, x_0) at Tweedie's estimate
+// Ancestral ("ancestral", the Ancestral type): sample q(x_t' | x_t, x_0) at Tweedie's estimate
 // x_0 = (x + s(t)^2 score)/c(t); its mean simplifies to
 //
 //	x' = (x + B^2 score)/A + sigma z,   sigma^2 = B^2 ("beta") or B^2 s(t')^2 / s(t)^2 ("beta-tilde", the posterior variance)
 //
 // For VP with beta this is DDPM's Algorithm 2 on the grid; for VE with
-// beta-tilde it is the reference's SMLD ancestral step. DDPMVariance chooses;
-// the default is the reference's (beta for VP and sub-VP, beta-tilde for VE).
+// beta-tilde it is the reference's SMLD ancestral step. Ancestral.Variance chooses;
+// the default is the SDE's (sde.DefaultAncestralVariance: the reference's beta
+// for VP and sub-VP, beta-tilde for VE).
 //
 // # Correctors
 //
@@ -64,7 +91,7 @@
 //
 // with r = SNR and alpha = A^2 of the step that follows (1 - beta_i for VP,
 // 1 for VE; the same A^2 for sub-VP, where the reference crashes). The norms
-// are the row's own by default; BatchNorms averages |z| and |score| over the
+// are the row's own by default; PC.BatchNorms averages |z| and |score| over the
 // rows of the call, as the reference does. When |score| = 0 no step is taken.
 // With per-row norms the step is unbounded where the score is small: in two
 // dimensions a fifth of the gmm8 samples leave the modes, and with
@@ -95,10 +122,10 @@
 //
 // # Probability-flow ODE
 //
-// The "ode" sampler integrates dx/dt = a(t) x - g(t)^2 score(x, t) / 2 from T
+// The "ode" sampler (ProbabilityFlow) integrates dx/dt = a(t) x - g(t)^2 score(x, t) / 2 from T
 // to eps with package ode: by default Dormand-Prince 5(4) with per-row step
 // sizes and error control (each row its own step size and error norm), so
-// an easy row is not held back by a hard one; ODEJoint solves all rows of the
+// an easy row is not held back by a hard one; Joint solves all rows of the
 // call as one flattened system with one step size, as scipy's RK45 does in the
 // reference. Tableaux without an error estimate ("euler", "heun", "midpoint",
 // "rk4") take Steps equal steps, for low step counts. Stats reports every
@@ -151,7 +178,7 @@
 //
 // # Inpainting
 //
-// Config.Clamp is called after every em or pc step; Inpaint builds the score
+// EulerMaruyama.Clamp and PC.Clamp are called after every step; Inpaint builds the score
 // SDE code's clamp, which overwrites the known coordinates with the
 // forward-noised data c(t) x0 + s(t) z. It is a heuristic: on gmm8 with x fixed
 // at 4 it puts 0.43 of the filled-in y on the (4, 0) mode where the exact
