@@ -21,7 +21,7 @@ import (
 const benchN = 10000
 
 func benchGenerate(b *testing.B, c Config) {
-	c.Steps = max(c.Steps, 1000)
+	setSteps(c.Sampler, max(viewOf(c.Sampler).steps, 1000))
 	if err := c.Validate(); err != nil {
 		b.Fatal(err)
 	}
@@ -49,27 +49,27 @@ func gmm8VP() (sde.SDE, *score.Mixture) {
 
 func BenchmarkGMM8EM(b *testing.B) {
 	s, m := gmm8VP()
-	benchGenerate(b, Config{SDE: s, Score: m, Sampler: EM})
+	benchGenerate(b, Config{SDE: s, Score: m, Sampler: &EulerMaruyama{}})
 }
 
 func BenchmarkGMM8PC(b *testing.B) {
 	s, m := gmm8VP()
-	benchGenerate(b, Config{SDE: s, Score: m, Sampler: PC, Predictor: PredictorReverseDiffusion, Corrector: CorrectorLangevin})
+	benchGenerate(b, Config{SDE: s, Score: m, Sampler: &PC{Predictor: ReverseDiffusion{}, Corrector: Langevin{}}})
 }
 
 func BenchmarkGMM8ODE(b *testing.B) {
 	s, m := gmm8VP()
-	benchGenerate(b, Config{SDE: s, Score: m, Sampler: ODE})
+	benchGenerate(b, Config{SDE: s, Score: m, Sampler: &ProbabilityFlow{}})
 }
 
 func BenchmarkGMM8ODEJoint(b *testing.B) {
 	s, m := gmm8VP()
-	benchGenerate(b, Config{SDE: s, Score: m, Sampler: ODE, ODEJoint: true})
+	benchGenerate(b, Config{SDE: s, Score: m, Sampler: &ProbabilityFlow{Joint: true}})
 }
 
 func BenchmarkGauss64EM(b *testing.B) {
 	s := sde.NewVP()
-	benchGenerate(b, Config{SDE: s, Score: score.Gauss(s, 64), Sampler: EM})
+	benchGenerate(b, Config{SDE: s, Score: score.Gauss(s, 64), Sampler: &EulerMaruyama{}})
 }
 
 // The score alone: go test -run '^$' -bench MixtureScore ./score

@@ -17,7 +17,7 @@ import (
 func ExampleGenerate() {
 	vp := sde.NewVP()
 	m := score.GMM8(vp)
-	cfg := sample.Config{SDE: vp, Score: m, Sampler: "pc", Predictor: "ancestral", Corrector: "ald", Steps: 200}
+	cfg := sample.Config{SDE: vp, Score: m, Sampler: &sample.PC{Predictor: &sample.Ancestral{}, Corrector: sample.ALD{}, Steps: 200}}
 	rows := make([]int, 2000)
 	for i := range rows {
 		rows[i] = i

@@ -3,6 +3,7 @@ package sample
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/sdekit/sdekit/discretize"
 	"github.com/sdekit/sdekit/internal/rng"
+	"github.com/sdekit/sdekit/ode"
 	"github.com/sdekit/sdekit/score"
 	"github.com/sdekit/sdekit/sde"
 )
@@ -445,6 +447,8 @@ func TestNoAllocationPerStep(t *testing.T) {
 	}
 }
 
+// Every validation rule of Config and of the built-in samplers' Prepare has
+// a message that names the field (Type.Field for a sampler's) and what to do.
 func TestValidateErrors(t *testing.T) {
 	vp, ve := sde.NewVP(), sde.NewVE()
 	g := score.GMM8(vp)
@@ -455,50 +459,172 @@ func TestValidateErrors(t *testing.T) {
 		{Config{Score: g}, "Config.SDE is nil"},
 		{Config{SDE: vp}, "Config.Score is nil"},
 		{Config{SDE: &sde.VP{BetaMin: 2, BetaMax: 1}, Score: g}, "Config.SDE: sde: beta_min = 2 is larger"},
-		{Config{SDE: vp, Score: g, Sampler: "heun"}, `Config.Sampler = "heun" is unknown; use em, pc, ode, ddpm or ddim`},
-		{Config{SDE: vp, Score: g, Sampler: PC, Predictor: "rk"}, `Config.Predictor = "rk" is unknown`},
-		{Config{SDE: vp, Score: g, Sampler: PC, Corrector: "hmc"}, `Config.Corrector = "hmc" is unknown`},
-		{Config{SDE: vp, Score: g, Sampler: PC, Predictor: None, Corrector: None}, "both none"},
-		{Config{SDE: vp, Score: g, Sampler: EM, Corrector: CorrectorLangevin}, "use Sampler pc to add a corrector"},
-		{Config{SDE: vp, Score: g, Steps: -1}, "Config.Steps = -1; use N >= 1"},
-		{Config{SDE: vp, Score: g, Eps: 1}, "Config.Eps = 1 must lie in (0, T)"},
-		{Config{SDE: vp, Score: g, Eps: -1e-3}, "Config.Eps = -0.001 must lie in (0, T)"},
-		{Config{SDE: vp, Score: g, Sampler: PC, SNR: -0.1}, "Config.SNR = -0.1 must be finite and > 0"},
-		{Config{SDE: vp, Score: g, Sampler: PC, SNR: math.NaN()}, "Config.SNR = NaN"},
-		{Config{SDE: vp, Score: g, Sampler: PC, CorrectorSteps: -2}, "Config.CorrectorSteps = -2"},
 		{Config{SDE: vp, Score: g, Dim: 3}, "Config.Score has dimension 2 but Config.Dim is 3"},
+		{Config{SDE: vp, Score: g, Dim: -1}, "Config.Dim = -1"},
 		{Config{SDE: vp, Score: gaussScore{s: vp, d: 0}}, "Config.Score.Dim() = 0"},
-		{Config{SDE: vp, Score: g, Sampler: ODE, Solver: "rk45"}, `Config.Solver: ode: unknown tableau "rk45"`},
-		{Config{SDE: vp, Score: g, Sampler: ODE, RTol: -1}, "Config.RTol = -1"},
-		{Config{SDE: ve, Score: g, Sampler: DDPM}, "needs a VP SDE"},
-		{Config{SDE: vp, Score: g, Sampler: DDPM, Steps: 10}, "Config.Steps: discretize: beta_max/N = 2 must be below 1"},
-		{Config{SDE: vp, Score: g, Sampler: DDIM, Steps: 2000}, "Config.Steps = 2000 is more than the 1000 steps"},
-		{Config{SDE: vp, Score: g, Sampler: DDIM, Eta: 2}, "Config.Eta = 2 must lie in [0, 1]"},
-		{Config{SDE: vp, Score: g, Sampler: DDPM, DDPMVariance: "small"}, `Config.DDPMVariance = "small" is unknown`},
+		{Config{SDE: vp, Score: g, Eps: 1}, "Config.Eps = 1: the time cut-off must lie strictly between 0 and T = 1"},
+		{Config{SDE: vp, Score: g, Eps: -1e-3}, "Config.Eps = -0.001: the time cut-off must lie strictly between 0 and T"},
 		{Config{SDE: vp, Score: g, Workers: -1}, "Config.Workers = -1"},
 		{Config{SDE: vp, Score: g, Block: -1}, "Config.Block = -1"},
+		{Config{SDE: vp, Score: g, Sampler: &EulerMaruyama{Steps: -1}}, "EulerMaruyama.Steps = -1: use N >= 1"},
+		{Config{SDE: vp, Score: g, Sampler: &PC{Steps: -1}}, "PC.Steps = -1: use N >= 1"},
+		{Config{SDE: vp, Score: g, Sampler: &PC{Predictor: NoPredictor{}, Corrector: NoCorrector{}}}, "PC.Predictor: the predictor and the corrector are both none"},
+		{Config{SDE: vp, Score: g, Sampler: &PC{SNR: -0.1}}, "PC.SNR = -0.1: must be finite and > 0"},
+		{Config{SDE: vp, Score: g, Sampler: &PC{SNR: math.NaN()}}, "PC.SNR = NaN: must be finite"},
+		{Config{SDE: vp, Score: g, Sampler: &PC{SNR: math.Inf(1)}}, "PC.SNR = +Inf: must be finite"},
+		{Config{SDE: vp, Score: g, Sampler: &PC{CorrectorSteps: -2}}, "PC.CorrectorSteps = -2: use >= 1"},
+		{Config{SDE: vp, Score: g, Sampler: &PC{BatchNorms: true}}, "PC.BatchNorms: BatchNorms averages the norms of the langevin corrector; the corrector ald uses none"},
+		{Config{SDE: vp, Score: g, Sampler: &PC{Predictor: &Ancestral{Variance: "small"}}}, `Ancestral.Variance: "small" is unknown`},
+		{Config{SDE: vp, Score: g, Sampler: &PC{ReferenceDt: true, Steps: 10}}, "ReferenceDt with Steps = 10"},
+		{Config{SDE: vp, Score: g, Sampler: &ProbabilityFlow{Solver: "rk45"}}, `ProbabilityFlow.Solver: ode: unknown tableau "rk45"`},
+		{Config{SDE: vp, Score: g, Sampler: &ProbabilityFlow{Steps: -1}}, "ProbabilityFlow.Steps = -1: use N >= 1"},
+		{Config{SDE: vp, Score: g, Sampler: &ProbabilityFlow{RTol: -1}}, "ProbabilityFlow.RTol = -1: must be finite and > 0"},
+		{Config{SDE: vp, Score: g, Sampler: &ProbabilityFlow{ATol: math.Inf(1)}}, "ProbabilityFlow.ATol = +Inf: must be finite and > 0"},
+		{Config{SDE: vp, Score: g, Sampler: &ProbabilityFlow{Controller: ode.PID{KI: 1, Safety: 2}}}, "ProbabilityFlow.Controller"},
+		{Config{SDE: ve, Score: g, Sampler: &DDPM{}}, "the ddpm sampler cannot run on the ve SDE; it needs a VP SDE"},
+		{Config{SDE: ve, Score: g, Sampler: &DDIM{}}, "the ddim sampler cannot run on the ve SDE; it needs a VP SDE"},
+		{Config{SDE: vp, Score: g, Sampler: &DDPM{Steps: -1}}, "DDPM.Steps = -1: use N >= 1"},
+		{Config{SDE: vp, Score: g, Sampler: &DDPM{Steps: 10}}, "DDPM.Steps: discretize: beta_max/N = 2 must be below 1"},
+		{Config{SDE: vp, Score: g, Sampler: &DDPM{Variance: "small"}}, `DDPM.Variance = "small": unknown`},
+		{Config{SDE: vp, Score: g, Sampler: &DDIM{Steps: -1}}, "DDIM.Steps = -1: use S >= 1"},
+		{Config{SDE: vp, Score: g, Sampler: &DDIM{DDPMSteps: -1}}, "DDIM.DDPMSteps = -1: use the length of the DDPM schedule"},
+		{Config{SDE: vp, Score: g, Sampler: &DDIM{Steps: 10, DDPMSteps: 10}}, "DDIM.DDPMSteps: discretize: beta_max/N = 2 must be below 1"},
+		{Config{SDE: vp, Score: g, Sampler: &DDIM{Steps: 2000}}, "DDIM.Steps = 2000: more than the 1000 steps"},
+		{Config{SDE: vp, Score: g, Sampler: &DDIM{Eta: 2}}, "DDIM.Eta = 2: must lie in [0, 1]"},
 	}
 	for _, tc := range cases {
 		err := tc.c.Validate()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: error %v, want %q", tc.c, err, tc.want)
 		}
+		// a sampler's errors are *OptionErrors naming the field's option
+		var oe *OptionError
+		if tc.c.Sampler != nil && strings.Contains(tc.want, ".") && errors.As(err, &oe) {
+			if oe.Sampler != tc.c.Sampler.Name() || oe.Field == "" {
+				t.Errorf("%q: OptionError %+v", tc.want, oe)
+			}
+			opt := false
+			for _, o := range Options(tc.c.Sampler) {
+				opt = opt || o.Name == oe.Option
+			}
+			if !opt {
+				t.Errorf("%q: option %q is not an option of %s", tc.want, oe.Option, tc.c.Sampler.Name())
+			}
+		}
 	}
-	// ReferenceDt needs N >= 20 for the DDPM betas of the default VP (beta_max/N < 1).
-	c := Config{SDE: vp, Score: g, Sampler: PC, ReferenceDt: true, Steps: 10}
-	if err := c.Validate(); err != nil {
-		t.Fatal(err)
+	var ue *UnsupportedSDEError
+	if err := (&Config{SDE: ve, Score: g, Sampler: &DDIM{}}).Validate(); !errors.As(err, &ue) || ue.Sampler != "ddim" || ue.SDE != "ve" {
+		t.Errorf("ddim on ve: %#v, want an *UnsupportedSDEError", err)
 	}
-	if _, err := Generate(context.Background(), c, 1, []int{0}, make([]float64, 2), nil); err == nil || !strings.Contains(err.Error(), "ReferenceDt with Steps = 10") {
-		t.Errorf("ReferenceDt with N = 10: %v", err)
-	}
-	// Defaults.
-	d := Config{SDE: ve, Score: score.GMM8(ve), Sampler: PC}
+	// Defaults, filled in the Config and in the sampler.
+	d := Config{SDE: ve, Score: score.GMM8(ve), Sampler: &PC{}}
 	if err := d.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if d.Steps != 1000 || d.Eps != 1e-5 || d.SNR != 0.16 || d.CorrectorSteps != 1 || d.Predictor != PredictorReverseDiffusion || d.Corrector != CorrectorALD || d.Workers < 1 || d.Block != 256 {
-		t.Errorf("defaults: %+v", d)
+	pc := d.Sampler.(*PC)
+	if pc.Steps != 1000 || d.Eps != 1e-5 || pc.SNR != 0.16 || pc.CorrectorSteps != 1 || pc.Predictor != (ReverseDiffusion{}) || pc.Corrector != (ALD{}) || d.Workers < 1 || d.Block != 256 {
+		t.Errorf("defaults: %+v, %+v", d, pc)
+	}
+	if _, ok := d.Noise.(Streams); !ok {
+		t.Errorf("default noise %T, want Streams", d.Noise)
+	}
+	e := Config{SDE: vp, Score: g}
+	if err := e.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if em, ok := e.Sampler.(*EulerMaruyama); !ok || em.Steps != 1000 || e.Eps != 1e-3 {
+		t.Errorf("nil Sampler: %+v %+v, want em with 1000 steps and eps 1e-3", e, e.Sampler)
+	}
+	for _, tc := range []struct {
+		s    Sampler
+		want string
+	}{
+		{&ProbabilityFlow{}, "dopri5 1e-05 1e-05 1000"},
+		{&DDPM{}, "1000 beta"},
+		{&DDIM{}, "1000 1000 0"},
+	} {
+		c := Config{SDE: vp, Score: g, Sampler: tc.s}
+		if err := c.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		switch v := tc.s.(type) {
+		case *ProbabilityFlow:
+			got = fmt.Sprint(v.Solver, " ", v.RTol, " ", v.ATol, " ", v.Steps)
+		case *DDPM:
+			got = fmt.Sprint(v.Steps, " ", v.Variance)
+		case *DDIM:
+			got = fmt.Sprint(v.Steps, " ", v.DDPMSteps, " ", v.Eta)
+		}
+		if got != tc.want {
+			t.Errorf("%s defaults %q, want %q", tc.s.Name(), got, tc.want)
+		}
+	}
+}
+
+// The rules that left Config for the names of the command line: an unknown
+// sampler is New's error, an unknown predictor or corrector
+// PredictorByName's and CorrectorByName's, and an option a sampler does not
+// have (a corrector for em, the old "use Sampler pc to add a corrector") or
+// cannot parse is an *OptionError from Configure and NewFromOptions.
+func TestOptionErrors(t *testing.T) {
+	if _, err := New("heun"); err == nil || !strings.Contains(err.Error(), `unknown sampler "heun"; use em, pc, ode, ddpm, ddim`) {
+		t.Errorf("New(heun): %v", err)
+	}
+	if _, err := PredictorByName("rk"); err == nil || !strings.Contains(err.Error(), `unknown predictor "rk"`) {
+		t.Errorf("PredictorByName(rk): %v", err)
+	}
+	if _, err := CorrectorByName("hmc"); err == nil || !strings.Contains(err.Error(), `unknown corrector "hmc"`) {
+		t.Errorf("CorrectorByName(hmc): %v", err)
+	}
+	for _, tc := range []struct {
+		sampler string
+		values  map[string]string
+		option  string
+		want    string
+	}{
+		{"heun", nil, "", `unknown sampler "heun"`},
+		{"em", map[string]string{"corrector": "langevin"}, "corrector", "option corrector: does not apply to sampler em (its options are steps, denoise, reference-dt)"},
+		{"ddpm", map[string]string{"eta": "1"}, "eta", "does not apply to sampler ddpm"},
+		{"pc", map[string]string{"predictor": "rk"}, "predictor", `option predictor: unknown predictor "rk"`},
+		{"pc", map[string]string{"corrector": "hmc"}, "corrector", `option corrector: unknown corrector "hmc"`},
+		{"pc", map[string]string{"ddpm-variance": "beta"}, "ddpm-variance", "applies to the ancestral predictor only"},
+		{"pc", map[string]string{"snr": "high"}, "snr", `option snr: "high" is not a number`},
+		{"pc", map[string]string{"steps": "1e3"}, "steps", `option steps: "1e3" is not an integer`},
+		{"pc", map[string]string{"steps": "0"}, "steps", "option steps: 0: give a value >= 1"},
+		{"ode", map[string]string{"rtol": "0"}, "rtol", "option rtol: 0: give a value > 0"},
+		{"pc", map[string]string{"denoise": "yes"}, "denoise", `option denoise: "yes" is not true or false`},
+		{"ode", map[string]string{"controller": "pid"}, "controller", `option controller: "pid" is unknown`},
+	} {
+		_, err := NewFromOptions(tc.sampler, tc.values)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s %v: error %v, want %q", tc.sampler, tc.values, err, tc.want)
+			continue
+		}
+		var oe *OptionError
+		if tc.option != "" && (!errors.As(err, &oe) || oe.Option != tc.option || oe.Sampler != tc.sampler) {
+			t.Errorf("%s %v: %#v, want an OptionError for option %s", tc.sampler, tc.values, err, tc.option)
+		}
+	}
+	// Options apply in the order of Options(): ddpm-variance after predictor.
+	s, err := NewFromOptions("pc", map[string]string{"ddpm-variance": "beta-tilde", "predictor": "ancestral", "corrector": "none", "steps": "30"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := s.(*PC)
+	if a, ok := pc.Predictor.(*Ancestral); !ok || a.Variance != VarianceBetaTilde || pc.Corrector != (NoCorrector{}) || pc.Steps != 30 {
+		t.Errorf("pc options: %+v", pc)
+	}
+	// A bad value found by Prepare names the option too.
+	s, err = NewFromOptions("ddim", map[string]string{"eta": "3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vp := sde.NewVP()
+	c := Config{SDE: vp, Score: score.GMM8(vp), Sampler: s}
+	var oe *OptionError
+	if err := c.Validate(); !errors.As(err, &oe) || oe.Option != "eta" || oe.Field != "DDIM.Eta" {
+		t.Errorf("ddim eta 3: %v", err)
 	}
 }
 

@@ -29,9 +29,9 @@ import (
 //
 // Sub-benchmarks are named sde/controller/tol, e.g. vp/I/1e-5 or
 // ve/PI3040/1e-4.5 (rtol = atol = 10^-4.5). The solves
-// are those of the ode sampler (Sampler "ode", per-row dopri5, T = 1, the
+// are those of the ode sampler (ProbabilityFlow, per-row dopri5, T = 1, the
 // default Eps of Config: 1e-3 for vp and subvp, 1e-5 for ve, no denoising
-// step; Config.Controller), called through package ode directly so that
+// step; ProbabilityFlow.Controller), called through package ode directly so that
 // every controller and tolerance starts from the same prior rows.
 
 const wpRows = 2000
@@ -107,7 +107,7 @@ func wpGet(name string) (*wpProblem, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := Config{SDE: s, Score: score.GMM8(s), Sampler: ODE}
+	c := Config{SDE: s, Score: score.GMM8(s), Sampler: &ProbabilityFlow{}}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}

@@ -34,7 +34,11 @@ func TestGuidedPosteriorSampling(t *testing.T) {
 	const n, eps = 4000, 1e-3
 	c, sd := s.Marginal(eps)
 	for _, sampler := range []string{"em", "ode"} {
-		cfg := sample.Config{SDE: s, Score: score.Guided{Base: prior, LogRGrad: grad}, Sampler: sampler, Eps: eps}
+		smp, err := sample.New(sampler)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := sample.Config{SDE: s, Score: score.Guided{Base: prior, LogRGrad: grad}, Sampler: smp, Eps: eps}
 		rows := make([]int, n)
 		for i := range rows {
 			rows[i] = i

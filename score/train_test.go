@@ -384,7 +384,7 @@ func TestGMM8EndToEnd(t *testing.T) {
 		rows[i] = i
 	}
 	x := make([]float64, n*2)
-	if _, err := sample.Generate(ctx, sample.Config{SDE: cfg.SDE, Score: net, Sampler: sample.EM, Steps: 500}, 7, rows, x, nil); err != nil {
+	if _, err := sample.Generate(ctx, sample.Config{SDE: cfg.SDE, Score: net, Sampler: &sample.EulerMaruyama{Steps: 500}}, 7, rows, x, nil); err != nil {
 		t.Fatal(err)
 	}
 	counts := make([]float64, 8)
