@@ -381,3 +381,25 @@ func TestNoise(t *testing.T) {
 		}
 	}
 }
+
+// TestNilRows: nil rows are rows 0..len(dst)/D-1, the same bits as listing them.
+func TestNilRows(t *testing.T) {
+	vp := sde.NewVP()
+	cfg := sample.Config{SDE: vp, Score: score.GMM8(vp), Sampler: &sample.EulerMaruyama{Steps: 20}}
+	a, b := make([]float64, 2*37), make([]float64, 2*37)
+	rows := make([]int, 37)
+	for i := range rows {
+		rows[i] = i
+	}
+	if _, err := sample.Generate(context.Background(), cfg, 5, rows, a, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sample.Generate(context.Background(), cfg, 5, nil, b, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := range a {
+		if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
+			t.Fatalf("value %d: %v with nil rows, %v with rows listed", i, b[i], a[i])
+		}
+	}
+}

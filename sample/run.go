@@ -34,7 +34,8 @@ func (e *NonFiniteError) Error() string {
 }
 
 // Generate draws the rows listed in rows into dst (len(rows)*D values; row k
-// of dst is global row rows[k]). Row i draws its randomness from its own
+// of dst is global row rows[k]); nil rows means rows 0..len(dst)/D-1, as
+// nil rows are all rows for likelihood.Evaluate. Row i draws its randomness from its own
 // source of Config.Noise (by default its counter-based stream
 // rng.NewKey(seed, i, rng.Sampling)): the prior draw first, then the noise
 // of every step in order, so a row is bit for bit the same whatever the other
@@ -54,6 +55,12 @@ func Generate(ctx context.Context, cfg Config, seed uint64, rows []int, dst []fl
 	plan, err := cfg.prepare()
 	if err != nil {
 		return Stats{}, err
+	}
+	if rows == nil {
+		rows = make([]int, len(dst)/cfg.Dim)
+		for i := range rows {
+			rows[i] = i
+		}
 	}
 	j := newJob(&cfg, plan, seed, rows, dst)
 	err = j.run(ctx, progress)
