@@ -63,25 +63,30 @@ func Example() {
 	dir, _ := os.MkdirTemp("", "model")
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "score.ckpt")
-	if err := model.SaveCheckpoint(path, model.NewCheckpoint(net, 300, opt, ema)); err != nil {
-		fmt.Println(err)
-		return
-	}
-	ck, err := model.LoadCheckpoint(path)
+	ck, err := model.NewCheckpoint(net, 300, opt, ema) // records net.Kind() and net.MarshalConfig()
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	inf, err := ck.InferenceNet() // the EMA weights
+	if err := model.SaveCheckpoint(path, ck); err != nil {
+		fmt.Println(err)
+		return
+	}
+	ck, err = model.LoadCheckpoint(path)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	inf, err := ck.InferenceNet() // the EMA weights, rebuilt by the builder registered for ck.Kind
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	y := make([]float64, 2)
 	inf.Forward(y, []float64{1, -2}, []float64{0.5})
-	fmt.Printf("step %d, f([1 -2], 0.5) = [%.1f %.1f]\n", ck.Step, y[0], y[1])
+	fmt.Printf("%s network, step %d, f([1 -2], 0.5) = [%.1f %.1f]\n", ck.Kind, ck.Step, y[0], y[1])
 	// Output:
 	// parameters: 1730
 	// loss fell more than tenfold: true
-	// step 300, f([1 -2], 0.5) = [-1.0 2.0]
+	// mlp network, step 300, f([1 -2], 0.5) = [-1.0 2.0]
 }
