@@ -29,8 +29,9 @@
 //
 // # Network scores and training
 //
-// Net turns a network output o(x, t) into a score with the marginal std s(t)
-// of its SDE: eps (score = -o/s; the reference's VP and sub-VP convention and
+// Net turns the output o(x, t) of any model.Net (an MLP from model.New, or an
+// architecture of one's own) into a score with the marginal std s(t) of its
+// SDE: eps (score = -o/s; the reference's VP and sub-VP convention and
 // DDPM's noise prediction; the default for VP and sub-VP), sigma (score = o/s;
 // NCSN's output/sigma, which the reference's VE NCSN++ models apply inside the
 // network with scale_by_sigma; the default for VE) and score (o as is). Since
@@ -40,8 +41,12 @@
 // lambda = g^2 (Song, Durkan, Murray, Ermon 2021, likelihood weighting); ddpm's
 // L_simple |z - eps_theta|^2 at the discrete alpha-bar_i (Ho et al. 2020,
 // Algorithm 1); smld with sigma_i^2 on the geometric grid (Song and Ermon
-// 2019). The trainer draws step k's batch from the stream (seed, k), so a
-// checkpoint (parameters, Adam, EMA, step) resumes bit for bit.
+// 2019). The trainer trains a clone of the model.Trainable it is given
+// (TrainConfig.Model) with Adam and an EMA of theta, and draws step k's
+// batch from the stream (seed, k), so a checkpoint (network kind and config,
+// parameters, Adam, EMA, step) resumes bit for bit. Its checkpoints record
+// the network's kind; LoadNet rebuilds any kind registered with
+// model.Register, so a new architecture needs no change in this package.
 //
 // # Guided scores
 //
