@@ -90,3 +90,40 @@ func Example() {
 	// loss fell more than tenfold: true
 	// mlp network, step 300, f([1 -2], 0.5) = [-1.0 2.0]
 }
+
+// ExampleMLPWithPrecision loads a checkpoint's float64 MLP weights into the
+// float32 network, as sampling in float32 would, and back.
+func ExampleMLPWithPrecision() {
+	net, err := model.NewTrainable(model.Config{Dim: 2, Hidden: []int{16}, Seed: 1})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ck, err := model.NewCheckpoint(net, 0, nil, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	inf, err := ck.InferenceNet() // kind "mlp", float64
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	n32, err := model.MLPWithPrecision(inf, model.Float32)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	back, err := model.MLPWithPrecision(n32, model.Float64)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	same := true
+	for i, v := range back.Params() {
+		same = same && v == net.Params()[i]
+	}
+	fmt.Printf("%s: %T, back to %T with the same weights: %v\n", ck.Kind, n32, back, same)
+	// Output:
+	// mlp: *model.MLP32, back to *model.MLP with the same weights: true
+}
