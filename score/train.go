@@ -152,7 +152,8 @@ func (cfg TrainConfig) normalize() (TrainConfig, error) {
 	return cfg, nil
 }
 
-// NewTrainer returns a trainer at step 0 with freshly initialised weights.
+// NewTrainer returns a trainer at step 0 that trains a clone of cfg.Model,
+// starting from its weights.
 func NewTrainer(cfg TrainConfig) (*Trainer, error) {
 	cfg, err := cfg.normalize()
 	if err != nil {
@@ -174,8 +175,8 @@ func NewTrainer(cfg TrainConfig) (*Trainer, error) {
 // network and optimiser settings); only Steps, the checkpoint settings and
 // the data source object may differ. cfg.Model must be a network of the
 // checkpoint's kind and config (its weights do not matter: they come from
-// ck). Continuing to the same Steps gives bit
-// for bit the parameters of the uninterrupted run.
+// ck). Continuing to the same Steps gives bit for bit the parameters of the
+// uninterrupted run.
 func ResumeTrainer(cfg TrainConfig, ck *model.Checkpoint) (*Trainer, error) {
 	cfg, err := cfg.normalize()
 	if err != nil {
