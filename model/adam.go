@@ -192,13 +192,13 @@ func (e *EMA) UpdateParams(params []float64) {
 	}
 }
 
-// Net returns a copy of like (a network of the same Config) whose parameters
-// are the EMA shadow.
+// Net returns a copy of like (the network whose parameters the EMA
+// averages) whose parameters are the EMA shadow.
 func (e *EMA) Net(like Trainable) Trainable {
 	if len(e.Shadow) != like.NumParams() {
 		panic(fmt.Sprintf("model: EMA.Net: shadow has %d parameters, network %d", len(e.Shadow), like.NumParams()))
 	}
-	c := like.Clone()
+	c := CloneTrainable(like)
 	copy(c.Params(), e.Shadow)
 	c.SyncParams()
 	return c

@@ -10,21 +10,26 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
-// Checkpoint file format, version 1 (all integers little-endian):
+// Checkpoint file format, version 2 (all integers little-endian):
 //
 //	offset 0   8 bytes   magic "SDEKITCK"
-//	       8   uint32    format version (1)
+//	       8   uint32    format version (2)
 //	      12   uint32    H, length of the JSON header
-//	      16   H bytes   JSON header: config, array lengths, step, Adam and EMA
-//	                     hyperparameters and counters, meta
+//	      16   H bytes   JSON header: network kind and config, array lengths,
+//	                     step, Adam and EMA hyperparameters and counters, meta
 //	           float64s  params, buffers, Adam M, Adam V, EMA shadow (IEEE bits)
 //	           bytes     RNG state
 //	           32 bytes  SHA-256 of everything above
+//
+// Version 1 is the same without "kind" in the header: its "config" is an
+// MLP's Config, and it loads as kind "mlp".
 const (
 	checkpointMagic   = "SDEKITCK"
-	CheckpointVersion = 1 // the format version SaveCheckpoint writes
+	CheckpointVersion = 2 // the format version SaveCheckpoint writes
+	ckVersionMLP      = 1 // the version before network kinds: always an MLP
 	ckPrefix          = 16
 	ckSumLen          = sha256.Size
 )
@@ -34,37 +39,71 @@ const (
 // trainer's random generator (for instance rand.PCG.MarshalBinary). Save and
 // load round-trip every field bit for bit (nil and empty slices and maps
 // both load as nil).
+//
+// The network is stored as its Kind, the JSON of its MarshalConfig, its
+// parameters and its buffers; Net and the other rebuilding methods hand
+// them to the Builder registered for the kind (Register), so a checkpoint
+// holds any architecture and knows none.
 type Checkpoint struct {
-	Config  Config
-	Params  []float64 // flat parameters, layout of Trainable.Params
-	Buffers []float64 // fixed values (Fourier frequencies), Trainable.Buffers
-	Step    int       // training steps taken
-	Adam    *Adam     // optional optimiser hyperparameters and state
-	EMA     *EMA      // optional EMA of Params
-	RNG     []byte    // optional opaque generator state
+	Kind    string          // the network's kind, Trainable.Kind ("mlp")
+	Config  json.RawMessage // the network's config, compact JSON of Trainable.MarshalConfig
+	Params  []float64       // flat parameters, layout of Trainable.Params
+	Buffers []float64       // fixed values (Fourier frequencies), Trainable.Buffers
+	Step    int             // training steps taken
+	Adam    *Adam           // optional optimiser hyperparameters and state
+	EMA     *EMA            // optional EMA of Params
+	RNG     []byte          // optional opaque generator state
 	Meta    map[string]string
 }
 
-// NewCheckpoint returns a checkpoint holding copies of net's parameters and
-// buffers and of opt and ema (either may be nil).
-func NewCheckpoint(net Trainable, step int, opt *Adam, ema *EMA) *Checkpoint {
+// NewCheckpoint returns a checkpoint holding net's kind and config and
+// copies of its parameters and buffers and of opt and ema (either may be
+// nil). It fails if net's MarshalConfig does, or does not return JSON.
+func NewCheckpoint(net Trainable, step int, opt *Adam, ema *EMA) (*Checkpoint, error) {
+	cfg, err := net.MarshalConfig()
+	if err != nil {
+		return nil, fmt.Errorf("model: checkpoint: the %s network's config: %w", net.Kind(), err)
+	}
+	// Marshalling the raw JSON compacts it as the header will, so the
+	// checkpoint loads back with the same bytes.
+	if cfg, err = json.Marshal(json.RawMessage(cfg)); err != nil {
+		return nil, fmt.Errorf("model: checkpoint: the %s network's config is not JSON: %w", net.Kind(), err)
+	}
 	return &Checkpoint{
-		Config:  net.Config(),
+		Kind:    net.Kind(),
+		Config:  cfg,
 		Params:  append([]float64(nil), net.Params()...),
 		Buffers: append([]float64(nil), net.Buffers()...),
 		Step:    step,
 		Adam:    opt.clone(),
 		EMA:     ema.clone(),
-	}
+	}, nil
 }
 
-// Net rebuilds the network with the checkpoint's parameters. Setting
-// ck.Config.Precision first gives the same weights in the other precision.
+// Net rebuilds the network with the checkpoint's parameters, by the Builder
+// registered for its Kind. (To load an MLP's weights in the other
+// precision, pass the result to MLPWithPrecision.)
 func (ck *Checkpoint) Net() (Trainable, error) {
+	return ck.build(ck.Params)
+}
+
+func (ck *Checkpoint) build(params []float64) (Trainable, error) {
 	if err := ck.validate(); err != nil {
 		return nil, fmt.Errorf("model: checkpoint: %w", err)
 	}
-	return newWith(ck.Config.WithDefaults(), ck.Params, ck.Buffers), nil
+	net, err := Build(ck.Kind, ck.Config, params, ck.Buffers)
+	if err != nil {
+		return nil, fmt.Errorf("model: checkpoint: %w", trimModel(err))
+	}
+	return net, nil
+}
+
+// trimModel drops the "model: " of an error that is wrapped in another.
+func trimModel(err error) error {
+	if msg, ok := strings.CutPrefix(err.Error(), "model: "); ok {
+		return errors.New(msg)
+	}
+	return err
 }
 
 // EMANet rebuilds the network with the EMA weights; it is an error if the
@@ -73,10 +112,7 @@ func (ck *Checkpoint) EMANet() (Trainable, error) {
 	if ck.EMA == nil {
 		return nil, errors.New("model: checkpoint: no EMA weights")
 	}
-	if err := ck.validate(); err != nil {
-		return nil, fmt.Errorf("model: checkpoint: %w", err)
-	}
-	return newWith(ck.Config.WithDefaults(), ck.EMA.Shadow, ck.Buffers), nil
+	return ck.build(ck.EMA.Shadow)
 }
 
 // InferenceNet returns the network to sample with: EMA weights when the
@@ -88,17 +124,14 @@ func (ck *Checkpoint) InferenceNet() (Trainable, error) {
 	return ck.Net()
 }
 
-// validate checks that the fields describe one network consistently.
+// validate checks that the fields are consistent with one another; check
+// also that they make a network.
 func (ck *Checkpoint) validate() error {
-	cfg := ck.Config.WithDefaults()
-	if err := cfg.Validate(); err != nil {
-		return err
+	if ck.Kind == "" {
+		return errors.New("no network kind; build the checkpoint with NewCheckpoint")
 	}
-	if np := cfg.NumParams(); len(ck.Params) != np {
-		return fmt.Errorf("mismatched: config implies %d parameters, checkpoint holds %d", np, len(ck.Params))
-	}
-	if nb := cfg.NumBuffers(); len(ck.Buffers) != nb {
-		return fmt.Errorf("mismatched: config implies %d buffers, checkpoint holds %d", nb, len(ck.Buffers))
+	if !json.Valid(ck.Config) {
+		return fmt.Errorf("the %s network's config is not JSON", ck.Kind)
 	}
 	if a := ck.Adam; a != nil {
 		if len(a.M) != len(a.V) || (len(a.M) != 0 && len(a.M) != len(ck.Params)) {
@@ -114,8 +147,26 @@ func (ck *Checkpoint) validate() error {
 	return nil
 }
 
+// check is validate, and for a registered kind, that the builder accepts the
+// config, parameters and buffers. A checkpoint of a kind this program does
+// not know still saves and loads; Net then says what to import.
+func (ck *Checkpoint) check() error {
+	if err := ck.validate(); err != nil {
+		return err
+	}
+	b, err := builder(ck.Kind)
+	if err != nil {
+		return nil
+	}
+	if _, err := b(ck.Config, ck.Params, ck.Buffers); err != nil {
+		return trimModel(err)
+	}
+	return nil
+}
+
 type ckHeader struct {
-	Config  Config            `json:"config"`
+	Kind    string            `json:"kind,omitempty"` // absent in version 1
+	Config  json.RawMessage   `json:"config"`
 	Params  int               `json:"params"`
 	Buffers int               `json:"buffers"`
 	Step    int               `json:"step"`
@@ -162,11 +213,12 @@ func (ck *Checkpoint) UnmarshalBinary(data []byte) error {
 }
 
 func (ck *Checkpoint) encode() ([]byte, error) {
-	if err := ck.validate(); err != nil {
+	if err := ck.check(); err != nil {
 		return nil, err
 	}
 	h := ckHeader{
-		Config:  ck.Config.WithDefaults(),
+		Kind:    ck.Kind,
+		Config:  ck.Config,
 		Params:  len(ck.Params),
 		Buffers: len(ck.Buffers),
 		Step:    ck.Step,
@@ -220,8 +272,9 @@ func (ck *Checkpoint) decode(data []byte) error {
 	if len(data) < ckPrefix+ckSumLen {
 		return fmt.Errorf("truncated: %d bytes", len(data))
 	}
-	if v := binary.LittleEndian.Uint32(data[8:]); v != CheckpointVersion {
-		return fmt.Errorf("format version %d not supported (this build reads version %d)", v, CheckpointVersion)
+	version := binary.LittleEndian.Uint32(data[8:])
+	if version != CheckpointVersion && version != ckVersionMLP {
+		return fmt.Errorf("format version %d not supported (this build reads versions %d and %d)", version, ckVersionMLP, CheckpointVersion)
 	}
 	hlen := int64(binary.LittleEndian.Uint32(data[12:]))
 	if int64(ckPrefix)+hlen+ckSumLen > int64(len(data)) {
@@ -240,6 +293,20 @@ func (ck *Checkpoint) decode(data []byte) error {
 			return errors.New("corrupt: checksum mismatch")
 		}
 		return fmt.Errorf("bad header: %w", err)
+	}
+	switch {
+	case version == ckVersionMLP && h.Kind != "":
+		if !checksumOK() {
+			return errors.New("corrupt: checksum mismatch")
+		}
+		return fmt.Errorf("bad header: a network kind (%q) in a version %d checkpoint", h.Kind, version)
+	case version == ckVersionMLP:
+		h.Kind = KindMLP
+	case h.Kind == "":
+		if !checksumOK() {
+			return errors.New("corrupt: checksum mismatch")
+		}
+		return errors.New("bad header: no network kind")
 	}
 	// Array lengths, checked against the file size before anything is allocated.
 	counts := []int{h.Params, h.Buffers}
@@ -286,7 +353,7 @@ func (ck *Checkpoint) decode(data []byte) error {
 		}
 		return a
 	}
-	out := Checkpoint{Config: h.Config, Step: h.Step, Meta: h.Meta}
+	out := Checkpoint{Kind: h.Kind, Config: h.Config, Step: h.Step, Meta: h.Meta}
 	out.Params = next(h.Params)
 	out.Buffers = next(h.Buffers)
 	if a := h.Adam; a != nil {
@@ -305,7 +372,7 @@ func (ck *Checkpoint) decode(data []byte) error {
 	if len(out.Meta) == 0 {
 		out.Meta = nil
 	}
-	if err := out.validate(); err != nil {
+	if err := out.check(); err != nil {
 		return err
 	}
 	*ck = out

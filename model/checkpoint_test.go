@@ -64,12 +64,21 @@ func (tr *trainer) run(t *testing.T, steps int) {
 }
 
 func (tr *trainer) checkpoint(t *testing.T) *Checkpoint {
-	ck := NewCheckpoint(tr.net, tr.step, tr.opt, tr.ema)
+	ck := mustCheckpoint(t, tr.net, tr.step, tr.opt, tr.ema)
 	var err error
 	if ck.RNG, err = tr.src.MarshalBinary(); err != nil {
 		t.Fatal(err)
 	}
 	ck.Meta = map[string]string{"sde": "vp", "beta_max": "20"}
+	return ck
+}
+
+func mustCheckpoint(t testing.TB, net Trainable, step int, opt *Adam, ema *EMA) *Checkpoint {
+	t.Helper()
+	ck, err := NewCheckpoint(net, step, opt, ema)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return ck
 }
 
@@ -82,7 +91,7 @@ func resume(t *testing.T, ck *Checkpoint, n int) *trainer {
 	if err := src.UnmarshalBinary(ck.RNG); err != nil {
 		t.Fatal(err)
 	}
-	d := ck.Config.Dim
+	d := net.Dim()
 	return &trainer{net: net, opt: ck.Adam, ema: ck.EMA, src: src, rng: rand.New(src), step: ck.Step,
 		x: make([]float64, n*d), t: make([]float64, n), out: make([]float64, n*d), dOut: make([]float64, n*d)}
 }
@@ -171,17 +180,46 @@ func TestCheckpointResume(t *testing.T) {
 	}
 }
 
-// TestCheckpointOtherPrecision loads float64 weights into a float32 network.
+// TestCheckpointOtherPrecision loads float64 weights into a float32 network
+// with MLPWithPrecision: the result is bit for bit the float32 network of
+// the same seed (both round the same float64 draws), and converting back
+// gives the float64 weights exactly.
 func TestCheckpointOtherPrecision(t *testing.T) {
-	net := mustNet(t, anchorConfig(16, Float64))
-	ck := NewCheckpoint(net, 0, nil, nil)
-	ck.Config.Precision = Float32
-	n32, err := ck.Net()
+	cfg := anchorConfig(16, Float64)
+	net := mustNet(t, cfg)
+	ck := mustCheckpoint(t, net, 0, nil, nil)
+	n64, err := ck.Net()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n32, err := MLPWithPrecision(n64, Float32)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := n32.(*MLP32); !ok {
 		t.Fatalf("got %T", n32)
+	}
+	cfg.Precision = Float32
+	want := mustNet(t, cfg)
+	x, tt, _ := batch(3, 4, 2)
+	y, w := make([]float64, 8), make([]float64, 8)
+	n32.Forward(y, x, tt)
+	want.Forward(w, x, tt)
+	if d := cmp.Diff(w, y, bitsEqual); d != "" {
+		t.Errorf("float32 from the checkpoint differs from NewMLP32:\n%s", d)
+	}
+	back, err := MLPWithPrecision(n32, Float64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(net.Params(), back.Params(), bitsEqual); d != "" {
+		t.Errorf("float64 -> float32 -> float64 changed the parameters:\n%s", d)
+	}
+	if _, err := MLPWithPrecision(n64, "float16"); err == nil || !strings.Contains(err.Error(), "Precision") {
+		t.Errorf("float16: %v", err)
+	}
+	if _, err := MLPWithPrecision(&affine{dim: 2}, Float32); err == nil || !strings.Contains(err.Error(), "not an MLP") {
+		t.Errorf("non-MLP: %v", err)
 	}
 	if _, err := ck.EMANet(); err == nil || !strings.Contains(err.Error(), "no EMA") {
 		t.Errorf("EMANet without EMA: %v", err)
@@ -193,7 +231,7 @@ func TestCheckpointOtherPrecision(t *testing.T) {
 
 // raw writes a checkpoint file from a header and arrays, with a correct
 // checksum unless told otherwise, to build files SaveCheckpoint refuses to.
-func raw(t *testing.T, version uint32, h ckHeader, arrays ...[]float64) []byte {
+func raw(t *testing.T, version uint32, h any, arrays ...[]float64) []byte {
 	hdr, err := json.Marshal(h)
 	if err != nil {
 		t.Fatal(err)
@@ -218,9 +256,16 @@ func TestCheckpointErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := tr.net.Config()
+	cfg := configOf(tr.net)
 	np, nb := cfg.NumParams(), cfg.NumBuffers()
-	hdr := ckHeader{Config: cfg, Params: np, Buffers: nb}
+	js := func(c Config) json.RawMessage {
+		b, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	hdr := ckHeader{Kind: KindMLP, Config: js(cfg), Params: np, Buffers: nb}
 	params, buffers := make([]float64, np), make([]float64, nb)
 
 	flip := func(i int) []byte {
@@ -248,13 +293,20 @@ func TestCheckpointErrors(t *testing.T) {
 		{"flipped byte in the arrays", flip(len(good) - 60), "checksum mismatch"},
 		{"flipped byte in the header", flip(30), "checksum mismatch"},
 		{"flipped byte in the checksum", flip(len(good) - 1), "checksum mismatch"},
-		{"version 2", raw(t, 2, hdr, params, buffers), "format version 2 not supported"},
+		{"version 3", raw(t, 3, hdr, params, buffers), "format version 3 not supported"},
 		{"version 0", raw(t, 0, hdr, params, buffers), "format version 0 not supported"},
-		{"config and params mismatched", raw(t, 1, ckHeader{Config: wrongCfg, Params: np, Buffers: nb}, params, buffers), "mismatched: config implies"},
-		{"invalid config", raw(t, 1, ckHeader{Config: badCfg, Params: np, Buffers: nb}, params, buffers), "EmbedDim"},
-		{"EMA length mismatched", raw(t, 1, ckHeader{Config: cfg, Params: np, Buffers: nb, EMA: &ckEMA{Shadow: 3}}, params, buffers, make([]float64, 3)), "mismatched: EMA"},
-		{"negative length", raw(t, 1, ckHeader{Config: cfg, Params: -8, Buffers: nb}), "array length"},
-		{"huge length", raw(t, 1, ckHeader{Config: cfg, Params: math.MaxInt, Buffers: nb}), "array length"},
+		{"config and params mismatched", raw(t, 2, ckHeader{Kind: KindMLP, Config: js(wrongCfg), Params: np, Buffers: nb}, params, buffers), "mismatched: config implies"},
+		{"invalid config", raw(t, 2, ckHeader{Kind: KindMLP, Config: js(badCfg), Params: np, Buffers: nb}, params, buffers), "EmbedDim"},
+		{"unknown config field", raw(t, 2, ckHeader{Kind: KindMLP, Config: json.RawMessage(`{"dim":2,"width":3}`), Params: np, Buffers: nb}, params, buffers), `unknown field "width"`},
+		{"null config", raw(t, 2, ckHeader{Kind: KindMLP, Params: np, Buffers: nb}, params, buffers), "Dim = 0"},
+		{"no kind", raw(t, 2, ckHeader{Config: js(cfg), Params: np, Buffers: nb}, params, buffers), "no network kind"},
+		{"kind in version 1", raw(t, 1, hdr, params, buffers), "network kind"},
+		{"EMA length mismatched", raw(t, 2, ckHeader{Kind: KindMLP, Config: js(cfg), Params: np, Buffers: nb, EMA: &ckEMA{Shadow: 3}}, params, buffers, make([]float64, 3)), "mismatched: EMA"},
+		{"negative length", raw(t, 2, ckHeader{Kind: KindMLP, Config: js(cfg), Params: -8, Buffers: nb}), "array length"},
+		{"huge length", raw(t, 2, ckHeader{Kind: KindMLP, Config: js(cfg), Params: math.MaxInt, Buffers: nb}), "array length"},
+		{"version 1 mismatched", raw(t, 1, ckHeaderV1{Config: wrongCfg, Params: np, Buffers: nb}, params, buffers), "mismatched: config implies"},
+		{"version 1 invalid config", raw(t, 1, ckHeaderV1{Config: badCfg, Params: np, Buffers: nb}, params, buffers), "EmbedDim"},
+		{"version 1 negative length", raw(t, 1, ckHeaderV1{Config: cfg, Params: -8, Buffers: nb}), "array length"},
 	}
 	dir := t.TempDir()
 	for _, c := range cases {
@@ -323,7 +375,7 @@ func TestSaveCheckpointAtomic(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "m.ckpt")
 	for step := 0; step < 2; step++ { // the second save replaces the first
-		if err := SaveCheckpoint(path, NewCheckpoint(net, step, nil, nil)); err != nil {
+		if err := SaveCheckpoint(path, mustCheckpoint(t, net, step, nil, nil)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -337,15 +389,15 @@ func TestSaveCheckpointAtomic(t *testing.T) {
 	// Errors: a missing directory, and an inconsistent checkpoint, which
 	// leave nothing behind.
 	bad := filepath.Join(dir, "no", "such", "dir", "m.ckpt")
-	if err := SaveCheckpoint(bad, NewCheckpoint(net, 0, nil, nil)); err == nil || !strings.HasPrefix(err.Error(), "model: checkpoint "+bad+": ") {
+	if err := SaveCheckpoint(bad, mustCheckpoint(t, net, 0, nil, nil)); err == nil || !strings.HasPrefix(err.Error(), "model: checkpoint "+bad+": ") {
 		t.Errorf("missing directory: %v", err)
 	}
-	ck := NewCheckpoint(net, 0, nil, nil)
+	ck := mustCheckpoint(t, net, 0, nil, nil)
 	ck.Params = ck.Params[:3]
 	if err := SaveCheckpoint(filepath.Join(dir, "x.ckpt"), ck); err == nil || !strings.Contains(err.Error(), "mismatched") {
 		t.Errorf("inconsistent checkpoint: %v", err)
 	}
-	ck = NewCheckpoint(net, 0, NewAdam(math.NaN()), nil)
+	ck = mustCheckpoint(t, net, 0, NewAdam(math.NaN()), nil)
 	if err := SaveCheckpoint(filepath.Join(dir, "y.ckpt"), ck); err == nil {
 		t.Error("NaN learning rate saved")
 	}

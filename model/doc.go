@@ -5,7 +5,31 @@
 // f(x, t) from R^D x R to R^D, and the score package decides what its output
 // means.
 //
-// # Network
+// # Networks and kinds
+//
+// Two interfaces describe a network without naming an architecture. Net is
+// what inference needs, on a batch of n rows:
+//
+//	Forward:   F = f(X, t),                  n x D
+//	InputVJP:  G_i = v_i^T (df/dx)(x_i, t_i), n x D   (one VJP per row)
+//	Dim, Clone
+//
+// Trainable adds the flat float64 parameters theta, their gradient
+// dLoss/dtheta (ForwardTrain, then Backward of dLoss/dF), fixed buffers, and
+// a Kind with a JSON config (MarshalConfig). A checkpoint stores (kind,
+// config, theta, buffers); Build hands them to the Builder registered for
+// the kind (Register), which rebuilds the network, so that
+//
+//	Build(net.Kind(), net.MarshalConfig(), net.Params(), net.Buffers())
+//
+// computes what net computes, bit for bit. The MLP below registers as kind
+// "mlp" (both precisions; Config.Precision tells them apart). A new
+// architecture implements Trainable, registers its builder in an init
+// function, and trains, saves, loads and samples through packages score
+// and sample without changes there. Adam and EMA see only the parameter
+// vector.
+//
+// # MLP
 //
 // An MLP (Config, New) joins x with an embedding e(t) of E features and
 // applies L = len(Hidden)+1 affine layers, SiLU between them:
@@ -17,7 +41,7 @@
 // On a batch the rows are samples: H_l is n x width_l, and each layer is one
 // matrix product (see BLAS below). W_l is stored
 // row-major in_l x out_l, followed by b_l, for l = 1..L in order
-// (Trainable.Params). Initial weights and biases are U(-1/sqrt(in_l),
+// (MLP.Params). Initial weights and biases are U(-1/sqrt(in_l),
 // 1/sqrt(in_l)) (PyTorch's nn.Linear default), drawn from Config.Seed.
 //
 // # Time embeddings
@@ -35,7 +59,7 @@
 //
 // The sines come first, then the cosines. The embedding is computed in
 // float64 in both precisions; the W_k are kept with the network
-// (Trainable.Buffers) and in checkpoints.
+// (MLP.Buffers) and in checkpoints.
 //
 // # SiLU
 //
@@ -90,7 +114,10 @@
 // behind the same float64 API. Both are Trainable with float64 parameters:
 // MLP32 keeps a float64 master copy that Adam and the EMA update and
 // SyncParams rounds to float32, so optimiser state, EMA and checkpoints are
-// the same for both, and a checkpoint loads into either precision.
+// the same for both, and a checkpoint's MLP loads into either precision:
+// MLPWithPrecision(ck.InferenceNet(), "float32") rounds the float64 weights
+// (the float32 network of the same seed, bit for bit), and "float64" gives
+// an MLP32's master copy back exactly.
 //
 // # BLAS
 //
@@ -123,14 +150,18 @@
 // # Checkpoints
 //
 // SaveCheckpoint writes, atomically (temporary file, sync, rename), the magic
-// "SDEKITCK", a format version (CheckpointVersion), a JSON header (the
-// Config, array lengths, step, Adam and EMA hyperparameters and counters,
-// free-form Meta such as the SDE a score model was trained for), the
-// parameters, buffers, Adam moments and EMA shadow as raw IEEE bits, an
-// opaque generator state, and a SHA-256 of all of it. Save and load
-// round-trip bit for bit, so training resumes exactly. LoadCheckpoint
-// reports a file that is not a checkpoint, truncated, corrupt, of another
-// version or inconsistent as "model: checkpoint PATH: ...".
+// "SDEKITCK", a format version (CheckpointVersion, 2), a JSON header (the
+// network's kind and config, array lengths, step, Adam and EMA
+// hyperparameters and counters, free-form Meta such as the SDE a score
+// model was trained for), the parameters, buffers, Adam moments and EMA
+// shadow as raw IEEE bits, an opaque generator state, and a SHA-256 of all
+// of it. Save and load round-trip bit for bit, so training resumes exactly.
+// Version 1, written before network kinds, has no kind and the MLP's Config
+// as its config; it loads as kind "mlp". LoadCheckpoint reports a file that
+// is not a checkpoint, truncated, corrupt, of another version or
+// inconsistent (for a registered kind, one its builder refuses) as
+// "model: checkpoint PATH: ..."; a checkpoint of a kind this program has
+// not registered loads, and Net says which kind is missing.
 //
 // # Sources
 //

@@ -63,25 +63,67 @@ func Example() {
 	dir, _ := os.MkdirTemp("", "model")
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "score.ckpt")
-	if err := model.SaveCheckpoint(path, model.NewCheckpoint(net, 300, opt, ema)); err != nil {
-		fmt.Println(err)
-		return
-	}
-	ck, err := model.LoadCheckpoint(path)
+	ck, err := model.NewCheckpoint(net, 300, opt, ema) // records net.Kind() and net.MarshalConfig()
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	inf, err := ck.InferenceNet() // the EMA weights
+	if err := model.SaveCheckpoint(path, ck); err != nil {
+		fmt.Println(err)
+		return
+	}
+	ck, err = model.LoadCheckpoint(path)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	inf, err := ck.InferenceNet() // the EMA weights, rebuilt by the builder registered for ck.Kind
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	y := make([]float64, 2)
 	inf.Forward(y, []float64{1, -2}, []float64{0.5})
-	fmt.Printf("step %d, f([1 -2], 0.5) = [%.1f %.1f]\n", ck.Step, y[0], y[1])
+	fmt.Printf("%s network, step %d, f([1 -2], 0.5) = [%.1f %.1f]\n", ck.Kind, ck.Step, y[0], y[1])
 	// Output:
 	// parameters: 1730
 	// loss fell more than tenfold: true
-	// step 300, f([1 -2], 0.5) = [-1.0 2.0]
+	// mlp network, step 300, f([1 -2], 0.5) = [-1.0 2.0]
+}
+
+// ExampleMLPWithPrecision loads a checkpoint's float64 MLP weights into the
+// float32 network, as sampling in float32 would, and back.
+func ExampleMLPWithPrecision() {
+	net, err := model.NewTrainable(model.Config{Dim: 2, Hidden: []int{16}, Seed: 1})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ck, err := model.NewCheckpoint(net, 0, nil, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	inf, err := ck.InferenceNet() // kind "mlp", float64
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	n32, err := model.MLPWithPrecision(inf, model.Float32)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	back, err := model.MLPWithPrecision(n32, model.Float64)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	same := true
+	for i, v := range back.Params() {
+		same = same && v == net.Params()[i]
+	}
+	fmt.Printf("%s: %T, back to %T with the same weights: %v\n", ck.Kind, n32, back, same)
+	// Output:
+	// mlp: *model.MLP32, back to *model.MLP with the same weights: true
 }

@@ -1,68 +1,15 @@
 package model
 
-import "fmt"
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+)
 
-// Net is a network f(x, t) from Dim inputs and a time to Dim outputs,
-// evaluated on a batch of n = len(t) rows. x and the outputs are n x Dim,
-// row-major. A Net keeps a workspace and is not safe for concurrent use;
-// give each goroutine its own copy (Trainable.Clone).
-type Net interface {
-	Config() Config
-	Dim() int
-	// Forward writes f(x_i, t_i) for the n = len(t) rows of x (n*Dim values)
-	// into dst (n*Dim); dst may be x.
-	Forward(dst, x, t []float64)
-	// InputVJP writes v_i^T (d f/d x)(x_i, t_i) for each row into dst (n*Dim);
-	// v is n*Dim. dst may be x but must not overlap v.
-	InputVJP(dst, v, x, t []float64)
-	NumParams() int
-}
+// KindMLP is the Kind of MLP and MLP32 in checkpoints and the registry.
+const KindMLP = "mlp"
 
-// Trainable is a Net with parameter gradients. One training step is
-//
-//	net.ZeroGrad()
-//	net.ForwardTrain(out, x, t)
-//	// ... dOut = dLoss/dout, computed by the caller ...
-//	net.Backward(dOut)
-//	opt.Step(net) // Adam: reads Grads, writes Params, calls SyncParams
-//	ema.Update(net)
-//
-// The parameters are float64 whatever the precision: a float32 network keeps
-// a float64 master copy that the optimiser updates and rounds to float32 in
-// SyncParams, so optimiser state, EMA and checkpoints are the same for both.
-type Trainable interface {
-	Net
-	// Params returns the flat parameter vector (a view, not a copy). Layer
-	// l = 1..L occupies W_l (in_l x out_l, row-major) followed by b_l
-	// (out_l), in order, with in_1 = Dim+EmbedDim, out_l = Hidden[l-1] and
-	// out_L = Dim.
-	Params() []float64
-	// SyncParams must be called after writing to Params.
-	SyncParams()
-	// Grads returns the flat gradient vector (a view), laid out as Params.
-	Grads() []float64
-	// ZeroGrad sets Grads to zero.
-	ZeroGrad()
-	// ForwardTrain is Forward that keeps the activations for Backward.
-	ForwardTrain(dst, x, t []float64)
-	// Backward adds the gradient of the loss with respect to the parameters
-	// to Grads, given dOut = dLoss/d out (n*Dim) for the batch of the last
-	// ForwardTrain. Forward or InputVJP in between invalidate it (panic).
-	Backward(dOut []float64)
-	// Buffers returns the fixed, untrained values the network keeps (the
-	// Fourier frequencies W), or nil; a checkpoint stores them.
-	Buffers() []float64
-	// Clone returns a deep copy with its own workspace, zero gradients and
-	// no workers.
-	Clone() Trainable
-	// SetWorkers makes the products use n goroutines (n <= 1: only the
-	// caller's). This helps gonum's pure-Go BLAS on wide layers; a C BLAS
-	// runs its own threads (OPENBLAS_NUM_THREADS) and ignores it. Results do
-	// not depend on n.
-	SetWorkers(n int)
-	// Workers returns the number set by SetWorkers (1 by default).
-	Workers() int
-}
+func init() { Register(KindMLP, buildMLP) }
 
 // New returns the network that cfg describes: an *MLP for Precision
 // "float64" (the default) or an *MLP32 for "float32". Both are Trainable.
@@ -106,6 +53,68 @@ func newWith(cfg Config, params, buffers []float64) Trainable {
 	return m
 }
 
+// ParseConfig decodes an MLP's Config from the JSON of its MarshalConfig (a
+// checkpoint's Config when its Kind is "mlp"), rejecting unknown fields, and
+// returns it with the defaults filled in and validated.
+func ParseConfig(data []byte) (Config, error) {
+	var cfg Config
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, fmt.Errorf("model: mlp config: %w", err)
+	}
+	if dec.More() {
+		return cfg, fmt.Errorf("model: mlp config: data after the JSON object")
+	}
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// buildMLP is the Builder registered for KindMLP.
+func buildMLP(config []byte, params, buffers []float64) (Trainable, error) {
+	cfg, err := ParseConfig(config)
+	if err != nil {
+		return nil, err
+	}
+	return mlpWith(cfg, params, buffers)
+}
+
+func mlpWith(cfg Config, params, buffers []float64) (Trainable, error) {
+	if np := cfg.NumParams(); len(params) != np {
+		return nil, fmt.Errorf("model: mlp: mismatched: config implies %d parameters, got %d", np, len(params))
+	}
+	if nb := cfg.NumBuffers(); len(buffers) != nb {
+		return nil, fmt.Errorf("model: mlp: mismatched: config implies %d buffers, got %d", nb, len(buffers))
+	}
+	return newWith(cfg, params, buffers), nil
+}
+
+// MLPWithPrecision returns the MLP net (an *MLP or *MLP32, for instance from
+// a checkpoint's InferenceNet) with the same float64 parameters and buffers
+// computing in precision "float64" or "float32". Float64 weights become
+// float32 by rounding; the float64 master copy of an MLP32 gives back
+// exactly the float64 network it was trained as.
+func MLPWithPrecision(net Net, precision string) (Trainable, error) {
+	var cfg Config
+	var params, buffers []float64
+	switch m := net.(type) {
+	case *MLP:
+		cfg, params, buffers = m.Config(), m.Params(), m.Buffers()
+	case *MLP32:
+		cfg, params, buffers = m.Config(), m.Params(), m.Buffers()
+	default:
+		return nil, fmt.Errorf("model: MLPWithPrecision: a %T is not an MLP; only MLPs (model.New) have a precision to change", net)
+	}
+	cfg.Precision = precision
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return mlpWith(cfg, params, buffers)
+}
+
 func checkPrecision(cfg Config, want string) (Config, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -117,7 +126,10 @@ func checkPrecision(cfg Config, want string) (Config, error) {
 	return cfg, nil
 }
 
-// MLP is the float64 network.
+// MLP is the float64 network. Its Params hold, for layer l = 1..L in order,
+// W_l (in_l x out_l, row-major) followed by b_l (out_l), with
+// in_1 = Dim+EmbedDim, out_l = Hidden[l-1] and out_L = Dim; its Buffers are
+// the EmbedDim/2 Fourier frequencies W (none for the sinusoidal embedding).
 type MLP struct {
 	core  mlpCore[float64, k64]
 	grads []float64
@@ -205,8 +217,14 @@ func (m *MLP) ZeroGrad() { clear(m.grads) }
 // Buffers implements Trainable.
 func (m *MLP) Buffers() []float64 { return m.core.buffers }
 
-// Clone implements Trainable.
-func (m *MLP) Clone() Trainable {
+// Kind implements Trainable: "mlp".
+func (m *MLP) Kind() string { return KindMLP }
+
+// MarshalConfig implements Trainable: the JSON of Config().
+func (m *MLP) MarshalConfig() ([]byte, error) { return json.Marshal(m.Config()) }
+
+// Clone implements Net; the clone is an *MLP.
+func (m *MLP) Clone() Net {
 	return &MLP{core: m.core.clone(), grads: make([]float64, len(m.grads))}
 }
 
@@ -336,8 +354,14 @@ func (m *MLP32) ZeroGrad() { clear(m.grads) }
 // Buffers implements Trainable.
 func (m *MLP32) Buffers() []float64 { return m.core.buffers }
 
-// Clone implements Trainable.
-func (m *MLP32) Clone() Trainable {
+// Kind implements Trainable: "mlp", as for MLP (Config.Precision tells them apart).
+func (m *MLP32) Kind() string { return KindMLP }
+
+// MarshalConfig implements Trainable: the JSON of Config().
+func (m *MLP32) MarshalConfig() ([]byte, error) { return json.Marshal(m.Config()) }
+
+// Clone implements Net; the clone is an *MLP32.
+func (m *MLP32) Clone() Net {
 	np := len(m.master)
 	return &MLP32{
 		core:   m.core.clone(),

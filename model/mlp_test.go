@@ -51,6 +51,17 @@ func dot(a, b []float64) float64 {
 	return s
 }
 
+// configOf returns the Config of an *MLP or *MLP32.
+func configOf(net Net) Config {
+	switch m := net.(type) {
+	case *MLP:
+		return m.Config()
+	case *MLP32:
+		return m.Config()
+	}
+	panic(fmt.Sprintf("configOf(%T)", net))
+}
+
 func mustNet(t testing.TB, cfg Config) Trainable {
 	t.Helper()
 	net, err := NewTrainable(cfg)
@@ -238,7 +249,7 @@ func TestEmbedding(t *testing.T) {
 				x := make([]float64, len(ts)*e)
 				got := make([]float64, len(ts)*e)
 				net.Forward(got, x, ts)
-				c := net.Config()
+				c := configOf(net)
 				for i, ti := range ts {
 					for k := 0; k < e/2; k++ {
 						var angle float64
@@ -432,12 +443,12 @@ func TestConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := net.Config()
+	c := configOf(net)
 	if c.Embedding != EmbeddingFourier || c.EmbedDim != 32 || c.FourierScale != 16 || c.TimeScale != 1 || c.Precision != Float64 {
 		t.Errorf("defaults: %+v", c)
 	}
 	// (2+32)*3+3 + 3*2+2
-	if got, want := net.NumParams(), 34*3+3+3*2+2; got != want || c.NumParams() != want {
+	if got, want := net.(Trainable).NumParams(), 34*3+3+3*2+2; got != want || c.NumParams() != want {
 		t.Errorf("NumParams = %d, Config.NumParams = %d, want %d", got, c.NumParams(), want)
 	}
 	if _, ok := net.(*MLP); !ok {
@@ -468,7 +479,7 @@ func TestSameSeedSameNet(t *testing.T) {
 func TestClone(t *testing.T) {
 	for _, prec := range []string{Float64, Float32} {
 		a := mustNet(t, anchorConfig(8, prec))
-		b := a.Clone()
+		b := CloneTrainable(a)
 		x, tt, _ := batch(1, 3, 2)
 		ya, yb := make([]float64, 6), make([]float64, 6)
 		a.Forward(ya, x, tt)

@@ -109,10 +109,12 @@ func TrainSwissRoll(opt TrainOptions) *Trained {
 	opt = opt.withDefaults()
 	s := mustSDE(opt.SDE)
 	roll := data.SwissRoll{Noise: opt.Noise, Scale: opt.Scale}
+	net, err := model.NewTrainable(model.Config{Dim: roll.Dim(), Hidden: opt.Hidden, FourierScale: opt.FourierScale, Seed: opt.Seed})
+	check(err == nil, "%v", err)
 	cfg := score.TrainConfig{
 		SDE:   s,
 		Data:  roll,
-		Model: model.Config{Hidden: opt.Hidden, FourierScale: opt.FourierScale},
+		Model: net,
 		Steps: opt.Steps, Batch: opt.Batch, LR: opt.LR, EMA: opt.EMA, Seed: opt.Seed,
 		Warmup: min(100, opt.Steps/10),
 	}

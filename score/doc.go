@@ -29,8 +29,9 @@
 //
 // # Network scores and training
 //
-// Net turns a network output o(x, t) into a score with the marginal std s(t)
-// of its SDE: eps (score = -o/s; the reference's VP and sub-VP convention and
+// Net turns the output o(x, t) of any model.Net (an MLP from model.New, or an
+// architecture of one's own) into a score with the marginal std s(t) of its
+// SDE: eps (score = -o/s; the reference's VP and sub-VP convention and
 // DDPM's noise prediction; the default for VP and sub-VP), sigma (score = o/s;
 // NCSN's output/sigma, which the reference's VE NCSN++ models apply inside the
 // network with scale_by_sigma; the default for VE) and score (o as is). The
@@ -43,13 +44,17 @@
 // L_simple |z - eps_theta|^2 at the discrete alpha-bar_i (Ho et al. 2020,
 // Algorithm 1); smld with sigma_i^2 on the geometric grid (Song and Ermon
 // 2019). ddpm needs an SDE with a DDPM chain (sde.BetaGrid) and smld one
-// with an SMLD chain (sde.SigmaGrid). The trainer draws step k's batch from
-// the stream (seed, k), so a checkpoint (parameters, Adam, EMA, step) resumes
-// bit for bit.
+// with an SMLD chain (sde.SigmaGrid). The trainer trains a clone of the
+// model.Trainable it is given (TrainConfig.Model) with Adam and an EMA of
+// theta, and draws step k's batch from the stream (seed, k), so a checkpoint
+// (network kind and config, parameters, Adam, EMA, step) resumes bit for
+// bit.
 //
-// # Checkpoints and the SDE
+// # Checkpoints, the network and the SDE
 //
-// A checkpoint records the SDE as its registered kind and parameters
+// A checkpoint records the network's kind and config; LoadNet rebuilds any
+// kind registered with model.Register, so a new architecture needs no change
+// in this package. It records the SDE as its registered kind and parameters
 // (SDESpec, flat JSON: {"name":"vp","beta_max":20,"beta_min":0.1}), and
 // LoadNet rebuilds it with sde.New. Any SDE trains, saves and loads if it
 // implements sde.Parameterized and its kind is registered with sde.Register;

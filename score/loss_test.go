@@ -367,6 +367,18 @@ func tinyConfig(prec string) model.Config {
 	return model.Config{Dim: 2, Hidden: []int{5, 4}, EmbedDim: 4, FourierScale: 2, Precision: prec, Seed: 3}
 }
 
+// mustMLP builds the MLP of a valid config (tests only: it panics).
+func mustMLP(cfg model.Config) model.Trainable {
+	net, err := model.NewTrainable(cfg)
+	if err != nil {
+		panic(err)
+	}
+	return net
+}
+
+// tinyMLP is the network of tinyConfig.
+func tinyMLP(prec string) model.Trainable { return mustMLP(tinyConfig(prec)) }
+
 // TestTrainingGradientFD checks the gradient the trainer uses, Backward of
 // Eval's dLoss/d out after ForwardTrain on Perturb's x_t, against central
 // differences of the loss in every parameter of a tiny float64 network,

@@ -99,13 +99,13 @@ func (p Param) unitScale(std float64) float64 {
 type Net struct {
 	sde   sde.SDE
 	param Param
-	proto model.Trainable
+	proto model.Net
 	dim   int
 	mu    sync.Mutex
-	free  []model.Trainable
+	free  []model.Net
 }
 
-func (n *Net) get() model.Trainable {
+func (n *Net) get() model.Net {
 	n.mu.Lock()
 	if k := len(n.free); k > 0 {
 		m := n.free[k-1]
@@ -117,15 +117,17 @@ func (n *Net) get() model.Trainable {
 	return n.proto.Clone()
 }
 
-func (n *Net) put(m model.Trainable) {
+func (n *Net) put(m model.Net) {
 	n.mu.Lock()
 	n.free = append(n.free, m)
 	n.mu.Unlock()
 }
 
-// NewNet returns the score of net under s with parameterisation p. The
-// network is cloned: later changes to net do not affect the score.
-func NewNet(s sde.SDE, net model.Trainable, p Param) (*Net, error) {
+// NewNet returns the score of net under s with parameterisation p. Any
+// model.Net will do (model.New's result, a checkpoint's InferenceNet, a
+// network of another architecture). The network is cloned: later changes
+// to net do not affect the score.
+func NewNet(s sde.SDE, net model.Net, p Param) (*Net, error) {
 	if s == nil || net == nil {
 		return nil, errors.New("score: NewNet needs an SDE and a network")
 	}
@@ -148,7 +150,7 @@ func (n *Net) SDE() sde.SDE { return n.sde }
 func (n *Net) Param() Param { return n.param }
 
 // Model returns a copy of the underlying network.
-func (n *Net) Model() model.Trainable { return n.proto.Clone() }
+func (n *Net) Model() model.Net { return n.proto.Clone() }
 
 // Scale returns k(t), score = k(t) o(x, t): -1/std(t), 1/std(t) or 1.
 func (n *Net) Scale(t float64) float64 {
@@ -398,7 +400,9 @@ func sameSDE(a, b SDESpec) bool {
 }
 
 // LoadNet reads a checkpoint written by the trainer (sdesample train) and
-// returns its score, with the EMA weights when the checkpoint has them. If s
+// returns its score, with the EMA weights when the checkpoint has them. The
+// network is rebuilt by the builder registered for the checkpoint's kind
+// (model.Register; "mlp" always is), so any architecture loads. If s
 // is nil the SDE recorded in the checkpoint is used; otherwise s must be the
 // SDE the network was trained with (same type and parameters), since the
 // output scaling and the time input depend on it.

@@ -190,7 +190,7 @@ func TestNetAllocs(t *testing.T) {
 // trainedCheckpoint trains a tiny run for a few steps and saves it.
 func trainedCheckpoint(t *testing.T, dir string, s sde.SDE) (string, *Trainer) {
 	t.Helper()
-	tr, err := NewTrainer(TrainConfig{SDE: s, Data: data.GMM8{}, Model: tinyConfig(model.Float64), Steps: 5, Batch: 8, EMA: 0.9, Seed: 1})
+	tr, err := NewTrainer(TrainConfig{SDE: s, Data: data.GMM8{}, Model: tinyMLP(model.Float64), Steps: 5, Batch: 8, EMA: 0.9, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

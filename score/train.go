@@ -1,11 +1,11 @@
 package score
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/sdekit/sdekit/data"
 	"github.com/sdekit/sdekit/internal/rng"
@@ -32,8 +32,12 @@ type TrainConfig struct {
 	// DataSpec names the data in the checkpoint's metadata (the -data flag);
 	// "" means Data.Name().
 	DataSpec string
-	// Model is the network. Dim 0 means Data.Dim(); Seed 0 means Seed.
-	Model model.Config
+	// Model is the network to train, of any registered kind (an MLP from
+	// model.NewTrainable, or an architecture of your own registered with
+	// model.Register); its Dim must be Data.Dim(). The trainer trains a
+	// clone (with Model's Workers) and leaves Model itself unchanged; its
+	// checkpoints record the network's Kind and MarshalConfig.
+	Model model.Trainable
 
 	Steps    int     // total number of optimiser steps of the run, >= 1
 	Batch    int     // rows per step; 0 means 256
@@ -115,18 +119,11 @@ func (cfg TrainConfig) normalize() (TrainConfig, error) {
 	if cfg.DataSpec == "" {
 		cfg.DataSpec = cfg.Data.Name()
 	}
-	if cfg.Model.Dim == 0 {
-		cfg.Model.Dim = cfg.Data.Dim()
+	if cfg.Model == nil {
+		return cfg, errors.New("score: TrainConfig.Model is nil; build the network first, for instance model.NewTrainable(model.Config{Dim: 2, Hidden: []int{128, 128}, Seed: 1})")
 	}
-	if cfg.Model.Dim != cfg.Data.Dim() {
-		return cfg, fmt.Errorf("score: the network has dimension %d but the data %s has %d", cfg.Model.Dim, cfg.DataSpec, cfg.Data.Dim())
-	}
-	if cfg.Model.Seed == 0 {
-		cfg.Model.Seed = cfg.Seed
-	}
-	cfg.Model = cfg.Model.WithDefaults()
-	if err := cfg.Model.Validate(); err != nil {
-		return cfg, fmt.Errorf("score: %w", err)
+	if d := cfg.Model.Dim(); d != cfg.Data.Dim() {
+		return cfg, fmt.Errorf("score: the network has dimension %d but the data %s has %d; build the network with the data's dimension", d, cfg.DataSpec, cfg.Data.Dim())
 	}
 	if cfg.Batch == 0 {
 		cfg.Batch = DefaultBatch
@@ -155,16 +152,15 @@ func (cfg TrainConfig) normalize() (TrainConfig, error) {
 	return cfg, nil
 }
 
-// NewTrainer returns a trainer at step 0 with freshly initialised weights.
+// NewTrainer returns a trainer at step 0 that trains a clone of cfg.Model,
+// starting from its weights.
 func NewTrainer(cfg TrainConfig) (*Trainer, error) {
 	cfg, err := cfg.normalize()
 	if err != nil {
 		return nil, err
 	}
-	net, err := model.NewTrainable(cfg.Model)
-	if err != nil {
-		return nil, fmt.Errorf("score: %w", err)
-	}
+	net := model.CloneTrainable(cfg.Model)
+	net.SetWorkers(cfg.Model.Workers())
 	opt := model.NewAdam(cfg.LR)
 	opt.Warmup, opt.ClipNorm = cfg.Warmup, cfg.ClipNorm
 	var ema *model.EMA
@@ -177,8 +173,10 @@ func NewTrainer(cfg TrainConfig) (*Trainer, error) {
 // ResumeTrainer returns a trainer that continues the run saved in ck. cfg
 // must describe the same run (SDE, parameterisation, loss, data, seed, batch,
 // network and optimiser settings); only Steps, the checkpoint settings and
-// the data source object may differ. Continuing to the same Steps gives bit
-// for bit the parameters of the uninterrupted run.
+// the data source object may differ. cfg.Model must be a network of the
+// checkpoint's kind and config (its weights do not matter: they come from
+// ck). Continuing to the same Steps gives bit for bit the parameters of the
+// uninterrupted run.
 func ResumeTrainer(cfg TrainConfig, ck *model.Checkpoint) (*Trainer, error) {
 	cfg, err := cfg.normalize()
 	if err != nil {
@@ -201,7 +199,14 @@ func ResumeTrainer(cfg TrainConfig, ck *model.Checkpoint) (*Trainer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("score: resume: %w", err)
 	}
-	c := model.NewCheckpoint(net, ck.Step, ck.Adam, ck.EMA) // deep copies of the state
+	if err := sameNet(cfg.Model, net); err != nil {
+		return nil, fmt.Errorf("score: resume: %w", err)
+	}
+	net.SetWorkers(cfg.Model.Workers())
+	c, err := model.NewCheckpoint(net, ck.Step, ck.Adam, ck.EMA) // deep copies of the state
+	if err != nil {
+		return nil, fmt.Errorf("score: resume: %w", err)
+	}
 	return newTrainer(cfg, net, c.Adam, c.EMA, ck.Step)
 }
 
@@ -229,9 +234,6 @@ func sameRun(cfg TrainConfig, m *TrainMeta, ck *model.Checkpoint) error {
 	if cfg.Batch != m.Batch {
 		return diff("the batch size", cfg.Batch, m.Batch)
 	}
-	if a, b := cfg.Model, ck.Config.WithDefaults(); !sameConfig(a, b) {
-		return diff("the network", fmt.Sprintf("%+v", a), fmt.Sprintf("%+v", b))
-	}
 	a := ck.Adam
 	if cfg.LR != a.LR {
 		return diff("the learning rate", cfg.LR, a.LR)
@@ -252,10 +254,23 @@ func sameRun(cfg TrainConfig, m *TrainMeta, ck *model.Checkpoint) error {
 	return nil
 }
 
-func sameConfig(a, b model.Config) bool {
-	return slices.Equal(a.Hidden, b.Hidden) && a.Dim == b.Dim && a.Embedding == b.Embedding &&
-		a.EmbedDim == b.EmbedDim && a.FourierScale == b.FourierScale && a.TimeScale == b.TimeScale &&
-		a.Precision == b.Precision && a.Seed == b.Seed
+// sameNet reports whether have (the run's network) and saved (rebuilt from
+// the checkpoint) are of the same kind and config. Both configs come from
+// MarshalConfig of this build, so equal bytes mean the same network.
+func sameNet(have, saved model.Trainable) error {
+	a, err := have.MarshalConfig()
+	if err != nil {
+		return fmt.Errorf("the %s network's config: %w", have.Kind(), err)
+	}
+	b, err := saved.MarshalConfig()
+	if err != nil {
+		return fmt.Errorf("the %s network's config: %w", saved.Kind(), err)
+	}
+	if have.Kind() != saved.Kind() || !bytes.Equal(a, b) {
+		return fmt.Errorf("the network is %s %s in the checkpoint but %s %s now; a resumed run must keep the settings of the original",
+			saved.Kind(), b, have.Kind(), a)
+	}
+	return nil
 }
 
 func newTrainer(cfg TrainConfig, net model.Trainable, opt *model.Adam, ema *model.EMA, step int) (*Trainer, error) {
@@ -263,7 +278,7 @@ func newTrainer(cfg TrainConfig, net model.Trainable, opt *model.Adam, ema *mode
 	if err != nil {
 		return nil, err
 	}
-	n, d := cfg.Batch, cfg.Model.Dim
+	n, d := cfg.Batch, net.Dim()
 	spec, _ := SpecOf(cfg.SDE) // normalize checked it
 	tr := &Trainer{
 		cfg: cfg, net: net, opt: opt, ema: ema, loss: loss, step: step,
@@ -353,7 +368,10 @@ func (tr *Trainer) Run(ctx context.Context, progress func(TrainProgress) error) 
 // Checkpoint returns a checkpoint of the current state (copies), with the
 // training metadata that LoadNet and ResumeTrainer read.
 func (tr *Trainer) Checkpoint() (*model.Checkpoint, error) {
-	ck := model.NewCheckpoint(tr.net, tr.step, tr.opt, tr.ema)
+	ck, err := model.NewCheckpoint(tr.net, tr.step, tr.opt, tr.ema)
+	if err != nil {
+		return nil, fmt.Errorf("score: %w", err)
+	}
 	if err := WriteMeta(ck, &tr.meta); err != nil {
 		return nil, err
 	}

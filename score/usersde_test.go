@@ -66,9 +66,13 @@ func init() {
 // same weights, the same SDE, the same arithmetic).
 func TestUserSDETrainSaveLoad(t *testing.T) {
 	s := &edmVE{SigmaMax: 80}
+	net, err := model.NewTrainable(model.Config{Dim: 2, Hidden: []int{16, 16}, EmbedDim: 8, FourierScale: 0.05, Precision: model.Float64, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := score.TrainConfig{
 		SDE: s, Data: data.GMM8{},
-		Model: model.Config{Dim: 2, Hidden: []int{16, 16}, EmbedDim: 8, FourierScale: 0.05, Precision: model.Float64, Seed: 5},
+		Model: net,
 		Steps: 50, Batch: 32, EMA: 0.9, Seed: 7,
 	}
 	tr, err := score.NewTrainer(cfg)

@@ -148,21 +148,33 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	partial := strings.TrimSuffix(*out, extOf(*out)) + ".partial.ckpt"
-	cfg := score.TrainConfig{
-		SDE: s, Param: p, Data: src, DataSpec: spec, Loss: lc,
-		Model: model.Config{Hidden: widths, Embedding: *embedding, EmbedDim: *embedDim,
-			FourierScale: *fourierScale, Precision: *precision},
-		Steps: *steps, Batch: *batch, LR: *lr, Warmup: *warmup, ClipNorm: *clip, EMA: *ema, Seed: *seed,
-	}
+	// The MLP's weights are drawn from the run's seed.
+	mc := model.Config{Dim: src.Dim(), Hidden: widths, Embedding: *embedding, EmbedDim: *embedDim,
+		FourierScale: *fourierScale, Precision: *precision, Seed: *seed}
 	if *embedding != model.EmbeddingFourier && !trainFlagSet(fs, "fourier-scale") {
-		cfg.Model.FourierScale = 0
+		mc.FourierScale = 0
+	}
+	if resumed != nil {
+		// No flag sets the time scale: keep the checkpoint's.
+		rc, err := model.ParseConfig(resumed.Config)
+		if err != nil {
+			return fmt.Errorf("-resume %s: %s", *resume, strings.TrimPrefix(err.Error(), "model: "))
+		}
+		mc.TimeScale = rc.TimeScale
+	}
+	net, err := model.NewTrainable(mc)
+	if err != nil {
+		return usagef("%s", err)
+	}
+	cfg := score.TrainConfig{
+		SDE: s, Param: p, Data: src, DataSpec: spec, Loss: lc, Model: net,
+		Steps: *steps, Batch: *batch, LR: *lr, Warmup: *warmup, ClipNorm: *clip, EMA: *ema, Seed: *seed,
 	}
 	if *every > 0 {
 		cfg.CheckpointEvery, cfg.CheckpointPath = *every, partial
 	}
 	var tr *score.Trainer
 	if resumed != nil {
-		cfg.Model.TimeScale = resumed.Config.TimeScale
 		if tr, err = score.ResumeTrainer(cfg, resumed); err != nil {
 			return usagef("-resume %s: %s", *resume, strings.TrimPrefix(err.Error(), "score: resume: "))
 		}
@@ -275,7 +287,13 @@ func trainFillFromCheckpoint(fs *flag.FlagSet, ck *model.Checkpoint) error {
 	if d, ok := strings.CutSuffix(meta.Data, trainDequantSuffix); ok {
 		vals["data"], vals["dequant"] = d, "uniform"
 	}
-	mc := ck.Config.WithDefaults()
+	if ck.Kind != model.KindMLP {
+		return fmt.Errorf("the checkpoint's network is of kind %q; sdesample train trains MLPs only (resume it with score.ResumeTrainer in Go)", ck.Kind)
+	}
+	mc, err := model.ParseConfig(ck.Config)
+	if err != nil {
+		return err
+	}
 	ws := make([]string, len(mc.Hidden))
 	for i, w := range mc.Hidden {
 		ws[i] = strconv.Itoa(w)
