@@ -12,6 +12,7 @@ import (
 
 	"github.com/sdekit/sdekit/internal/rng"
 	"github.com/sdekit/sdekit/sd15"
+	"github.com/sdekit/sdekit/viz"
 )
 
 // SD15Result is the outcome of one Sohl-Dickstein 2015 experiment: the bound K
@@ -97,7 +98,7 @@ func Heartbeat(T, steps int, seed uint64) *SD15Result {
 		rows = append(rows, truth, obs, fill)
 	}
 	p := newPlot("heartbeat inpainting, 8 examples: truth / observed (red: hidden) / filled", "bin", "")
-	addHeat(p, &gridXYZ{nx: h.Length, ny: len(rows), dx: 1, dy: 1, z: flipRows(rows)}, 0, 1)
+	viz.AddCells(p, &gridXYZ{nx: h.Length, ny: len(rows), dx: 1, dy: 1, z: flipRows(rows)}, 0, 1)
 	res.Image = render([][]*plot.Plot{{p}}, 800, 500)
 	return res
 }

@@ -248,6 +248,19 @@ func AddHeat(p *plot.Plot, g plotter.GridXYZ, lo, hi float64) {
 	p.Add(plotter.NewImage(img, g.X(0)-hx, g.Y(0)-hy, g.X(nx-1)+hx, g.Y(ny-1)+hy))
 }
 
+// AddCells adds g as a grid of sharp-edged cells, one per value, coloured as
+// in AddHeat over [lo, hi]: for small tables (bits, counts) where AddHeat's
+// smoothing would blur the cells.
+func AddCells(p *plot.Plot, g plotter.GridXYZ, lo, hi float64) {
+	if !(hi > lo) {
+		panic(fmt.Sprintf("viz: AddCells: colour range [%v, %v] is empty", lo, hi))
+	}
+	h := plotter.NewHeatMap(g, moreland.ExtendedBlackBody().Palette(64))
+	h.Min, h.Max = lo, hi
+	h.Underflow, h.Overflow = h.Palette.Colors()[0], h.Palette.Colors()[63]
+	p.Add(h)
+}
+
 // heatImage is AddHeat's picture of g: pixel (c, ny-1-r) shows Z(c, r).
 func heatImage(g plotter.GridXYZ, lo, hi float64) *image.RGBA {
 	nx, ny := g.Dims()

@@ -124,6 +124,7 @@ func TestAddHeat(t *testing.T) {
 	if p.X.Min != -1 || p.X.Max != 5 || p.Y.Min != -0.5 || p.Y.Max != 1.5 {
 		t.Errorf("heat map covers [%v, %v] x [%v, %v], want [-1, 5] x [-0.5, 1.5]", p.X.Min, p.X.Max, p.Y.Min, p.Y.Max)
 	}
+	AddCells(p, grid3x2{}, 0, 12)
 	_ = Single(p).SetSize(200, 200).Image() // draws without panicking
 	img := heatImage(grid3x2{}, 0, 12)
 	if b := img.Bounds(); b.Dx() != 3 || b.Dy() != 2 {
