@@ -42,6 +42,13 @@
 // the model has learned anything) and with the true log-likelihood of the data,
 // computed by quadrature (SwissRollData.LogDensity).
 //
+// # The experiments
+//
+// Run trains either model from an Experiment and returns both estimates of
+// K, the true log-likelihood, L_null and (heartbeat) the inpainting
+// accuracy; its defaults are those of sdesample sd15, which calls it, as
+// does package nb.
+//
 // # Multiplying distributions
 //
 // A posterior p~(x_0) proportional to p(x_0) r(x_0) is sampled by perturbing

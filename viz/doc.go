@@ -7,6 +7,9 @@
 // (gophernotes) can call it: the builders return a *plot.Plot (one panel) or
 // a *Figure (a grid of panels), and a Figure renders to an image.Image, PNG
 // bytes or SVG bytes, or saves itself to a .png or .svg file atomically.
+// Free-form panels (package nb's pictures) start from NewPanel and take
+// series by colour index (AddLine, AddPoints, AddCloud, AddHist, AddHeat),
+// log axes with 1-2-5 ticks (LogX, LogY) and Render to an image.
 //
 // Sizes are in pixels at 96 per inch: a Figure of Width x Height pixels is a
 // PNG of exactly that many pixels and an SVG of 0.75 Width x 0.75 Height

@@ -550,8 +550,7 @@ func pathColor(i, n int) color.Color {
 // and hs[i][k] its size. The y axis is logarithmic.
 func StepSizes(ts, hs [][]float64, title string) *plot.Plot {
 	p := newPlot(title, "t", "step size |h|")
-	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	LogY(p)
 	any := false
 	for i := range ts {
 		pts := make(plotter.XYs, 0, len(ts[i]))
@@ -586,12 +585,10 @@ func StepSizes(ts, hs [][]float64, title string) *plot.Plot {
 func Lines(title, xlabel, ylabel string, names []string, xs, ys [][]float64, logX, logY bool) *plot.Plot {
 	p := newPlot(title, xlabel, ylabel)
 	if logX {
-		p.X.Scale = plot.LogScale{}
-		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+		LogX(p)
 	}
 	if logY {
-		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		LogY(p)
 	}
 	idx := make([]int, len(names))
 	for i := range idx {
