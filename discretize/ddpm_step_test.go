@@ -231,11 +231,11 @@ func TestChainMomentsMatchRecursion(t *testing.T) {
 		ddim  bool
 		tilde bool
 	}{
-		{"ddpm beta", sample.Config{Sampler: "ddpm", Steps: N, DDPMVariance: "beta"}, full, false, false},
-		{"ddpm beta-tilde", sample.Config{Sampler: "ddpm", Steps: N, DDPMVariance: "beta-tilde"}, full, false, true},
-		{"ddim eta=0 S=20", sample.Config{Sampler: "ddim", Steps: 20, DDPMSteps: N}, seq20, true, false},
-		{"ddim eta=0.5 S=20", sample.Config{Sampler: "ddim", Steps: 20, DDPMSteps: N, Eta: 0.5}, seq20, true, false},
-		{"ddim eta=1 S=100", sample.Config{Sampler: "ddim", Steps: N, DDPMSteps: N, Eta: 1}, full, true, false},
+		{"ddpm beta", sample.Config{Sampler: &sample.DDPM{Steps: N, Variance: "beta"}}, full, false, false},
+		{"ddpm beta-tilde", sample.Config{Sampler: &sample.DDPM{Steps: N, Variance: "beta-tilde"}}, full, false, true},
+		{"ddim eta=0 S=20", sample.Config{Sampler: &sample.DDIM{Steps: 20, DDPMSteps: N}}, seq20, true, false},
+		{"ddim eta=0.5 S=20", sample.Config{Sampler: &sample.DDIM{Steps: 20, DDPMSteps: N, Eta: 0.5}}, seq20, true, false},
+		{"ddim eta=1 S=100", sample.Config{Sampler: &sample.DDIM{Steps: N, DDPMSteps: N, Eta: 1}}, full, true, false},
 	}
 	rows := make([]int, n)
 	for i := range rows {
@@ -243,6 +243,10 @@ func TestChainMomentsMatchRecursion(t *testing.T) {
 	}
 	for _, tc := range cases {
 		tc.cfg.SDE, tc.cfg.Score = vp, g
+		var eta float64
+		if dd, ok := tc.cfg.Sampler.(*sample.DDIM); ok {
+			eta = dd.Eta
+		}
 		x := make([]float64, n*dim)
 		st, err := sample.Generate(context.Background(), tc.cfg, 11, rows, x, nil)
 		if err != nil {
@@ -253,7 +257,7 @@ func TestChainMomentsMatchRecursion(t *testing.T) {
 		}
 		for j := 0; j < dim; j++ {
 			mu, v0 := g.Means[0][j], g.Stds[0][j]*g.Stds[0][j]
-			wm, wv := moments(chainRecursion(d, mu, v0, tc.ddim, tc.cfg.Eta, tc.seq, tc.tilde))
+			wm, wv := moments(chainRecursion(d, mu, v0, tc.ddim, eta, tc.seq, tc.tilde))
 			var sm, sv float64
 			for i := 0; i < n; i++ {
 				sm += x[i*dim+j]

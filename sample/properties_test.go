@@ -371,25 +371,55 @@ func TestChainsMatchDiscretize(t *testing.T) {
 		x, _ := gen(t, &c, 17, n)
 		o := viewOf(c.Sampler)
 		N := o.steps
-		opt := discretize.ChainOptions{}
+		var seq []int
+		var variance discretize.Variance
 		if o.kind == "ddim" {
 			N = o.ddpmSteps
-			opt.DDIM, opt.Eta = true, o.eta
-			opt.Seq, _ = discretize.DDIMSequence(N, o.steps)
+			seq, _ = discretize.DDIMSequence(N, o.steps)
 		} else {
-			opt.Variance, _ = discretize.ParseVariance(o.variance)
+			variance, _ = discretize.ParseVariance(o.variance)
+			seq, _ = discretize.DDIMSequence(N, N) // every level
 		}
 		sched, _ := discretize.FromVP(vp, N)
+		epsModel := discretize.NewScoreEps(g, vp, N)
+		// The chain written out here from discretize's steps, each row's
+		// normals read one at a time from its stream (prior first).
 		y := make([]float64, n*3)
-		rs := make([]discretize.Noise, n)
+		rs := make([]*rng.NormalStream, n)
 		for r := range rs {
 			rs[r] = rng.NewNormalStream(17, r, rng.Sampling)
 			for j := 0; j < 3; j++ {
 				y[r*3+j] = rs[r].NormFloat64()
 			}
 		}
-		if _, err := sched.Sample(context.Background(), discretize.NewScoreEps(g, vp, N), y, rs, opt); err != nil {
-			t.Fatal(err)
+		eps, z, idx := make([]float64, n*3), make([]float64, n*3), make([]int, n)
+		for k := len(seq) - 1; k >= 0; k-- {
+			i, jj := seq[k], -1
+			if k > 0 {
+				jj = seq[k-1]
+			}
+			for r := range idx {
+				idx[r] = i
+			}
+			epsModel.EpsTo(eps, y, idx)
+			var sigma float64
+			if o.kind == "ddim" {
+				_, _, sigma = sched.DDIMCoefs(i, jj, o.eta)
+			} else {
+				_, _, sigma = sched.AncestralCoefs(i, variance)
+			}
+			if sigma != 0 {
+				for r := range rs {
+					for j := 0; j < 3; j++ {
+						z[r*3+j] = rs[r].NormFloat64()
+					}
+				}
+			}
+			if o.kind == "ddim" {
+				sched.DDIMStepTo(y, y, eps, z, i, jj, o.eta)
+			} else {
+				sched.AncestralStepTo(y, y, eps, z, i, variance)
+			}
 		}
 		for i := range x {
 			if x[i] != y[i] {
