@@ -10,7 +10,8 @@ import (
 	"github.com/sdekit/sdekit/sde"
 )
 
-// SDENames are the forward SDEs every function here accepts by name.
+// SDENames are the built-in forward SDEs the overview pictures show; every
+// function here accepts any kind registered with sde.Register by name.
 var SDENames = []string{"vp", "subvp", "ve"}
 
 // mustSDE returns the SDE of the name with the reference defaults, or panics.
