@@ -33,20 +33,6 @@ func trueGrid(T, eps float64, n int) []float64 {
 	return g
 }
 
-// kernel returns the exact forward transition from t' to t > t' of an SDE
-// with affine drift, x_t = A x_t' + B z: A = c(t)/c(t'), B^2 = s(t)^2 - A^2
-// s(t')^2 (0 where rounding makes it negative, at t = t').
-func kernel(s sde.SDE, t, tp float64) (A, B2 float64) {
-	c, sd := s.Marginal(t)
-	cp, sdp := s.Marginal(tp)
-	A = c / cp
-	B2 = sd*sd - A*A*sdp*sdp
-	if B2 < 0 {
-		B2 = 0
-	}
-	return A, B2
-}
-
 // tweedie is the final denoising step at t: x0 = (x + s^2 score)/c.
 func tweedie(s sde.SDE, t float64) step {
 	c, sd := s.Marginal(t)

@@ -174,7 +174,7 @@ func gridSteps(s sde.SDE, pred Predictor, n int, eps float64, denoise bool) ([]s
 	_, none := pred.(NoPredictor)
 	for k := range steps {
 		t, tp := g[k], g[k+1]
-		A, _ := kernel(s, t, tp)
+		A, _ := sde.Kernel(s, t, tp)
 		_, sd := s.Marginal(t)
 		st := step{T: t, Next: tp, Alpha: A * A, Std: sd, Predict: !none}
 		if !none {

@@ -2,7 +2,6 @@ package sample
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/sdekit/sdekit/sde"
 )
@@ -75,17 +74,11 @@ type EMPredictor struct{}
 
 func (EMPredictor) Name() string { return "em" }
 
-func (EMPredictor) Step(s sde.SDE, t, tp float64) sde.Linear {
-	dt := tp - t
-	a, g := s.DriftCoef(t), s.Diffusion(t)
-	return sde.Linear{PX: 1 + a*dt, PS: -g * g * dt, PZ: g * math.Sqrt(-dt)}
-}
+func (EMPredictor) Step(s sde.SDE, t, tp float64) sde.Linear { return sde.ReverseEuler(s, t, tp-t) }
 
 // Reference is Euler-Maruyama with the reference's dt = -1/N.
 func (EMPredictor) Reference(s sde.SDE, _ *sde.RefStep, t float64, n int) (sde.Linear, error) {
-	fn := float64(n)
-	a, g := s.DriftCoef(t), s.Diffusion(t)
-	return sde.Linear{PX: 1 - a/fn, PS: g * g / fn, PZ: g / math.Sqrt(fn)}, nil
+	return sde.ReverseEulerN(s, t, n), nil
 }
 
 // ReverseDiffusion reverses the exact forward step x_t = A x_t' + B z
@@ -95,8 +88,7 @@ type ReverseDiffusion struct{}
 func (ReverseDiffusion) Name() string { return "reverse-diffusion" }
 
 func (ReverseDiffusion) Step(s sde.SDE, t, tp float64) sde.Linear {
-	A, B2 := kernel(s, t, tp)
-	return sde.Linear{PX: 2 - A, PS: B2, PZ: math.Sqrt(B2)}
+	return sde.ReverseDiffusion(s, t, tp)
 }
 
 func (ReverseDiffusion) Reference(s sde.SDE, ref *sde.RefStep, _ float64, _ int) (sde.Linear, error) {
@@ -133,14 +125,7 @@ func (a *Ancestral) variance(s sde.SDE) string {
 }
 
 func (a *Ancestral) Step(s sde.SDE, t, tp float64) sde.Linear {
-	A, B2 := kernel(s, t, tp)
-	v := B2
-	if a.variance(s) == VarianceBetaTilde {
-		_, sd := s.Marginal(t)
-		_, sdp := s.Marginal(tp)
-		v = B2 * sdp * sdp / (sd * sd)
-	}
-	return sde.Linear{PX: 1 / A, PS: B2 / A, PZ: math.Sqrt(v)}
+	return sde.Ancestral(s, t, tp, a.variance(s) == VarianceBetaTilde)
 }
 
 func (a *Ancestral) Reference(s sde.SDE, ref *sde.RefStep, _ float64, _ int) (sde.Linear, error) {

@@ -191,45 +191,16 @@ func (s *SubVP) ReferenceSteps(ts []float64, n int) ([]RefStep, error) {
 	fn := float64(n)
 	for k, t := range ts {
 		i := refIndex(t, T, n)
-		a, g := s.DriftCoef(t), s.Diffusion(t)
 		tp := math.Max(t-1/fn, 0)
-		A, B2 := kernel(s, t, tp)
+		A, B2 := Kernel(s, t, tp)
 		out[k] = RefStep{
 			Alpha:          d.alphas[i],
-			Reverse:        Linear{PX: 1 - a/fn, PS: g * g / fn, PZ: g / math.Sqrt(fn)},
-			Ancestral:      kernelAncestral(s, t, tp, A, B2, false),
-			AncestralTilde: kernelAncestral(s, t, tp, A, B2, true),
+			Reverse:        ReverseEulerN(s, t, n),
+			Ancestral:      ancestralStep(s, t, tp, A, B2, false),
+			AncestralTilde: ancestralStep(s, t, tp, A, B2, true),
 		}
 	}
 	return out, nil
-}
-
-// kernel returns the exact forward transition from t' to t > t' of a linear
-// SDE, x_t = A x_t' + B z: A = c(t)/c(t'), B^2 = s(t)^2 - A^2 s(t')^2
-// (0 where rounding makes it negative, at t = t').
-func kernel(s SDE, t, tp float64) (A, B2 float64) {
-	c, sd := s.Marginal(t)
-	cp, sdp := s.Marginal(tp)
-	A = c / cp
-	B2 = sd*sd - A*A*sdp*sdp
-	if B2 < 0 {
-		B2 = 0
-	}
-	return A, B2
-}
-
-// kernelAncestral is the ancestral step from t to t' for the exact kernel
-// (A, B2): the mean of q(x_t' | x_t, x_0) at Tweedie's x_0, (x + B^2 score)/A,
-// and the variance B^2, or with tilde the posterior variance
-// B^2 s(t')^2 / s(t)^2.
-func kernelAncestral(s SDE, t, tp, A, B2 float64, tilde bool) Linear {
-	v := B2
-	if tilde {
-		_, sd := s.Marginal(t)
-		_, sdp := s.Marginal(tp)
-		v = B2 * sdp * sdp / (sd * sd)
-	}
-	return Linear{PX: 1 / A, PS: B2 / A, PZ: math.Sqrt(v)}
 }
 
 // ReferenceSteps returns the reference's VE (SMLD) discretisation with the

@@ -1,5 +1,7 @@
 package sde
 
+import "math"
+
 // Score is the score of the marginal densities, grad_x log p_t(x), on a batch.
 //
 // x holds n = len(t) rows of Dim() values (row-major); row i is at time t[i].
@@ -81,4 +83,63 @@ type ProbabilityFlow struct {
 func (p ProbabilityFlow) F(dst, t, y []float64, _ []int) {
 	p.Score.ScoreTo(dst, y, t)
 	ProbabilityFlowTo(p.SDE, dst, y, t, dst)
+}
+
+// The steps of the reverse-time SDE that the samplers take, all of the
+// linear form x' = PX x + PS score(x, t) + PZ z (Song et al. 2021, section
+// 4 and appendices E and F); package sample's predictors call these.
+
+// Kernel returns the exact forward transition from t' to t > t' of an SDE
+// with affine drift, x_t = A x_t' + B z: A = c(t)/c(t'), B^2 = s(t)^2 - A^2
+// s(t')^2 (0 where rounding makes it negative, at t = t').
+func Kernel(s SDE, t, tp float64) (A, B2 float64) {
+	c, sd := s.Marginal(t)
+	cp, sdp := s.Marginal(tp)
+	A = c / cp
+	B2 = sd*sd - A*A*sdp*sdp
+	if B2 < 0 {
+		B2 = 0
+	}
+	return A, B2
+}
+
+// ReverseEuler is Euler-Maruyama on the reverse-time SDE
+// dx = [a(t) x - g(t)^2 score] dt + g(t) dw_bar from t over dt < 0:
+// x' = (1 + a dt) x - g^2 dt score + g sqrt(-dt) z.
+func ReverseEuler(s SDE, t, dt float64) Linear {
+	a, g := s.DriftCoef(t), s.Diffusion(t)
+	return Linear{PX: 1 + a*dt, PS: -g * g * dt, PZ: g * math.Sqrt(-dt)}
+}
+
+// ReverseEulerN is ReverseEuler with dt = -1/n in the reference code's
+// arithmetic (f/n and g/sqrt(n), rounded as it rounds them).
+func ReverseEulerN(s SDE, t float64, n int) Linear {
+	fn := float64(n)
+	a, g := s.DriftCoef(t), s.Diffusion(t)
+	return Linear{PX: 1 - a/fn, PS: g * g / fn, PZ: g / math.Sqrt(fn)}
+}
+
+// ReverseDiffusion reverses the exact forward step from t' to t,
+// x_t = A x_t' + B z (appendix E): x' = (2 - A) x + B^2 score + B z.
+func ReverseDiffusion(s SDE, t, tp float64) Linear {
+	A, B2 := Kernel(s, t, tp)
+	return Linear{PX: 2 - A, PS: B2, PZ: math.Sqrt(B2)}
+}
+
+// Ancestral samples q(x_t' | x_t, x_0) at Tweedie's x_0 (appendix F):
+// x' = (x + B^2 score)/A + sigma z with sigma^2 = B^2, or with posterior the
+// posterior variance B^2 s(t')^2/s(t)^2.
+func Ancestral(s SDE, t, tp float64, posterior bool) Linear {
+	A, B2 := Kernel(s, t, tp)
+	return ancestralStep(s, t, tp, A, B2, posterior)
+}
+
+func ancestralStep(s SDE, t, tp, A, B2 float64, posterior bool) Linear {
+	v := B2
+	if posterior {
+		_, sd := s.Marginal(t)
+		_, sdp := s.Marginal(tp)
+		v = B2 * sdp * sdp / (sd * sd)
+	}
+	return Linear{PX: 1 / A, PS: B2 / A, PZ: math.Sqrt(v)}
 }
