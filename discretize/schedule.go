@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/sdekit/sdekit/internal/grid"
 	"github.com/sdekit/sdekit/sde"
 )
 
@@ -59,19 +60,7 @@ func FromVP(vp sde.BetaGrid, n int) (*DDPM, error) {
 
 // Linspace returns n points from a to b inclusive, computed as a + i (b - a)/(n - 1)
 // (b exactly at the end), the same rounding as numpy.linspace.
-func Linspace(a, b float64, n int) []float64 {
-	out := make([]float64, n)
-	if n == 1 {
-		out[0] = a
-		return out
-	}
-	step := (b - a) / float64(n-1)
-	for i := range out {
-		out[i] = a + float64(i)*step
-	}
-	out[n-1] = b
-	return out
-}
+func Linspace(a, b float64, n int) []float64 { return grid.Linspace(a, b, n) }
 
 // Time returns the continuous time t_i = (i + 1)/N of step i on [0, 1].
 func (d *DDPM) Time(i int) float64 { return float64(i+1) / float64(len(d.Betas)) }

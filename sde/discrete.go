@@ -3,6 +3,8 @@ package sde
 import (
 	"fmt"
 	"math"
+
+	"github.com/sdekit/sdekit/internal/grid"
 )
 
 // BetaGrid is implemented by SDEs whose discretisation is the DDPM chain
@@ -21,25 +23,8 @@ type SigmaGrid interface {
 	DiscreteSigmas(n int) ([]float64, error)
 }
 
-// linspace returns n points from a to b inclusive, a + i (b - a)/(n - 1) with
-// b exactly at the end: numpy.linspace's rounding, the same bits as
-// discretize.Linspace.
-func linspace(a, b float64, n int) []float64 {
-	out := make([]float64, n)
-	if n == 1 {
-		out[0] = a
-		return out
-	}
-	step := (b - a) / float64(n-1)
-	for i := range out {
-		out[i] = a + float64(i)*step
-	}
-	out[n-1] = b
-	return out
-}
-
 // DiscreteBetas returns the DDPM betas of an n-level chain,
-// beta_i = linspace(beta_min/n, beta_max/n, n) (Song et al. 2021, appendix B;
+// beta_i = grid.Linspace(beta_min/n, beta_max/n, n) (Song et al. 2021, appendix B;
 // n = 1000 gives DDPM's 1e-4 .. 0.02).
 func (s *VP) DiscreteBetas(n int) ([]float64, error) { return discreteBetas(s.BetaMin, s.BetaMax, n) }
 
@@ -53,7 +38,7 @@ func discreteBetas(bmin, bmax float64, n int) ([]float64, error) {
 	if bmax/float64(n) >= 1 {
 		return nil, fmt.Errorf("sde: beta_max/N = %v must be below 1; use more steps", bmax/float64(n))
 	}
-	return linspace(bmin/float64(n), bmax/float64(n), n), nil
+	return grid.Linspace(bmin/float64(n), bmax/float64(n), n), nil
 }
 
 // DiscreteSigmas returns the n noise levels of SMLD/NCSN, geometric from
