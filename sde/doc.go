@@ -43,6 +43,16 @@
 // Score is declared here, by its consumer; the oracle and network scores of
 // package score satisfy it.
 //
+// The samplers' steps of the reverse-time SDE live here, in one place
+// (reverse.go), all of the linear form x' = PX x + PS s(x, t) + PZ z
+// (Linear): with the exact kernel x_t = A x_t' + B z from t' to t, A =
+// c(t)/c(t'), B^2 = s(t)^2 - A^2 s(t')^2 (Kernel),
+//
+//	Euler-Maruyama, dt = t' - t < 0:  x' = (1 + a dt) x - g^2 dt s + g sqrt(-dt) z   (ReverseEuler; ReverseEulerN for dt = -1/N)
+//	reverse diffusion (appendix E):   x' = (2 - A) x + B^2 s + B z                    (ReverseDiffusion)
+//	ancestral (appendix F):           x' = (x + B^2 s)/A + sigma z,                   (Ancestral)
+//	                                  sigma^2 = B^2 or B^2 s(t')^2/s(t)^2
+//
 // # What an SDE declares
 //
 // Code outside this package never asks which built-in SDE it has: each SDE
