@@ -327,6 +327,9 @@ func TestLoadVersion1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The file was written with sdekit's AVX2 matrix products; gonum's (the
+	// purego build, a machine without AVX2) sum in another order, so the
+	// retrained bits are compared only where the writer's kernels run.
 	same := func(a, b []float64) bool {
 		return slices.EqualFunc(a, b, func(x, y float64) bool { return math.Float64bits(x) == math.Float64bits(y) })
 	}
@@ -335,7 +338,7 @@ func TestLoadVersion1(t *testing.T) {
 		a, b []float64
 	}{{"params", now.Params, ck.Params}, {"buffers", now.Buffers, ck.Buffers}, {"Adam M", now.Adam.M, ck.Adam.M},
 		{"Adam V", now.Adam.V, ck.Adam.V}, {"EMA", now.EMA.Shadow, ck.EMA.Shadow}} {
-		if !same(c.a, c.b) {
+		if !same(c.a, c.b) && model.BLAS() == "internal/gemm (avx2)" {
 			t.Errorf("%s trained now differ from the version 1 file's", c.what)
 		}
 	}
