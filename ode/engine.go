@@ -301,6 +301,28 @@ func sum4(kt []kterm, i, j int) (a0, a1, b0, b1 float64) {
 	return a0, a1, b0, b1
 }
 
+// colMin is the row length from which lincomb's passes over the row
+// beat the sums in registers.
+const colMin = 16
+
+// lincomb writes acc = sum_j v_j k_j[o:o+len(acc)], one pass over the row
+// per term; the same bits as sum1 for each component.
+func lincomb(acc []float64, kt []kterm, o int) {
+	d := len(acc)
+	k0 := kt[0].k[o : o+d]
+	v0 := kt[0].v
+	for x := range acc {
+		acc[x] = v0 * k0[x]
+	}
+	for _, t := range kt[1:] {
+		k := t.k[o : o+d]
+		v := t.v
+		for x := range acc {
+			acc[x] += float64(v * k[x])
+		}
+	}
+}
+
 // combineRows writes dst[row r] = y[r] + hs[p] * sum_j v_j k_j[r] for each
 // row r = list[p], summing the terms in order. It runs over the rows of
 // list with the stage slices looked up once, two rows at a time.
@@ -316,6 +338,17 @@ func (w *worker) combineRows(dst []float64, list []int, hs []float64, terms []te
 	}
 	kt := s.resolve(w.kt, terms)
 	hs = hs[:len(list)]
+	if d >= colMin {
+		for p, r := range list {
+			o, h := r*d, hs[p]
+			acc := dst[o : o+d]
+			lincomb(acc, kt, o)
+			for x, v := range y[o : o+d] {
+				acc[x] = v + float64(h*acc[x])
+			}
+		}
+		return
+	}
 	p := 0
 	for ; p+1 < len(list); p += 2 {
 		o, q := list[p]*d, list[p+1]*d
@@ -451,9 +484,44 @@ func (w *worker) errors(list []int) {
 	if ct.e3 != nil {
 		ke3 = s.resolve(w.kt3, ct.e3)
 	}
+	if d >= colMin {
+		for _, r := range list {
+			w.errorRowLong(r, ke, ke3)
+		}
+		return
+	}
 	for _, r := range list {
 		w.errorRow(r, ke, ke3)
 	}
+}
+
+// errorRowLong is errorRow with the error estimates formed by lincomb in
+// the row's slice of ytmp (free after the stages); the same bits.
+func (w *worker) errorRowLong(r int, ke, ke3 []kterm) {
+	s := w.s
+	d := s.dim
+	atol, rtol := s.opt.ATol, s.opt.RTol
+	o := r * d
+	yn := s.ynew[o : o+d]
+	y := s.y[o : o+d]
+	e := s.ytmp[o : o+d]
+	var ssq5, ssq3, chk float64
+	lincomb(e, ke, o)
+	for x, v := range yn {
+		chk += v - v
+		q := e[x] / (atol + rtol*max(math.Abs(y[x]), math.Abs(v)))
+		ssq5 += q * q
+	}
+	if ke3 != nil {
+		lincomb(e, ke3, o)
+		for x, v := range yn {
+			q := e[x] / (atol + rtol*max(math.Abs(y[x]), math.Abs(v)))
+			ssq3 += q * q
+		}
+	}
+	rs := &s.rs[r]
+	rs.ssq5, rs.ssq3 = ssq5, ssq3
+	rs.bad = chk != 0 || math.IsNaN(ssq5) || math.IsNaN(ssq3)
 }
 
 // errorRow computes the error sums of row r, the error estimates e = ke
