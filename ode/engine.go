@@ -206,28 +206,50 @@ func (w *worker) eval(list []int, in, out []float64) {
 
 // pack copies row rows[p] of src (row layout) to row p of dst.
 func pack(dst, src []float64, rows []int, d int) {
+	if d >= longRow {
+		for p, r := range rows {
+			copy(dst[p*d:(p+1)*d], src[r*d:(r+1)*d])
+		}
+		return
+	}
 	for p, r := range rows {
-		copyRow(dst[p*d:(p+1)*d], src[r*d:(r+1)*d])
+		copyShort(dst, p*d, src, r*d, d)
 	}
 }
 
 // unpack copies row p of src to row rows[p] of dst (row layout).
 func unpack(dst, src []float64, rows []int, d int) {
+	if d >= longRow {
+		for p, r := range rows {
+			copy(dst[r*d:(r+1)*d], src[p*d:(p+1)*d])
+		}
+		return
+	}
 	for p, r := range rows {
-		copyRow(dst[r*d:(r+1)*d], src[p*d:(p+1)*d])
+		copyShort(dst, r*d, src, p*d, d)
 	}
 }
 
-// copyRow is copy without the call for short rows.
-func copyRow(dst, src []float64) {
-	if len(src) > 16 {
-		copy(dst, src)
+// copyShort copies src[j:j+d] to dst[i:i+d] two values at a time, with
+// no slicing: for short rows, where the slice expressions would cost more
+// than the copy.
+func copyShort(dst []float64, i int, src []float64, j, d int) {
+	x := 0
+	for ; x+1 < d; x += 2 {
+		dst[i+x], dst[i+x+1] = src[j+x], src[j+x+1]
+	}
+	if x < d {
+		dst[i+x] = src[j+x]
+	}
+}
+
+// copyRow copies row values dst[o:o+d] = src[o:o+d].
+func copyRow(dst, src []float64, o, d int) {
+	if d >= longRow {
+		copy(dst[o:o+d], src[o:o+d])
 		return
 	}
-	dst = dst[:len(src)]
-	for i, v := range src {
-		dst[i] = v
-	}
+	copyShort(dst, o, src, o, d)
 }
 
 // maxTerms is the length of the longest linear combination of stages.
@@ -301,9 +323,9 @@ func sum4(kt []kterm, i, j int) (a0, a1, b0, b1 float64) {
 	return a0, a1, b0, b1
 }
 
-// colMin is the row length from which lincomb's passes over the row
-// beat the sums in registers.
-const colMin = 16
+// longRow is the row length from which lincomb's passes over the row beat
+// the sums in registers, and copy's call costs less than a loop.
+const longRow = 16
 
 // lincomb writes acc = sum_j v_j k_j[o:o+len(acc)], one pass over the row
 // per term; the same bits as sum1 for each component.
@@ -332,13 +354,13 @@ func (w *worker) combineRows(dst []float64, list []int, hs []float64, terms []te
 	y := s.y
 	if len(terms) == 0 {
 		for _, r := range list {
-			copyRow(dst[r*d:(r+1)*d], y[r*d:(r+1)*d])
+			copyRow(dst, y, r*d, d)
 		}
 		return
 	}
 	kt := s.resolve(w.kt, terms)
 	hs = hs[:len(list)]
-	if d >= colMin {
+	if d >= longRow {
 		for p, r := range list {
 			o, h := r*d, hs[p]
 			acc := dst[o : o+d]
@@ -484,19 +506,18 @@ func (w *worker) errors(list []int) {
 	if ct.e3 != nil {
 		ke3 = s.resolve(w.kt3, ct.e3)
 	}
-	if d >= colMin {
+	if d >= longRow {
 		for _, r := range list {
 			w.errorRowLong(r, ke, ke3)
 		}
 		return
 	}
-	for _, r := range list {
-		w.errorRow(r, ke, ke3)
-	}
+	w.errorRows(list, ke, ke3)
 }
 
-// errorRowLong is errorRow with the error estimates formed by lincomb in
-// the row's slice of ytmp (free after the stages); the same bits.
+// errorRowLong is errorRows for one long row, with the error estimates
+// formed by lincomb in the row's slice of ytmp (free after the stages);
+// the same bits.
 func (w *worker) errorRowLong(r int, ke, ke3 []kterm) {
 	s := w.s
 	d := s.dim
@@ -524,52 +545,54 @@ func (w *worker) errorRowLong(r int, ke, ke3 []kterm) {
 	rs.bad = chk != 0 || math.IsNaN(ssq5) || math.IsNaN(ssq3)
 }
 
-// errorRow computes the error sums of row r, the error estimates e = ke
-// (and e3 = ke3, if not nil) two components at a time. The sums of
-// squares run over the components in order.
-func (w *worker) errorRow(r int, ke, ke3 []kterm) {
+// errorRows computes the error sums of the rows of list, the error
+// estimates e = ke (and e3 = ke3, if not nil) two components at a time.
+// The sums of squares run over a row's components in order.
+func (w *worker) errorRows(list []int, ke, ke3 []kterm) {
 	s := w.s
 	d := s.dim
 	atol, rtol := s.opt.ATol, s.opt.RTol
 	y, yn := s.y, s.ynew
-	var ssq5, ssq3, chk float64
-	o := r * d
-	x := 0
-	for ; x+1 < d; x += 2 {
-		i := o + x
-		v0, v1 := yn[i], yn[i+1]
-		chk += v0 - v0
-		chk += v1 - v1
-		sc0 := atol + rtol*max(math.Abs(y[i]), math.Abs(v0))
-		sc1 := atol + rtol*max(math.Abs(y[i+1]), math.Abs(v1))
-		e0, e1 := sum2(ke, i, i+1)
-		q := e0 / sc0
-		ssq5 += q * q
-		q = e1 / sc1
-		ssq5 += q * q
-		if ke3 != nil {
-			e0, e1 = sum2(ke3, i, i+1)
-			q = e0 / sc0
-			ssq3 += q * q
+	for _, r := range list {
+		var ssq5, ssq3, chk float64
+		o := r * d
+		x := 0
+		for ; x+1 < d; x += 2 {
+			i := o + x
+			v0, v1 := yn[i], yn[i+1]
+			chk += v0 - v0
+			chk += v1 - v1
+			sc0 := atol + rtol*max(math.Abs(y[i]), math.Abs(v0))
+			sc1 := atol + rtol*max(math.Abs(y[i+1]), math.Abs(v1))
+			e0, e1 := sum2(ke, i, i+1)
+			q := e0 / sc0
+			ssq5 += q * q
 			q = e1 / sc1
-			ssq3 += q * q
+			ssq5 += q * q
+			if ke3 != nil {
+				e0, e1 = sum2(ke3, i, i+1)
+				q = e0 / sc0
+				ssq3 += q * q
+				q = e1 / sc1
+				ssq3 += q * q
+			}
 		}
-	}
-	if x < d {
-		i := o + x
-		v := yn[i]
-		chk += v - v
-		sc := atol + rtol*max(math.Abs(y[i]), math.Abs(v))
-		q := sum1(ke, i) / sc
-		ssq5 += q * q
-		if ke3 != nil {
-			q = sum1(ke3, i) / sc
-			ssq3 += q * q
+		if x < d {
+			i := o + x
+			v := yn[i]
+			chk += v - v
+			sc := atol + rtol*max(math.Abs(y[i]), math.Abs(v))
+			q := sum1(ke, i) / sc
+			ssq5 += q * q
+			if ke3 != nil {
+				q = sum1(ke3, i) / sc
+				ssq3 += q * q
+			}
 		}
+		rs := &s.rs[r]
+		rs.ssq5, rs.ssq3 = ssq5, ssq3
+		rs.bad = chk != 0 || math.IsNaN(ssq5) || math.IsNaN(ssq3)
 	}
-	rs := &s.rs[r]
-	rs.ssq5, rs.ssq3 = ssq5, ssq3
-	rs.bad = chk != 0 || math.IsNaN(ssq5) || math.IsNaN(ssq3)
 }
 
 // finish completes the accepted attempts of the rows of list: dense output,
@@ -621,16 +644,16 @@ func (w *worker) finish(list []int) {
 		}
 		switch {
 		case ct.tab.FSAL:
-			copyRow(s.k[0][off:off+d], s.k[ct.s-1][off:off+d])
+			copyRow(s.k[0], s.k[ct.s-1], off, d)
 			rs.haveK1 = true
 		case rs.extras && ct.f1 >= 0:
-			copyRow(s.k[0][off:off+d], s.k[ct.f1][off:off+d])
+			copyRow(s.k[0], s.k[ct.f1], off, d)
 			rs.haveK1 = true
 		default:
 			rs.haveK1 = false
 		}
 		rs.extras = false
-		copyRow(s.y[off:off+d], s.ynew[off:off+d])
+		copyRow(s.y, s.ynew, off, d)
 		rs.t = rs.tn
 		if rs.t == s.t1 {
 			rs.done = true
