@@ -243,13 +243,18 @@ func copyShort(dst []float64, i int, src []float64, j, d int) {
 	}
 }
 
-// copyRow copies row values dst[o:o+d] = src[o:o+d].
+// copyRow copies row values dst[o:o+d] = src[o:o+d], without the call
+// to copy for short rows.
 func copyRow(dst, src []float64, o, d int) {
+	src = src[o : o+d]
 	if d >= longRow {
-		copy(dst[o:o+d], src[o:o+d])
+		copy(dst[o:o+d], src)
 		return
 	}
-	copyShort(dst, o, src, o, d)
+	dst = dst[o : o+len(src)]
+	for i, v := range src {
+		dst[i] = v
+	}
 }
 
 // maxTerms is the length of the longest linear combination of stages.
