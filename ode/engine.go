@@ -204,42 +204,47 @@ func (w *worker) eval(list []int, in, out []float64) {
 	}
 }
 
-// pack copies row rows[p] of src (row layout) to row p of dst.
+// pack copies row rows[p] of src (row layout) to row p of dst, a run of
+// consecutive rows at a time.
 func pack(dst, src []float64, rows []int, d int) {
-	if d >= longRow {
-		for p, r := range rows {
-			copy(dst[p*d:(p+1)*d], src[r*d:(r+1)*d])
-		}
-		return
-	}
-	for p, r := range rows {
-		copyShort(dst, p*d, src, r*d, d)
+	for p := 0; p < len(rows); {
+		r, q := rows[p], runEnd(rows, p)
+		m := (q - p) * d
+		copyVals(dst[p*d:p*d+m], src[r*d:r*d+m])
+		p = q
 	}
 }
 
-// unpack copies row p of src to row rows[p] of dst (row layout).
+// unpack copies row p of src to row rows[p] of dst (row layout), a run of
+// consecutive rows at a time.
 func unpack(dst, src []float64, rows []int, d int) {
-	if d >= longRow {
-		for p, r := range rows {
-			copy(dst[r*d:(r+1)*d], src[p*d:(p+1)*d])
-		}
-		return
-	}
-	for p, r := range rows {
-		copyShort(dst, r*d, src, p*d, d)
+	for p := 0; p < len(rows); {
+		r, q := rows[p], runEnd(rows, p)
+		m := (q - p) * d
+		copyVals(dst[r*d:r*d+m], src[p*d:p*d+m])
+		p = q
 	}
 }
 
-// copyShort copies src[j:j+d] to dst[i:i+d] two values at a time, with
-// no slicing: for short rows, where the slice expressions would cost more
-// than the copy.
-func copyShort(dst []float64, i int, src []float64, j, d int) {
-	x := 0
-	for ; x+1 < d; x += 2 {
-		dst[i+x], dst[i+x+1] = src[j+x], src[j+x+1]
+// runEnd returns the end of the run of consecutive rows that starts at
+// rows[p].
+func runEnd(rows []int, p int) int {
+	r, q := rows[p], p+1
+	for q < len(rows) && rows[q] == r+q-p {
+		q++
 	}
-	if x < d {
-		dst[i+x] = src[j+x]
+	return q
+}
+
+// copyVals is copy without the call for short spans.
+func copyVals(dst, src []float64) {
+	if len(src) >= longRow {
+		copy(dst, src)
+		return
+	}
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = v
 	}
 }
 
@@ -376,33 +381,34 @@ func (w *worker) combineRows(dst []float64, list []int, hs []float64, terms []te
 		}
 		return
 	}
+	// Rows of even length end after the pairs of components; odd ones
+	// take their last component alone.
+	de, odd := d&^1, d&1 != 0
 	p := 0
 	for ; p+1 < len(list); p += 2 {
 		o, q := list[p]*d, list[p+1]*d
 		h, g := hs[p], hs[p+1]
-		x := 0
-		for ; x+1 < d; x += 2 {
+		for x := 0; x < de; x += 2 {
 			i, j := o+x, q+x
 			a0, a1, b0, b1 := sum4(kt, i, j)
 			dst[i], dst[i+1] = y[i]+float64(h*a0), y[i+1]+float64(h*a1)
 			dst[j], dst[j+1] = y[j]+float64(g*b0), y[j+1]+float64(g*b1)
 		}
-		if x < d {
-			i, j := o+x, q+x
+		if odd {
+			i, j := o+de, q+de
 			a, b := sum2(kt, i, j)
 			dst[i], dst[j] = y[i]+float64(h*a), y[j]+float64(g*b)
 		}
 	}
 	if p < len(list) {
 		o, h := list[p]*d, hs[p]
-		x := 0
-		for ; x+1 < d; x += 2 {
+		for x := 0; x < de; x += 2 {
 			i := o + x
 			a0, a1 := sum2(kt, i, i+1)
 			dst[i], dst[i+1] = y[i]+float64(h*a0), y[i+1]+float64(h*a1)
 		}
-		if x < d {
-			i := o + x
+		if odd {
+			i := o + de
 			dst[i] = y[i] + float64(h*sum1(kt, i))
 		}
 	}
@@ -558,11 +564,11 @@ func (w *worker) errorRows(list []int, ke, ke3 []kterm) {
 	d := s.dim
 	atol, rtol := s.opt.ATol, s.opt.RTol
 	y, yn := s.y, s.ynew
+	de, odd := d&^1, d&1 != 0
 	for _, r := range list {
 		var ssq5, ssq3, chk float64
 		o := r * d
-		x := 0
-		for ; x+1 < d; x += 2 {
+		for x := 0; x < de; x += 2 {
 			i := o + x
 			v0, v1 := yn[i], yn[i+1]
 			chk += v0 - v0
@@ -582,8 +588,8 @@ func (w *worker) errorRows(list []int, ke, ke3 []kterm) {
 				ssq3 += q * q
 			}
 		}
-		if x < d {
-			i := o + x
+		if odd {
+			i := o + de
 			v := yn[i]
 			chk += v - v
 			sc := atol + rtol*max(math.Abs(y[i]), math.Abs(v))
