@@ -204,42 +204,59 @@ func (w *worker) eval(list []int, in, out []float64) {
 	}
 }
 
-// pack copies row rows[p] of src (row layout) to row p of dst.
+// pack copies row rows[p] of src (row layout) to row p of dst, a run of
+// consecutive rows at a time.
 func pack(dst, src []float64, rows []int, d int) {
-	if d == 2 {
-		// Planar rows: two loads and stores, no per-row slicing.
-		dst = dst[:2*len(rows)]
-		for p, r := range rows {
-			dst[2*p], dst[2*p+1] = src[2*r], src[2*r+1]
-		}
-		return
-	}
-	for p, r := range rows {
-		copyRow(dst[p*d:(p+1)*d], src[r*d:(r+1)*d])
+	for p := 0; p < len(rows); {
+		r, q := rows[p], runEnd(rows, p)
+		m := (q - p) * d
+		copyVals(dst[p*d:p*d+m], src[r*d:r*d+m])
+		p = q
 	}
 }
 
-// unpack copies row p of src to row rows[p] of dst (row layout).
+// unpack copies row p of src to row rows[p] of dst (row layout), a run of
+// consecutive rows at a time.
 func unpack(dst, src []float64, rows []int, d int) {
-	if d == 2 {
-		src = src[:2*len(rows)]
-		for p, r := range rows {
-			dst[2*r], dst[2*r+1] = src[2*p], src[2*p+1]
-		}
-		return
-	}
-	for p, r := range rows {
-		copyRow(dst[r*d:(r+1)*d], src[p*d:(p+1)*d])
+	for p := 0; p < len(rows); {
+		r, q := rows[p], runEnd(rows, p)
+		m := (q - p) * d
+		copyVals(dst[r*d:r*d+m], src[p*d:p*d+m])
+		p = q
 	}
 }
 
-// copyRow is copy without the call for short rows.
-func copyRow(dst, src []float64) {
-	if len(src) > 16 {
+// runEnd returns the end of the run of consecutive rows that starts at
+// rows[p].
+func runEnd(rows []int, p int) int {
+	r, q := rows[p], p+1
+	for q < len(rows) && rows[q] == r+q-p {
+		q++
+	}
+	return q
+}
+
+// copyVals is copy without the call for short spans.
+func copyVals(dst, src []float64) {
+	if len(src) >= longRow {
 		copy(dst, src)
 		return
 	}
 	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = v
+	}
+}
+
+// copyRow copies row values dst[o:o+d] = src[o:o+d], without the call
+// to copy for short rows.
+func copyRow(dst, src []float64, o, d int) {
+	src = src[o : o+d]
+	if d >= longRow {
+		copy(dst[o:o+d], src)
+		return
+	}
+	dst = dst[o : o+len(src)]
 	for i, v := range src {
 		dst[i] = v
 	}
@@ -273,120 +290,131 @@ func (s *Solver) resolve(dst []kterm, terms []term) []kterm {
 	return dst
 }
 
-// sum2 returns sum_j v_j k_j[o] and sum_j v_j k_j[o+1], terms in order
-// (the planar case of lincomb, with the same bits). kt is not empty.
-func sum2(kt []kterm, o int) (a0, a1 float64) {
-	a0, a1 = kt[0].v*kt[0].k[o], kt[0].v*kt[0].k[o+1]
+// The linear combinations of stages sum_j v_j k_j[i] below keep every
+// component's sum in a register and add the terms in order, so a component
+// gets the same bits whichever helper computes it. They take two or four
+// components (of one row or of two rows) per pass over the terms: the
+// sums are independent, so they overlap, and each term is loaded once for
+// all of them. Every product is converted to float64, which keeps the
+// compiler from fusing it with the addition (it would with GOAMD64=v3), so
+// the bits do not depend on the build. kt is not empty.
+
+// sum1 returns sum_j v_j k_j[i].
+func sum1(kt []kterm, i int) float64 {
+	a := kt[0].v * kt[0].k[i]
 	for _, t := range kt[1:] {
-		a0 += t.v * t.k[o]
-		a1 += t.v * t.k[o+1]
+		a += float64(t.v * t.k[i])
 	}
-	return a0, a1
+	return a
 }
 
-// combineRows writes dst[row r] = y[r] + hs[p] * sum_j v_j k_j[r] for each
-// row r = list[p]; see combine.
-func (w *worker) combineRows(dst []float64, list []int, hs []float64, terms []term) {
-	s := w.s
-	if s.dim != 2 || len(terms) == 0 {
-		for p, r := range list {
-			w.combine(dst, r, hs[p], terms)
-		}
-		return
-	}
-	// Planar rows (the gmm8 reference): one loop over the rows with the
-	// stage slices looked up once, no per-row call or re-slicing; the same
-	// sums in the same order as combine, so the same bits.
-	kt := s.resolve(w.kt, terms)
-	y := s.y
-	hs = hs[:len(list)]
-	p := 0
-	for ; p+1 < len(list); p += 2 {
-		// Two rows at a time: independent sums overlap and the terms are
-		// loaded once.
-		o, q := 2*list[p], 2*list[p+1]
-		a0, a1, b0, b1 := sum2x2(kt, o, q)
-		h, g := hs[p], hs[p+1]
-		dst[o], dst[o+1] = y[o]+h*a0, y[o+1]+h*a1
-		dst[q], dst[q+1] = y[q]+g*b0, y[q+1]+g*b1
-	}
-	if p < len(list) {
-		o := 2 * list[p]
-		a0, a1 := sum2(kt, o)
-		h := hs[p]
-		dst[o], dst[o+1] = y[o]+h*a0, y[o+1]+h*a1
-	}
-}
-
-// sum2x2 is sum2 at offsets o and q (two rows), in one pass over kt.
-func sum2x2(kt []kterm, o, q int) (a0, a1, b0, b1 float64) {
+// sum2 is sum1 at i and j.
+func sum2(kt []kterm, i, j int) (a, b float64) {
 	t0 := &kt[0]
-	a0, a1 = t0.v*t0.k[o], t0.v*t0.k[o+1]
-	b0, b1 = t0.v*t0.k[q], t0.v*t0.k[q+1]
+	a, b = t0.v*t0.k[i], t0.v*t0.k[j]
 	for _, t := range kt[1:] {
-		a0 += t.v * t.k[o]
-		a1 += t.v * t.k[o+1]
-		b0 += t.v * t.k[q]
-		b1 += t.v * t.k[q+1]
+		a += float64(t.v * t.k[i])
+		b += float64(t.v * t.k[j])
+	}
+	return a, b
+}
+
+// sum4 is sum1 at i, i+1, j and j+1.
+func sum4(kt []kterm, i, j int) (a0, a1, b0, b1 float64) {
+	t0 := &kt[0]
+	a0, a1 = t0.v*t0.k[i], t0.v*t0.k[i+1]
+	b0, b1 = t0.v*t0.k[j], t0.v*t0.k[j+1]
+	for _, t := range kt[1:] {
+		a0 += float64(t.v * t.k[i])
+		a1 += float64(t.v * t.k[i+1])
+		b0 += float64(t.v * t.k[j])
+		b1 += float64(t.v * t.k[j+1])
 	}
 	return a0, a1, b0, b1
 }
 
-// combine writes dst[row r] = y[r] + h * sum_j v_j k_j[r], summing the
-// terms in order (dst is the accumulator).
-func (w *worker) combine(dst []float64, r int, h float64, terms []term) {
-	d := w.s.dim
-	off := r * d
-	y := w.s.y[off : off+d]
-	out := dst[off : off+d]
-	if len(terms) == 0 {
-		copy(out, y)
-		return
+// longRow is the row length from which lincomb's passes over the row beat
+// the sums in registers, and copy's call costs less than a loop. The
+// crossover was measured on dy/dt = -y for d = 1..785 with both forms
+// forced (a throwaway benchmark); on the long side go test -run '^$'
+// -bench DormandPrinceStep3072 ./ode was 40% slower with the registers.
+const longRow = 16
+
+// lincomb writes acc = sum_j v_j k_j[o:o+len(acc)], one pass over the row
+// per term; the same bits as sum1 for each component.
+func lincomb(acc []float64, kt []kterm, o int) {
+	d := len(acc)
+	k0 := kt[0].k[o : o+d]
+	v0 := kt[0].v
+	for x := range acc {
+		acc[x] = v0 * k0[x]
 	}
-	w.s.lincomb(out, off, terms)
-	for x, v := range y {
-		out[x] = v + h*out[x]
+	for _, t := range kt[1:] {
+		k := t.k[o : o+d]
+		v := t.v
+		for x := range acc {
+			acc[x] += float64(v * k[x])
+		}
 	}
 }
 
-// lincomb writes out = sum_j v_j k_j[off:off+len(out)], terms in order.
-func (s *Solver) lincomb(out []float64, off int, terms []term) {
-	d := len(out)
-	if d == 2 {
-		// Planar problems (the gmm8 reference): both sums in registers,
-		// one slice of k_j per term (same order, same bits), in the shape of
-		// combineRows' sum2, so that the two agree with GOAMD64=v3 too.
-		kj := s.k[terms[0].j][off : off+2]
-		a0, a1 := terms[0].v*kj[0], terms[0].v*kj[1]
-		for _, tm := range terms[1:] {
-			kj = s.k[tm.j][off : off+2]
-			a0 += tm.v * kj[0]
-			a1 += tm.v * kj[1]
+// combineRows writes dst[row r] = y[r] + hs[p] * sum_j v_j k_j[r] for each
+// row r = list[p], summing the terms in order. It runs over the rows of
+// list with the stage slices looked up once: rows shorter than longRow two
+// at a time with the sums in registers (sum4), longer ones one at a time
+// with a pass over the row per term (lincomb).
+func (w *worker) combineRows(dst []float64, list []int, hs []float64, terms []term) {
+	s := w.s
+	d := s.dim
+	y := s.y
+	if len(terms) == 0 {
+		for _, r := range list {
+			copyRow(dst, y, r*d, d)
 		}
-		out[0], out[1] = a0, a1
 		return
 	}
-	if d <= 8 {
-		// Short rows: one pass with the sum in a register (same order).
-		for x := range out {
-			acc := terms[0].v * s.k[terms[0].j][off+x]
-			for _, tm := range terms[1:] {
-				acc += tm.v * s.k[tm.j][off+x]
+	kt := s.resolve(w.kt, terms)
+	hs = hs[:len(list)]
+	if d >= longRow {
+		for p, r := range list {
+			o, h := r*d, hs[p]
+			acc := dst[o : o+d]
+			lincomb(acc, kt, o)
+			for x, v := range y[o : o+d] {
+				acc[x] = v + float64(h*acc[x])
 			}
-			out[x] = acc
 		}
 		return
 	}
-	k0 := s.k[terms[0].j][off : off+d]
-	v0 := terms[0].v
-	for x := range out {
-		out[x] = v0 * k0[x]
+	// Rows of even length end after the pairs of components; odd ones
+	// take their last component alone.
+	de, odd := d&^1, d&1 != 0
+	p := 0
+	for ; p+1 < len(list); p += 2 {
+		o, q := list[p]*d, list[p+1]*d
+		h, g := hs[p], hs[p+1]
+		for x := 0; x < de; x += 2 {
+			i, j := o+x, q+x
+			a0, a1, b0, b1 := sum4(kt, i, j)
+			dst[i], dst[i+1] = y[i]+float64(h*a0), y[i+1]+float64(h*a1)
+			dst[j], dst[j+1] = y[j]+float64(g*b0), y[j+1]+float64(g*b1)
+		}
+		if odd {
+			i, j := o+de, q+de
+			a, b := sum2(kt, i, j)
+			dst[i], dst[j] = y[i]+float64(h*a), y[j]+float64(g*b)
+		}
 	}
-	for _, tm := range terms[1:] {
-		kj := s.k[tm.j][off : off+d]
-		v := tm.v
-		for x := range out {
-			out[x] += v * kj[x]
+	if p < len(list) {
+		o, h := list[p]*d, hs[p]
+		for x := 0; x < de; x += 2 {
+			i := o + x
+			a0, a1 := sum2(kt, i, i+1)
+			dst[i], dst[i+1] = y[i]+float64(h*a0), y[i+1]+float64(h*a1)
+		}
+		if odd {
+			i := o + de
+			dst[i] = y[i] + float64(h*sum1(kt, i))
 		}
 	}
 }
@@ -488,77 +516,95 @@ func (w *worker) errors(list []int) {
 		}
 		return
 	}
-	if d == 2 {
-		w.errors2(list)
-		return
-	}
-	for _, r := range list {
-		w.errorRow(r)
-	}
-}
-
-// errorRow computes the error sums of row r.
-func (w *worker) errorRow(r int) {
-	s := w.s
 	ct := s.ct
-	d := s.dim
-	atol, rtol := s.opt.ATol, s.opt.RTol
-	rs := &s.rs[r]
-	off := r * d
-	yn := s.ynew[off : off+d]
-	y := s.y[off : off+d]
-	var ssq5, ssq3, chk float64
-	e := s.ytmp[off : off+d] // free after the stages: scratch
-	s.lincomb(e, off, ct.e)
-	for x, v := range yn {
-		chk += v - v
-		q := e[x] / (atol + rtol*max(math.Abs(y[x]), math.Abs(v)))
-		ssq5 += q * q
-	}
-	if ct.e3 != nil {
-		s.lincomb(e, off, ct.e3)
-		for x, v := range yn {
-			q := e[x] / (atol + rtol*max(math.Abs(y[x]), math.Abs(v)))
-			ssq3 += q * q
-		}
-	}
-	rs.ssq5, rs.ssq3 = ssq5, ssq3
-	rs.bad = chk != 0 || math.IsNaN(ssq5) || math.IsNaN(ssq3)
-}
-
-// errors2 is errorRow for every row of list when d = 2: the error
-// combinations stay in registers and the stage slices are looked up once.
-// The expressions are those of errorRow, unrolled, so the bits are the same.
-func (w *worker) errors2(list []int) {
-	s := w.s
-	ct := s.ct
-	atol, rtol := s.opt.ATol, s.opt.RTol
 	ke := s.resolve(w.kt, ct.e)
 	var ke3 []kterm
 	if ct.e3 != nil {
 		ke3 = s.resolve(w.kt3, ct.e3)
 	}
+	if d >= longRow {
+		for _, r := range list {
+			w.errorRowLong(r, ke, ke3)
+		}
+		return
+	}
+	w.errorRows(list, ke, ke3)
+}
+
+// errorRowLong is errorRows for one long row, with the error estimates
+// formed by lincomb in the row's slice of ytmp (free after the stages);
+// the same bits.
+func (w *worker) errorRowLong(r int, ke, ke3 []kterm) {
+	s := w.s
+	d := s.dim
+	atol, rtol := s.opt.ATol, s.opt.RTol
+	o := r * d
+	yn := s.ynew[o : o+d]
+	y := s.y[o : o+d]
+	e := s.ytmp[o : o+d]
+	var ssq5, ssq3, chk float64
+	lincomb(e, ke, o)
+	for x, v := range yn {
+		chk += v - v
+		q := e[x] / (atol + rtol*max(math.Abs(y[x]), math.Abs(v)))
+		ssq5 += q * q
+	}
+	if ke3 != nil {
+		lincomb(e, ke3, o)
+		for x, v := range yn {
+			q := e[x] / (atol + rtol*max(math.Abs(y[x]), math.Abs(v)))
+			ssq3 += q * q
+		}
+	}
+	rs := &s.rs[r]
+	rs.ssq5, rs.ssq3 = ssq5, ssq3
+	rs.bad = chk != 0 || math.IsNaN(ssq5) || math.IsNaN(ssq3)
+}
+
+// errorRows computes the error sums of the rows of list (shorter than
+// longRow), the error estimates e = ke (and e3 = ke3, if not nil) two
+// components at a time with the sums in registers (sum2).
+// The sums of squares run over a row's components in order.
+func (w *worker) errorRows(list []int, ke, ke3 []kterm) {
+	s := w.s
+	d := s.dim
+	atol, rtol := s.opt.ATol, s.opt.RTol
 	y, yn := s.y, s.ynew
+	de, odd := d&^1, d&1 != 0
 	for _, r := range list {
-		o := 2 * r
-		y0, y1 := y[o], y[o+1]
-		v0, v1 := yn[o], yn[o+1]
-		sc0 := atol + rtol*max(math.Abs(y0), math.Abs(v0))
-		sc1 := atol + rtol*max(math.Abs(y1), math.Abs(v1))
 		var ssq5, ssq3, chk float64
-		chk += v0 - v0
-		chk += v1 - v1
-		e0, e1 := sum2(ke, o)
-		q := e0 / sc0
-		ssq5 += q * q
-		q = e1 / sc1
-		ssq5 += q * q
-		if ke3 != nil {
-			e0, e1 = sum2(ke3, o)
-			q = e0 / sc0
-			ssq3 += q * q
+		o := r * d
+		for x := 0; x < de; x += 2 {
+			i := o + x
+			v0, v1 := yn[i], yn[i+1]
+			chk += v0 - v0
+			chk += v1 - v1
+			sc0 := atol + rtol*max(math.Abs(y[i]), math.Abs(v0))
+			sc1 := atol + rtol*max(math.Abs(y[i+1]), math.Abs(v1))
+			e0, e1 := sum2(ke, i, i+1)
+			q := e0 / sc0
+			ssq5 += q * q
 			q = e1 / sc1
-			ssq3 += q * q
+			ssq5 += q * q
+			if ke3 != nil {
+				e0, e1 = sum2(ke3, i, i+1)
+				q = e0 / sc0
+				ssq3 += q * q
+				q = e1 / sc1
+				ssq3 += q * q
+			}
+		}
+		if odd {
+			i := o + de
+			v := yn[i]
+			chk += v - v
+			sc := atol + rtol*max(math.Abs(y[i]), math.Abs(v))
+			q := sum1(ke, i) / sc
+			ssq5 += q * q
+			if ke3 != nil {
+				q = sum1(ke3, i) / sc
+				ssq3 += q * q
+			}
 		}
 		rs := &s.rs[r]
 		rs.ssq5, rs.ssq3 = ssq5, ssq3
@@ -615,16 +661,16 @@ func (w *worker) finish(list []int) {
 		}
 		switch {
 		case ct.tab.FSAL:
-			copyRow(s.k[0][off:off+d], s.k[ct.s-1][off:off+d])
+			copyRow(s.k[0], s.k[ct.s-1], off, d)
 			rs.haveK1 = true
 		case rs.extras && ct.f1 >= 0:
-			copyRow(s.k[0][off:off+d], s.k[ct.f1][off:off+d])
+			copyRow(s.k[0], s.k[ct.f1], off, d)
 			rs.haveK1 = true
 		default:
 			rs.haveK1 = false
 		}
 		rs.extras = false
-		copyRow(s.y[off:off+d], s.ynew[off:off+d])
+		copyRow(s.y, s.ynew, off, d)
 		rs.t = rs.tn
 		if rs.t == s.t1 {
 			rs.done = true
@@ -702,10 +748,10 @@ func (w *worker) initProbe(list []int) {
 	for p, r := range sub {
 		rs := &s.rs[r]
 		h := rs.h * s.dir
-		w.tb[p] = rs.t + h
-		w.combine(s.ytmp, r, h, oneTerm)
+		w.tb[p], w.hb[p] = rs.t+h, h
 		rs.st.NFE++
 	}
+	w.combineRows(s.ytmp, sub, w.hb, oneTerm)
 	w.eval(sub, s.ytmp, s.k[1])
 	atol, rtol := s.opt.ATol, s.opt.RTol
 	for _, r := range sub {

@@ -47,11 +47,11 @@ type PID struct {
 //	pi4020  Söderlind's PI with KP 0.4, KI 0.2
 //	dopri5  the PI controller of Hairer's DOPRI5 (KP 0.2, KI 0.65)
 //
-// On the probability-flow ODE of gmm8 (sample's BenchmarkWorkPrecision
-// prints evaluations and error per tolerance; interpolated by hand), at
-// equal error the three PI controllers take 8-22% fewer evaluations than
-// i on VP and sub-VP; on VE dopri5 is even with i and the others take up to
-// 9% more. A PI controller lands at a lower error than i for the same
+// On the probability-flow ODEs of sample's BenchmarkWorkPrecision
+// (go test -run '^$' -bench WorkPrecision ./sample prints evaluations and
+// error per tolerance; interpolated by hand), at equal error the three PI
+// controllers take 8-22% fewer evaluations than i on VP and sub-VP; on VE
+// dopri5 is even with i and the others take up to 9% more. A PI controller lands at a lower error than i for the same
 // tolerance, so compare them at equal error, not equal tolerance.
 func ControllerByName(name string) (PID, error) {
 	switch strings.ToLower(name) {
