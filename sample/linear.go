@@ -1,8 +1,6 @@
 package sample
 
 import (
-	"math"
-
 	"github.com/sdekit/sdekit/internal/vmath"
 	"github.com/sdekit/sdekit/sde"
 )
@@ -73,6 +71,3 @@ func langevinStep(alpha, snr, zNorm, sNorm float64) float64 {
 	r := snr * zNorm / sNorm
 	return 2 * alpha * r * r
 }
-
-// finite reports whether v is neither NaN nor infinite.
-func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

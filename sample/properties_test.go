@@ -790,3 +790,27 @@ func TestTrajectory(t *testing.T) {
 		t.Error("points = 1 accepted")
 	}
 }
+
+// allFinite finds one NaN, +Inf or -Inf at any position (the four-lane body
+// and the tail), and passes finite values up to the largest.
+func TestAllFinite(t *testing.T) {
+	for n := 0; n <= 11; n++ {
+		x := make([]float64, n)
+		for i := range x {
+			x[i] = math.MaxFloat64 * float64(1-2*(i%2))
+		}
+		if !allFinite(x) {
+			t.Fatalf("n = %d: finite values reported as not finite", n)
+		}
+		for i := 0; i < n; i++ {
+			for _, bad := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+				v := x[i]
+				x[i] = bad
+				if allFinite(x) {
+					t.Errorf("n = %d: %v at %d not found", n, bad, i)
+				}
+				x[i] = v
+			}
+		}
+	}
+}

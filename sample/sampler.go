@@ -144,6 +144,9 @@ func (b *Block) Save(k int, x []float64) { b.j.rec.save(k, b.lo, x) }
 // NonFinite returns a *NonFiniteError for the first row of x (the block's
 // rows) that is NaN or Inf, naming its global index and time t, or nil.
 func (b *Block) NonFinite(x []float64, t float64) error {
+	if allFinite(x) {
+		return nil
+	}
 	if r := firstBad(x, b.D); r >= 0 {
 		return &NonFiniteError{Row: b.Rows[r], T: t}
 	}
