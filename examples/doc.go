@@ -3,13 +3,16 @@
 // by go test) defines a piece of its own and uses it with the toolkit's
 // drivers.
 //
-//   - ExampleCustomSampler: a sampler of one's own (Heun's method on the
+//   - Example_customSampler: a sampler of one's own (Heun's method on the
 //     probability-flow ODE with a fixed step), one type on the shared driver
 //     of package sample, registered by name.
-//   - ExampleCustomScore: a score of one's own (the exact score of a
+//   - Example_multistepSampler: a multistep method (two-step
+//     Adams-Bashforth on the probability flow) that keeps its past
+//     evaluations between steps.
+//   - Example_customScore: a score of one's own (the exact score of a
 //     one-dimensional Gaussian under any SDE) sampled by the built-in
 //     samplers.
-//   - ExampleCustomSDE: an SDE of one's own (EDM's variance-exploding SDE
+//   - Example_customSDE: an SDE of one's own (EDM's variance-exploding SDE
 //     with sigma(t) = t, Karras et al. 2022), registered, trained for a few
 //     hundred steps, saved, loaded and sampled.
 package examples
