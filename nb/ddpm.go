@@ -10,6 +10,7 @@ import (
 
 	"github.com/sdekit/sdekit/discretize"
 	"github.com/sdekit/sdekit/sde"
+	"github.com/sdekit/sdekit/viz"
 )
 
 // ScheduleGap is how far the N-step DDPM schedule of the VP SDE is from the
@@ -87,26 +88,26 @@ func DDPMSchedule(n int) *ScheduleResult {
 		c, _ := vp.Marginal(t[i])
 		c2[i] = c * c
 	}
-	p1 := newPlot(fmt.Sprintf("N beta_i (N = %d) and beta(t)", n), "t = (i+1)/N", "")
-	addLine(p1, "beta(t), VP SDE", t, bc, 0, false, false)
-	addLine(p1, "N beta_i, DDPM", t, nb, 1, true, false)
+	p1 := viz.NewPanel(fmt.Sprintf("N beta_i (N = %d) and beta(t)", n), "t = (i+1)/N", "")
+	viz.AddLine(p1, "beta(t), VP SDE", t, bc, 0, false)
+	viz.AddLine(p1, "N beta_i, DDPM", t, nb, 1, true)
 	p1.Legend.Top, p1.Legend.Left = true, true
-	p2 := newPlot(fmt.Sprintf("alpha-bar_i (N = %d) and c(t)^2", n), "t = (i+1)/N", "")
-	addLine(p2, "c(t)^2, VP SDE", t, c2, 0, false, false)
-	addLine(p2, "alpha-bar_i, DDPM", t, ab, 1, true, false)
+	p2 := viz.NewPanel(fmt.Sprintf("alpha-bar_i (N = %d) and c(t)^2", n), "t = (i+1)/N", "")
+	viz.AddLine(p2, "c(t)^2, VP SDE", t, c2, 0, false)
+	viz.AddLine(p2, "alpha-bar_i, DDPM", t, ab, 1, true)
 	p2.Legend.Top = true
-	p3 := newPlot("max |alpha-bar_i - c(t_i)^2|", "N", "")
-	logX(p3)
-	logY(p3)
-	addLine(p3, "", lx, ly, 0, false, true)
-	addPoints(p3, fmt.Sprintf("slope %.2f", res.Slope), lx, ly, 0, 3, true)
+	p3 := viz.NewPanel("max |alpha-bar_i - c(t_i)^2|", "N", "")
+	viz.LogX(p3)
+	viz.LogY(p3)
+	viz.AddLine(p3, "", lx, ly, 0, false)
+	viz.AddPoints(p3, fmt.Sprintf("slope %.2f", res.Slope), lx, ly, 0, 3)
 	ref := make([]float64, len(lx))
 	for i := range lx {
 		ref[i] = ly[0] * lx[0] / lx[i]
 	}
-	addLine(p3, "1/N", lx, ref, 6, true, true)
+	viz.AddLine(p3, "1/N", lx, ref, 6, true)
 	p3.Legend.Left = true
-	res.Image = render([][]*plot.Plot{{p1, p2, p3}}, 1050, 330)
+	res.Image = viz.Render([][]*plot.Plot{{p1, p2, p3}}, 1050, 330)
 	return res
 }
 
@@ -225,14 +226,14 @@ func DDPMAgreement(steps []int, n int, seed uint64) *AgreementResult {
 	}
 	var panels []*plot.Plot
 	for _, run := range res.Runs {
-		p := newPlot(fmt.Sprintf("%s, %d steps", run.Sampler, run.Steps), "", "")
-		addCloud(p, run.X, 2, 0)
-		square(p, 6)
+		p := viz.NewPanel(fmt.Sprintf("%s, %d steps", run.Sampler, run.Steps), "", "")
+		viz.AddCloud(p, run.X, 2, 0)
+		viz.Square(p, 6)
 		panels = append(panels, p)
 	}
-	pg := newPlot("paired samples: RMS distance", "steps", "")
-	logX(pg)
-	logY(pg)
+	pg := viz.NewPanel("paired samples: RMS distance", "steps", "")
+	viz.LogX(pg)
+	viz.LogY(pg)
 	for k, pair := range agreementPairs {
 		key := pair[0] + " vs " + pair[1]
 		var x, y []float64
@@ -243,12 +244,12 @@ func DDPMAgreement(steps []int, n int, seed uint64) *AgreementResult {
 			}
 		}
 		res.Slopes[key] = logSlope(x, y)
-		addLine(pg, "", x, y, k, false, true)
-		addPoints(pg, fmt.Sprintf("%s (slope %.2f)", key, res.Slopes[key]), x, y, k, 3, true)
+		viz.AddLine(pg, "", x, y, k, false)
+		viz.AddPoints(pg, fmt.Sprintf("%s (slope %.2f)", key, res.Slopes[key]), x, y, k, 3)
 	}
 	pg.Legend.Left = true
 	panels = append(panels, pg)
-	res.Image = render([][]*plot.Plot{panels}, 200*(len(panels)-1)+400, 280)
+	res.Image = viz.Render([][]*plot.Plot{panels}, 200*(len(panels)-1)+400, 280)
 	return res
 }
 

@@ -9,6 +9,7 @@ import (
 	"gonum.org/v1/plot"
 
 	"github.com/sdekit/sdekit/internal/rng"
+	"github.com/sdekit/sdekit/viz"
 )
 
 // Schedules draws, for VP, sub-VP and VE with the reference defaults, the mean
@@ -20,11 +21,11 @@ func Schedules() image.Image {
 	for i := range t {
 		t[i] = float64(i) / (n - 1)
 	}
-	pc := newPlot("mean scale c(t)", "t", "")
-	ps := newPlot("std s(t) of x_t | x_0", "t", "")
-	pg := newPlot("g(t)^2", "t", "")
-	logY(ps)
-	logY(pg)
+	pc := viz.NewPanel("mean scale c(t)", "t", "")
+	ps := viz.NewPanel("std s(t) of x_t | x_0", "t", "")
+	pg := viz.NewPanel("g(t)^2", "t", "")
+	viz.LogY(ps)
+	viz.LogY(pg)
 	for k, name := range SDENames {
 		s := mustSDE(name)
 		c, sd, g2 := make([]float64, n), make([]float64, n), make([]float64, n)
@@ -33,14 +34,14 @@ func Schedules() image.Image {
 			g := s.Diffusion(ti)
 			g2[i] = g * g
 		}
-		addLine(pc, label(name), t, c, k, k == 1, false)
-		addLine(ps, label(name), t, sd, k, k == 1, true)
-		addLine(pg, label(name), t, g2, k, k == 1, true)
+		viz.AddLine(pc, label(name), t, c, k, k == 1)
+		viz.AddLine(ps, label(name), t, sd, k, k == 1)
+		viz.AddLine(pg, label(name), t, g2, k, k == 1)
 	}
 	pc.Legend.Left = true
 	ps.Legend.Top, ps.Legend.Left = true, true
 	pg.Legend.Top, pg.Legend.Left = true, true
-	return render([][]*plot.Plot{{pc, ps, pg}}, 1050, 330)
+	return viz.Render([][]*plot.Plot{{pc, ps, pg}}, 1050, 330)
 }
 
 // MarginalTable returns c(t) and s(t) of VP, sub-VP and VE at the given times
@@ -171,19 +172,19 @@ func Forward(sdeName string, times []float64, n, steps int, seed uint64) *Forwar
 			Z: dm / se, RelErrPct: 100 * dm / exact})
 
 		l := 4.5*c + 3*sd
-		g := newGrid(90, l, func(u, v float64) float64 { return m.LogProb([]float64{u, v}, t) })
+		g := viz.NewGrid(90, l, func(u, v float64) float64 { return m.LogProb([]float64{u, v}, t) })
 		hi := math.Inf(-1)
-		for _, z := range g.z {
+		for _, z := range g.Values {
 			hi = math.Max(hi, z)
 		}
-		pt := newPlot(fmt.Sprintf("%s p_t, t = %s", label(sdeName), fmtG(t)), "", "")
-		addHeat(pt, g, hi-10, hi)
-		square(pt, l)
-		pb := newPlot(fmt.Sprintf("particles, t = %s", fmtG(t)), "", "")
-		addCloud(pb, snaps[k], d, 0)
-		square(pb, l)
+		pt := viz.NewPanel(fmt.Sprintf("%s p_t, t = %s", label(sdeName), fmtG(t)), "", "")
+		viz.AddHeat(pt, g, hi-10, hi)
+		viz.Square(pt, l)
+		pb := viz.NewPanel(fmt.Sprintf("particles, t = %s", fmtG(t)), "", "")
+		viz.AddCloud(pb, snaps[k], d, 0)
+		viz.Square(pb, l)
 		top[k], bottom[k] = pt, pb
 	}
-	res.Image = render([][]*plot.Plot{top, bottom}, 220*len(times), 440)
+	res.Image = viz.Render([][]*plot.Plot{top, bottom}, 220*len(times), 440)
 	return res
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/sdekit/sdekit/likelihood"
 	"github.com/sdekit/sdekit/score"
 	"github.com/sdekit/sdekit/sde"
+	"github.com/sdekit/sdekit/viz"
 )
 
 // HutchinsonRun is one Hutchinson estimator (probe distribution and number K
@@ -152,19 +153,19 @@ func Likelihood(problem, sdeName string, n int, seed uint64) *LikelihoodResult {
 }
 
 func (r *LikelihoodResult) checkImage() image.Image {
-	p1 := newPlot(fmt.Sprintf("%s, %s: error of the ODE log p_eps", r.Problem, label(r.SDE)), "exact log p_eps(x) (mixture oracle)", "log p_ODE - log p_eps (nats)")
+	p1 := viz.NewPanel(fmt.Sprintf("%s, %s: error of the ODE log p_eps", r.Problem, label(r.SDE)), "exact log p_eps(x) (mixture oracle)", "log p_ODE - log p_eps (nats)")
 	diff := make([]float64, len(r.Oracle))
 	for i := range diff {
 		diff[i] = r.Exact[i] - r.Oracle[i]
 	}
-	addPoints(p1, "", r.Oracle, diff, 0, 1.5, false)
-	p2 := newPlot("evaluations per point (exact trace)", "NFE", "fraction")
+	viz.AddPoints(p1, "", r.Oracle, diff, 0, 1.5)
+	p2 := viz.NewPanel("evaluations per point (exact trace)", "NFE", "fraction")
 	nfe := make([]float64, len(r.NFE))
 	for i, v := range r.NFE {
 		nfe[i] = float64(v)
 	}
-	addHist(p2, "", nfe, intBins(r.NFE), 0)
-	return render([][]*plot.Plot{{p1, p2}}, 760, 340)
+	viz.AddHist(p2, "", nfe, intBins(r.NFE), 0)
+	return viz.Render([][]*plot.Plot{{p1, p2}}, 760, 340)
 }
 
 // intBins returns a number of histogram bins that puts each distinct value of
@@ -192,16 +193,16 @@ func gcd(a, b int) int {
 }
 
 func (r *LikelihoodResult) probeImage() image.Image {
-	p1 := newPlot("Hutchinson error, K = 1", "log p Hutchinson - log p exact trace (nats)", "density")
+	p1 := viz.NewPanel("Hutchinson error, K = 1", "log p Hutchinson - log p exact trace (nats)", "density")
 	for k, probe := range []string{"rademacher", "gaussian"} {
 		if h := r.Hutch(probe, 1); h != nil {
-			addHist(p1, fmt.Sprintf("%s (std %.3g)", probe, h.Std), h.Err, 30, k)
+			viz.AddHist(p1, fmt.Sprintf("%s (std %.3g)", probe, h.Std), h.Err, 30, k)
 		}
 	}
 	p1.Legend.Top = true
-	p2 := newPlot("spread of the estimate", "probes per point K", "std over points (nats)")
-	logX(p2)
-	logY(p2)
+	p2 := viz.NewPanel("spread of the estimate", "probes per point K", "std over points (nats)")
+	viz.LogX(p2)
+	viz.LogY(p2)
 	for k, probe := range []string{"rademacher", "gaussian"} {
 		var x, y []float64
 		for _, h := range r.Hutchinson {
@@ -210,18 +211,18 @@ func (r *LikelihoodResult) probeImage() image.Image {
 				y = append(y, h.Std)
 			}
 		}
-		addLine(p2, "", x, y, k, false, true)
-		addPoints(p2, probe, x, y, k, 3, true)
+		viz.AddLine(p2, "", x, y, k, false)
+		viz.AddPoints(p2, probe, x, y, k, 3)
 		if probe == "gaussian" && len(y) > 0 {
 			ref := make([]float64, len(x))
 			for i := range x {
 				ref[i] = y[0] / math.Sqrt(x[i]/x[0])
 			}
-			addLine(p2, "1/sqrt(K)", x, ref, 6, true, true)
+			viz.AddLine(p2, "1/sqrt(K)", x, ref, 6, true)
 		}
 	}
 	p2.Legend.Top = true
-	return render([][]*plot.Plot{{p1, p2}}, 760, 340)
+	return viz.Render([][]*plot.Plot{{p1, p2}}, 760, 340)
 }
 
 // compile-time checks that the oracle has what the likelihood needs.

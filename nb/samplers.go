@@ -14,6 +14,7 @@ import (
 	"github.com/sdekit/sdekit/ode"
 	"github.com/sdekit/sdekit/sample"
 	"github.com/sdekit/sdekit/sde"
+	"github.com/sdekit/sdekit/viz"
 )
 
 // A sampler spec names a sampler of package sample (sample.Names(): em, pc,
@@ -102,12 +103,12 @@ func Sample(problem, sdeName, sampler string, steps, n int, seed uint64) []float
 // on a size x size picture with the given title; l > 0 fixes the axes to
 // [-l, l]^2.
 func Scatter(x []float64, d int, title string, l float64, size int) image.Image {
-	p := newPlot(title, "", "")
-	addCloud(p, x, d, 0)
+	p := viz.NewPanel(title, "", "")
+	viz.AddCloud(p, x, d, 0)
 	if l > 0 {
-		square(p, l)
+		viz.Square(p, l)
 	}
-	return render([][]*plot.Plot{{p}}, size, size)
+	return viz.Render([][]*plot.Plot{{p}}, size, size)
 }
 
 // SamplerRun is one sampler at one step count.
@@ -196,14 +197,14 @@ func Samplers(problem, sdeName string, samplers []string, steps []int, n int, se
 			if ad {
 				title = fmt.Sprintf("%s, NFE %.0f", sp, nfe)
 			}
-			p := newPlot(title, "", "")
-			addCloud(p, x, m.Dim(), 0)
-			square(p, lim)
+			p := viz.NewPanel(title, "", "")
+			viz.AddCloud(p, x, m.Dim(), 0)
+			viz.Square(p, lim)
 			row = append(row, p)
 		}
 		grid = append(grid, row)
 	}
-	res.Image = render(grid, 200*len(steps), 200*len(samplers))
+	res.Image = viz.Render(grid, 200*len(steps), 200*len(samplers))
 	return res
 }
 
@@ -223,9 +224,9 @@ func (r *SamplerResult) MetricPlot() image.Image {
 		lo, hi = math.Min(lo, run.NFE), math.Max(hi, run.NFE)
 	}
 	panel := func(title string, get func(Metrics) (v, floor float64)) *plot.Plot {
-		p := newPlot(fmt.Sprintf("%s, %s: %s", r.Problem, label(r.SDE), title), "score evaluations per sample", title)
-		logX(p)
-		logY(p)
+		p := viz.NewPanel(fmt.Sprintf("%s, %s: %s", r.Problem, label(r.SDE), title), "score evaluations per sample", title)
+		viz.LogX(p)
+		viz.LogY(p)
 		var floor float64
 		ylo, yhi := math.Inf(1), math.Inf(-1)
 		for k, name := range order {
@@ -239,10 +240,10 @@ func (r *SamplerResult) MetricPlot() image.Image {
 					ylo, yhi = math.Min(ylo, y[i]), math.Max(yhi, y[i])
 				}
 			}
-			addLine(p, "", x, y, k, false, true)
-			addPoints(p, name, x, y, k, 3, true)
+			viz.AddLine(p, "", x, y, k, false)
+			viz.AddPoints(p, name, x, y, k, 3)
 		}
-		addLine(p, "two exact samples", []float64{lo, hi}, []float64{floor, floor}, 6, true, true)
+		viz.AddLine(p, "two exact samples", []float64{lo, hi}, []float64{floor, floor}, 6, true)
 		if floor > 0 {
 			ylo, yhi = math.Min(ylo, floor), math.Max(yhi, floor)
 		}
@@ -255,5 +256,5 @@ func (r *SamplerResult) MetricPlot() image.Image {
 	}
 	p1 := panel("energy distance", func(m Metrics) (float64, float64) { return m.Energy, m.EnergyFloor })
 	p2 := panel("histogram TV", func(m Metrics) (float64, float64) { return m.HistTV, m.HistTVFloor })
-	return render([][]*plot.Plot{{p1, p2}}, 1000, 380)
+	return viz.Render([][]*plot.Plot{{p1, p2}}, 1000, 380)
 }

@@ -97,9 +97,9 @@ func Heartbeat(T, steps int, seed uint64) *SD15Result {
 		m.Inpaint(fill, known, r, w)
 		rows = append(rows, truth, obs, fill)
 	}
-	p := newPlot("heartbeat inpainting, 8 examples: truth / observed (red: hidden) / filled", "bin", "")
-	viz.AddCells(p, &gridXYZ{nx: h.Length, ny: len(rows), dx: 1, dy: 1, z: flipRows(rows)}, 0, 1)
-	res.Image = render([][]*plot.Plot{{p}}, 800, 500)
+	p := viz.NewPanel("heartbeat inpainting, 8 examples: truth / observed (red: hidden) / filled", "bin", "")
+	viz.AddCells(p, &viz.Grid{NX: h.Length, NY: len(rows), DX: 1, DY: 1, Values: flipRows(rows)}, 0, 1)
+	res.Image = viz.Render([][]*plot.Plot{{p}}, 800, 500)
 	return res
 }
 
@@ -120,12 +120,12 @@ func SwissRollSD15(steps int, seed uint64) *SD15Result {
 		sr.Draw(dataXY[2*i:2*i+2], r)
 		m.Sample(modelXY[2*i:2*i+2], r, w, nil)
 	}
-	left, right := newPlot("data", "x", "y"), newPlot(fmt.Sprintf("SD15 model samples (T = %d)", res.T), "x", "y")
-	addCloud(left, dataXY, 2, 1)
-	addCloud(right, modelXY, 2, 0)
-	square(left, 2.5)
-	square(right, 2.5)
-	res.Image = render([][]*plot.Plot{{left, right}}, 800, 400)
+	left, right := viz.NewPanel("data", "x", "y"), viz.NewPanel(fmt.Sprintf("SD15 model samples (T = %d)", res.T), "x", "y")
+	viz.AddCloud(left, dataXY, 2, 1)
+	viz.AddCloud(right, modelXY, 2, 0)
+	viz.Square(left, 2.5)
+	viz.Square(right, 2.5)
+	res.Image = viz.Render([][]*plot.Plot{{left, right}}, 800, 400)
 	return res
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/sdekit/sdekit/likelihood"
 	"github.com/sdekit/sdekit/model"
 	"github.com/sdekit/sdekit/score"
+	"github.com/sdekit/sdekit/viz"
 )
 
 // TrainOptions are the settings of TrainSwissRoll; the zero value of a field
@@ -148,11 +149,11 @@ func (r *Trained) lossImage() image.Image {
 		}
 		avg[i] = run / float64(min(i+1, w))
 	}
-	p := newPlot("denoising score-matching loss", "step", "batch loss")
-	addLine(p, "batch", x, r.Loss, 4, false, false)
-	addLine(p, fmt.Sprintf("mean of %d steps", w), x, avg, 0, false, false)
+	p := viz.NewPanel("denoising score-matching loss", "step", "batch loss")
+	viz.AddLine(p, "batch", x, r.Loss, 4, false)
+	viz.AddLine(p, fmt.Sprintf("mean of %d steps", w), x, avg, 0, false)
 	p.Legend.Top = true
-	return render([][]*plot.Plot{{p}}, 560, 300)
+	return viz.Render([][]*plot.Plot{{p}}, 560, 300)
 }
 
 // TrainedSamples are samples from a trained score.
@@ -183,17 +184,17 @@ func (r *Trained) Sample(sampler string, steps, n int, seed uint64) *TrainedSamp
 	cfg := samplerConfig(sampler, s, r.Score, steps)
 	x, nfe, el := generate(cfg, n, seed)
 	res := &TrainedSamples{Sampler: sampler, Steps: steps, NFE: nfe, Seconds: el.Seconds(), X: x, Metrics: r.ref.compare(x)}
-	pd := newPlot("data: Swiss roll", "", "")
-	addCloud(pd, r.ref.draw(n, 0x5eed0001), 2, 2)
-	square(pd, 4)
+	pd := viz.NewPanel("data: Swiss roll", "", "")
+	viz.AddCloud(pd, r.ref.draw(n, 0x5eed0001), 2, 2)
+	viz.Square(pd, 4)
 	title := fmt.Sprintf("samples: %s, %d steps", sampler, steps)
 	if adaptive(cfg) {
 		title = fmt.Sprintf("samples: %s, NFE %.0f", sampler, nfe)
 	}
-	ps := newPlot(title, "", "")
-	addCloud(ps, x, 2, 0)
-	square(ps, 4)
-	res.Image = render([][]*plot.Plot{{pd, ps}}, 600, 300)
+	ps := viz.NewPanel(title, "", "")
+	viz.AddCloud(ps, x, 2, 0)
+	viz.Square(ps, 4)
+	res.Image = viz.Render([][]*plot.Plot{{pd, ps}}, 600, 300)
 	return res
 }
 
@@ -269,39 +270,39 @@ func (r *Trained) Density(grid int) *DensityResult {
 	const l = 4.0
 	s := mustSDE(r.Options.SDE)
 	x := make([]float64, 0, 2*grid*grid)
-	g := newGrid(grid, l, func(u, v float64) float64 { x = append(x, u, v); return 0 })
+	g := viz.NewGrid(grid, l, func(u, v float64) float64 { x = append(x, u, v); return 0 })
 	pts, el := evaluate(likelihood.Config{SDE: s, Score: r.Score, Probe: "exact", RTol: 1e-4, ATol: 1e-4}, 1, x)
 	res := &DensityResult{Grid: grid, L: l, LogP: make([]float64, len(pts)), Seconds: el.Seconds()}
 	hi := math.Inf(-1)
 	for i, p := range pts {
-		g.z[i] = p.LogP
+		g.Values[i] = p.LogP
 		res.LogP[i] = p.LogP
 		res.MeanNFE += float64(p.NFE) / float64(len(pts))
 		hi = math.Max(hi, p.LogP)
 	}
-	pm := newPlot("model: log p_eps (probability flow)", "", "")
-	addHeat(pm, g, hi-10, hi)
-	square(pm, l)
+	pm := viz.NewPanel("model: log p_eps (probability flow)", "", "")
+	viz.AddHeat(pm, g, hi-10, hi)
+	viz.Square(pm, l)
 	// A histogram of 20000 fresh data points on the same lattice.
-	h := &gridXYZ{nx: grid, ny: grid, x0: -l, y0: -l, dx: g.dx, dy: g.dy, z: make([]float64, grid*grid)}
+	h := &viz.Grid{NX: grid, NY: grid, X0: -l, Y0: -l, DX: g.DX, DY: g.DY, Values: make([]float64, grid*grid)}
 	const n = 20000
 	d := r.ref.draw(n, 0x5eed0003)
 	for i := 0; i < n; i++ {
-		c := int(math.Round((d[2*i] + l) / g.dx))
-		rr := int(math.Round((d[2*i+1] + l) / g.dy))
+		c := int(math.Round((d[2*i] + l) / g.DX))
+		rr := int(math.Round((d[2*i+1] + l) / g.DY))
 		if c >= 0 && c < grid && rr >= 0 && rr < grid {
-			h.z[rr*grid+c]++
+			h.Values[rr*grid+c]++
 		}
 	}
 	hmax := 0.0
-	for i, v := range h.z {
-		h.z[i] = math.Log(v + 1e-300)
-		hmax = math.Max(hmax, h.z[i])
+	for i, v := range h.Values {
+		h.Values[i] = math.Log(v + 1e-300)
+		hmax = math.Max(hmax, h.Values[i])
 	}
-	pd := newPlot("data: log of a 2-D histogram", "", "")
-	addHeat(pd, h, hmax-5, hmax)
-	square(pd, l)
-	res.Image = render([][]*plot.Plot{{pd, pm}}, 600, 300)
+	pd := viz.NewPanel("data: log of a 2-D histogram", "", "")
+	viz.AddHeat(pd, h, hmax-5, hmax)
+	viz.Square(pd, l)
+	res.Image = viz.Render([][]*plot.Plot{{pd, pm}}, 600, 300)
 	return res
 }
 

@@ -294,3 +294,28 @@ func EncodePNG(img image.Image) []byte {
 	}
 	return b.Bytes()
 }
+
+// Grid is a function tabulated on a regular grid (NY rows of NX values in
+// Values, row r at y = Y0 + r DY, column c at x = X0 + c DX), a
+// plotter.GridXYZ for AddHeat and AddCells.
+type Grid struct {
+	NX, NY         int
+	X0, Y0, DX, DY float64
+	Values         []float64
+}
+
+func (g *Grid) Dims() (c, r int)   { return g.NX, g.NY }
+func (g *Grid) Z(c, r int) float64 { return g.Values[r*g.NX+c] }
+func (g *Grid) X(c int) float64    { return g.X0 + float64(c)*g.DX }
+func (g *Grid) Y(r int) float64    { return g.Y0 + float64(r)*g.DY }
+
+// NewGrid tabulates f on an n x n grid over [-l, l]^2.
+func NewGrid(n int, l float64, f func(x, y float64) float64) *Grid {
+	g := &Grid{NX: n, NY: n, X0: -l, Y0: -l, DX: 2 * l / float64(n-1), DY: 2 * l / float64(n-1), Values: make([]float64, n*n)}
+	for r := 0; r < n; r++ {
+		for c := 0; c < n; c++ {
+			g.Values[r*n+c] = f(g.X(c), g.Y(r))
+		}
+	}
+	return g
+}

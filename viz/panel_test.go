@@ -152,3 +152,22 @@ func TestRenderAndEncodePNG(t *testing.T) {
 		t.Errorf("PNG round trip: %v, bounds %v", err, back)
 	}
 }
+
+// NewGrid tabulates f at the corners and centre of [-l, l]^2 exactly where
+// X and Y say, and reads back through Z as plotter.GridXYZ does.
+func TestNewGrid(t *testing.T) {
+	f := func(x, y float64) float64 { return 10*x + y }
+	g := NewGrid(5, 2, f)
+	if c, r := g.Dims(); c != 5 || r != 5 {
+		t.Fatalf("Dims %d x %d, want 5 x 5", c, r)
+	}
+	for _, cr := range [][2]int{{0, 0}, {4, 0}, {0, 4}, {4, 4}, {2, 2}, {1, 3}} {
+		c, r := cr[0], cr[1]
+		if got, want := g.Z(c, r), f(g.X(c), g.Y(r)); got != want {
+			t.Errorf("Z(%d, %d) = %v, want f(%v, %v) = %v", c, r, got, g.X(c), g.Y(r), want)
+		}
+	}
+	if g.X(0) != -2 || g.X(4) != 2 || g.Y(2) != 0 {
+		t.Errorf("grid spans x %v..%v, y centre %v; want -2..2 and 0", g.X(0), g.X(4), g.Y(2))
+	}
+}
