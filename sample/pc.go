@@ -67,7 +67,7 @@ func (p *PC) Name() string {
 // batch-norms.
 func (p *PC) Options() []Option {
 	return []Option{
-		{Name: "predictor", Default: "reverse-diffusion", Usage: "pc predictor: " + predictorNames, Set: func(s string) error {
+		{Name: "predictor", Default: "reverse-diffusion", Usage: "pc predictor: em, reverse-diffusion, ancestral or none", Set: func(s string) error {
 			v, err := PredictorByName(s)
 			p.Predictor = v
 			return err

@@ -46,13 +46,19 @@ type optionFlag struct {
 }
 
 func (o *optionFlag) String() string {
-	if o == nil {
-		return ""
+	if o == nil || (o.isBool && o.value == "false") {
+		return "" // as flag.Bool: no "(default false)" in the help
 	}
 	return o.value
 }
-func (o *optionFlag) Set(s string) error { o.value = s; return nil }
-func (o *optionFlag) IsBoolFlag() bool   { return o.isBool }
+func (o *optionFlag) Set(s string) error {
+	if o.isBool && s == "" {
+		s = "false" // what String shows for false, as a record keeps it
+	}
+	o.value = s
+	return nil
+}
+func (o *optionFlag) IsBoolFlag() bool { return o.isBool }
 
 func (f *samplerFlags) register(fs *flag.FlagSet) {
 	f.fs = fs
