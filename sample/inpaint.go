@@ -9,7 +9,7 @@ import (
 	"github.com/sdekit/sdekit/sde"
 )
 
-// Inpaint returns a Config.Clamp that fills in missing coordinates the way the
+// Inpaint returns a Clamp (EulerMaruyama.Clamp, PC.Clamp) that fills in missing coordinates the way the
 // score SDE code does: after every step, the known coordinates of every row
 // are replaced by the forward-noised data c(t) x0_j + s(t) z (Song et al. 2021,
 // appendix I.2), so the unknown ones are sampled alongside them. known marks
