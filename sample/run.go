@@ -275,6 +275,9 @@ func (j *job) runBlock(ctx context.Context, ws *workspace, lo, hi int) error {
 	}
 	rows := j.rows[lo:hi]
 	x := j.x[lo*d : hi*d]
+	// Grown here, before the plan runs: a lockstep plan calls ScoreAt from
+	// several goroutines, which must then only read the slice.
+	ws.times(hi - lo)
 	ws.noise.Start(j.seed, rows)
 	ws.noise.Normals(x, 0, hi-lo)
 	ws.noise.Next()

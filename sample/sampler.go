@@ -110,7 +110,7 @@ func (b *Block) ScoreAt(dst, x []float64, t float64, a, c int) {
 // Scratch returns the worker's scratch slice number i with at least n
 // values (its contents are whatever the last user left). The slices persist
 // across the blocks of a worker, so a plan allocates nothing per block once
-// they have grown.
+// they have grown. Take them before Parallel, not inside its fn.
 func (b *Block) Scratch(i, n int) []float64 {
 	ws := b.ws
 	for len(ws.scratch) <= i {
