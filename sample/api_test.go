@@ -403,3 +403,40 @@ func TestNilRows(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedSampler: a sampler prepared once (Config.Validate) is shared by
+// concurrent Generate calls without writes (run with -race, as CI does), and
+// each call gives the rows a lone call gives.
+func TestSharedSampler(t *testing.T) {
+	vp := sde.NewVP()
+	for _, name := range sample.Names() {
+		s, err := sample.New(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := sample.Config{SDE: vp, Score: score.GMM8(vp), Sampler: s, Workers: 1}
+		if err := sample.Configure(s, map[string]string{"steps": "50"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		want := make([]float64, 2*16)
+		if _, err := sample.Generate(context.Background(), cfg, 3, nil, want, nil); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan []float64, 4)
+		for range 4 {
+			go func() {
+				x := make([]float64, 2*16)
+				sample.Generate(context.Background(), cfg, 3, nil, x, nil)
+				done <- x
+			}()
+		}
+		for range 4 {
+			if got := <-done; !slices.Equal(got, want) {
+				t.Errorf("%s: a concurrent call gave other rows", name)
+			}
+		}
+	}
+}

@@ -42,7 +42,9 @@ func (e *EulerMaruyama) Prepare(c *Config) (Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.Steps = pc.Steps
+	if e.Steps == 0 {
+		e.Steps = pc.Steps
+	}
 	return p, nil
 }
 

@@ -15,6 +15,11 @@ import (
 // defaults in the sampler itself, so that after a successful Prepare the
 // sampler's fields show what runs.
 //
+// Prepare writes a default only into a zero field, so once a sampler has
+// been prepared (Config.Validate) it may be shared by concurrent Generate
+// calls; before that, concurrent first uses would write the same defaults at
+// once.
+//
 // A new sampler is one type with these two methods (and, for the command
 // line and notebooks, an Options method and a line in the table of names.go).
 type Sampler interface {
