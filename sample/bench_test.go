@@ -72,4 +72,11 @@ func BenchmarkGauss64EM(b *testing.B) {
 	benchGenerate(b, Config{SDE: s, Score: score.Gauss(s, 64), Sampler: &EulerMaruyama{}})
 }
 
+// DDIM on gauss:64: the chain's own work per step (the score, the step and
+// the driver's finiteness check) rather than the score's dominates.
+func BenchmarkGauss64DDIM(b *testing.B) {
+	s := sde.NewVP()
+	benchGenerate(b, Config{SDE: s, Score: score.Gauss(s, 64), Sampler: &DDIM{}})
+}
+
 // The score alone: go test -run '^$' -bench MixtureScore ./score

@@ -37,10 +37,10 @@ func combine(s SDE, dst, x, t, score []float64, w float64) {
 	}
 	// The built-in SDEs' coefficients are small methods that inline when
 	// called on the concrete type; through the interface each row pays two
-	// calls. Measured with one loop through the interface instead, three
-	// runs of each interleaved: gmm8's probability-flow ODE sampler took
-	// 0.0321-0.0328 s against 0.0301-0.0305 s with this switch
-	// (go test -run '^$' -bench 'GMM8ODE$' ./sample).
+	// dynamic calls, which shows in low dimension, where a row is a few
+	// values (docs/bench.md, "Where the time went", has the measurement and
+	// its command). Other SDEs take the interface loop; the arithmetic is the
+	// same in every branch.
 	switch s := s.(type) {
 	case *VP:
 		for i, ti := range t {
