@@ -25,17 +25,11 @@ func NewDDPM(betas []float64) (*DDPM, error) {
 	if len(betas) == 0 {
 		return nil, fmt.Errorf("discretize: the DDPM schedule needs at least one step")
 	}
-	d := &DDPM{Betas: append([]float64(nil), betas...), Alphas: make([]float64, len(betas)), AlphaBars: make([]float64, len(betas))}
-	var logAB float64
-	for i, b := range betas {
-		if !(b > 0 && b < 1) {
-			return nil, fmt.Errorf("discretize: beta_%d = %v must lie in (0, 1)", i, b)
-		}
-		d.Alphas[i] = 1 - b
-		logAB += math.Log1p(-b)
-		d.AlphaBars[i] = math.Exp(logAB)
+	alphas, alphaBars, bad := grid.DDPMChain(betas)
+	if bad >= 0 {
+		return nil, fmt.Errorf("discretize: beta_%d = %v must lie in (0, 1)", bad, betas[bad])
 	}
-	return d, nil
+	return &DDPM{Betas: append([]float64(nil), betas...), Alphas: alphas, AlphaBars: alphaBars}, nil
 }
 
 // FromVP returns the DDPM schedule with N steps of an SDE whose
@@ -69,10 +63,7 @@ func (d *DDPM) Time(i int) float64 { return float64(i+1) / float64(len(d.Betas))
 // beta_i (1 - alpha-bar_{i-1}) / (1 - alpha-bar_i). At i = 0 (DDPM's t = 1)
 // alpha-bar_{-1} = 1, so beta-tilde_0 = 0: the last sampling step adds no noise.
 func (d *DDPM) BetaTilde(i int) float64 {
-	if i == 0 {
-		return 0
-	}
-	return d.Betas[i] * (1 - d.AlphaBars[i-1]) / (1 - d.AlphaBars[i])
+	return grid.BetaTilde(d.Betas, d.AlphaBars, i)
 }
 
 // PriorTermBits returns L_T = KL(q(x_T | x_0) || N(0, I)) for the data row x0,

@@ -100,25 +100,23 @@ func newDDPMChain(bmin, bmax float64, n int) (*ddpmChain, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &ddpmChain{betas: betas, alphas: make([]float64, n), alphaBars: make([]float64, n)}
-	var logAB float64
-	for i, b := range betas {
-		if !(b > 0 && b < 1) {
-			return nil, fmt.Errorf("sde: beta_%d = %v must lie in (0, 1)", i, b)
-		}
-		d.alphas[i] = 1 - b
-		logAB += math.Log1p(-b)
-		d.alphaBars[i] = math.Exp(logAB)
+	alphas, alphaBars, bad := grid.DDPMChain(betas)
+	if bad >= 0 {
+		return nil, fmt.Errorf("sde: beta_%d = %v must lie in (0, 1)", bad, betas[bad])
 	}
-	return d, nil
+	return &ddpmChain{betas: betas, alphas: alphas, alphaBars: alphaBars}, nil
 }
 
 // betaTilde is beta_i (1 - alpha-bar_{i-1})/(1 - alpha-bar_i), 0 at i = 0.
-func (d *ddpmChain) betaTilde(i int) float64 {
-	if i == 0 {
-		return 0
+func (d *ddpmChain) betaTilde(i int) float64 { return grid.BetaTilde(d.betas, d.alphaBars, i) }
+
+// refChain is the n-level DDPM chain of the beta schedule behind VP's and
+// sub-VP's reference discretisations.
+func refChain(bmin, bmax float64, n int) (*ddpmChain, error) {
+	if err := checkRefSteps(n); err != nil {
+		return nil, err
 	}
-	return d.betas[i] * (1 - d.alphaBars[i-1]) / (1 - d.alphaBars[i])
+	return newDDPMChain(bmin, bmax, n)
 }
 
 func checkRefSteps(n int) error {
@@ -133,10 +131,7 @@ func checkRefSteps(n int) error {
 // beta_i score + sqrt(beta_i) z, ancestral x' = (x + beta_i score)/sqrt(1 -
 // beta_i) + sigma_i z with sigma_i^2 = beta_i or beta-tilde_i, alpha = 1 - beta_i.
 func (s *VP) ReferenceSteps(ts []float64, n int) ([]RefStep, error) {
-	if err := checkRefSteps(n); err != nil {
-		return nil, err
-	}
-	d, err := newDDPMChain(s.BetaMin, s.BetaMax, n)
+	d, err := refChain(s.BetaMin, s.BetaMax, n)
 	if err != nil {
 		return nil, err
 	}
@@ -164,10 +159,7 @@ func (s *VP) ReferenceSteps(ts []float64, n int) ([]RefStep, error) {
 // g sqrt(dt) with dt = 1/n), the ancestral step from the exact kernel over
 // [t - 1/n, t], and the Langevin alphas of the VP chain with the same betas.
 func (s *SubVP) ReferenceSteps(ts []float64, n int) ([]RefStep, error) {
-	if err := checkRefSteps(n); err != nil {
-		return nil, err
-	}
-	d, err := newDDPMChain(s.BetaMin, s.BetaMax, n)
+	d, err := refChain(s.BetaMin, s.BetaMax, n)
 	if err != nil {
 		return nil, err
 	}
