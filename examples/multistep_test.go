@@ -28,11 +28,7 @@ func (a *AB2) Prepare(c *sample.Config) (sample.Plan, error) {
 	if a.Steps < 2 {
 		return nil, fmt.Errorf("my-ab2: Steps = %d; use >= 2", a.Steps)
 	}
-	ts := make([]float64, a.Steps+1)
-	for k := range ts {
-		ts[k] = c.SDE.T() + float64(k)*(c.Eps-c.SDE.T())/float64(a.Steps)
-	}
-	return &ab2Plan{heunPlan{sde: c.SDE, times: ts}}, nil
+	return &ab2Plan{heunPlan{sde: c.SDE, times: uniformTimes(c, a.Steps)}}, nil
 }
 
 // ab2Plan reuses heunPlan's drift and path.

@@ -32,11 +32,16 @@ func (h *Heun) Prepare(c *sample.Config) (sample.Plan, error) {
 	if h.Steps < 1 {
 		return nil, fmt.Errorf("my-heun: Steps = %d; use >= 1", h.Steps)
 	}
-	ts := make([]float64, h.Steps+1)
+	return &heunPlan{sde: c.SDE, times: uniformTimes(c, h.Steps)}, nil
+}
+
+// uniformTimes is the grid of n equal steps from T to eps.
+func uniformTimes(c *sample.Config, n int) []float64 {
+	ts := make([]float64, n+1)
 	for k := range ts {
-		ts[k] = c.SDE.T() + float64(k)*(c.Eps-c.SDE.T())/float64(h.Steps)
+		ts[k] = c.SDE.T() + float64(k)*(c.Eps-c.SDE.T())/float64(n)
 	}
-	return &heunPlan{sde: c.SDE, times: ts}, nil
+	return ts
 }
 
 type heunPlan struct {

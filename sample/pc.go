@@ -339,8 +339,5 @@ func (pl *pcPlan) Run(ctx context.Context, b *Block) error {
 
 // Describe gives the predictor, the corrector and the steps.
 func (p *PC) Describe() string {
-	if p.name == "em" {
-		return fmt.Sprintf("%d steps", p.Steps)
-	}
 	return fmt.Sprintf("predictor %s, corrector %s snr %g x%d, %d steps", p.Predictor.Name(), p.Corrector.Name(), p.SNR, p.CorrectorSteps, p.Steps)
 }
