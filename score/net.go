@@ -225,17 +225,6 @@ type SDESpec struct {
 	Params map[string]float64
 }
 
-// legacyKeys are the parameters a format-1 checkpoint written before the SDE
-// registry stored for each kind it knew. That writer left out zero values
-// (JSON omitempty), so for these kinds a missing key is 0, not the kind's
-// default (it matters for beta_min = 0). Checkpoints written now record every
-// parameter.
-var legacyKeys = map[string][]string{
-	"vp":    {"beta_min", "beta_max"},
-	"subvp": {"beta_min", "beta_max"},
-	"ve":    {"sigma_min", "sigma_max"},
-}
-
 // MarshalJSON writes the flat form: "name", then the parameters by sorted key.
 func (sp SDESpec) MarshalJSON() ([]byte, error) {
 	name, err := json.Marshal(sp.Name)
@@ -281,9 +270,17 @@ func (sp *SDESpec) UnmarshalJSON(b []byte) error {
 		}
 		out.Params[k] = f
 	}
-	for _, k := range legacyKeys[out.Name] {
-		if _, ok := out.Params[k]; !ok {
-			out.Params[k] = 0
+	// Writers before the SDE registry left zero parameters out (JSON
+	// omitempty); writers since record every one. So a parameter the kind
+	// has (as its defaults report) that the entry lacks is 0, not the
+	// kind's default: it matters for beta_min = 0.
+	if proto, err := sde.New(out.Name, nil); err == nil {
+		if p, ok := proto.(sde.Parameterized); ok {
+			for k := range p.Params() {
+				if _, ok := out.Params[k]; !ok {
+					out.Params[k] = 0
+				}
+			}
 		}
 	}
 	*sp = out
