@@ -12,7 +12,7 @@
 //   - Example_customScore: a score of one's own (the exact score of a
 //     one-dimensional Gaussian under any SDE) sampled by the built-in
 //     samplers.
-//   - Example_customSDE: an SDE of one's own (EDM's variance-exploding SDE
-//     with sigma(t) = t, Karras et al. 2022), registered, trained for a few
-//     hundred steps, saved, loaded and sampled.
+//   - Example_customSDE: an SDE of one's own (a variance-preserving SDE on
+//     the cosine schedule of Nichol and Dhariwal 2021), registered, trained
+//     for a few hundred steps, saved, loaded and sampled.
 package examples

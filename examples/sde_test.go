@@ -14,71 +14,74 @@ import (
 	"github.com/sdekit/sdekit/sde"
 )
 
-// EDM is the variance-exploding SDE of Karras et al. 2022 ("Elucidating the
-// design space of diffusion-based generative models"): sigma(t) = t, so
-// dx = sqrt(2 t) dw, x_t = x_0 + t z, on [0, SigmaMax].
-type EDM struct {
-	SigmaMin, SigmaMax float64
+// Cosine is the variance-preserving SDE whose marginal follows the cosine
+// schedule of Nichol and Dhariwal 2021 ("Improved denoising diffusion
+// probabilistic models", eq. 17) in continuous time:
+//
+//	c(t) = cos(theta(t))/cos(theta(0)),  theta(t) = (t + S)/(1 + S) pi/2,
+//	s(t)^2 = 1 - c(t)^2,  a(t) = d log c/dt,  g(t)^2 = -2 a(t),
+//
+// on [0, 0.99] (at t = 1, c = 0 and beta = g^2 is infinite; c(0.99) = 0.016).
+type Cosine struct {
+	S float64 // the offset s; the paper's 0.008
 }
 
-func (s *EDM) Name() string                { return "edm" }
-func (s *EDM) T() float64                  { return s.SigmaMax }
-func (s *EDM) DriftCoef(float64) float64   { return 0 }
-func (s *EDM) Diffusion(t float64) float64 { return math.Sqrt(2 * t) }
-func (s *EDM) PriorStd() float64           { return s.SigmaMax }
-
-func (s *EDM) Marginal(t float64) (meanScale, std float64) {
-	if !(t >= 0 && t <= s.SigmaMax) {
-		panic(fmt.Sprintf("edm: t = %v outside [0, %v]", t, s.SigmaMax))
+func (s *Cosine) Name() string            { return "cosine" }
+func (s *Cosine) T() float64              { return 0.99 }
+func (s *Cosine) PriorStd() float64       { return 1 }
+func (s *Cosine) theta(t float64) float64 { return (t + s.S) / (1 + s.S) * math.Pi / 2 }
+func (s *Cosine) DriftCoef(t float64) float64 {
+	return -math.Tan(s.theta(t)) * math.Pi / (2 * (1 + s.S))
+}
+func (s *Cosine) Diffusion(t float64) float64 { return math.Sqrt(-2 * s.DriftCoef(t)) }
+func (s *Cosine) Marginal(t float64) (c, sd float64) {
+	if !(t >= 0 && t <= s.T()) {
+		panic(fmt.Sprintf("cosine: t = %v outside [0, %v]", t, s.T()))
 	}
-	return 1, t
+	c = math.Cos(s.theta(t)) / math.Cos(s.theta(0))
+	return c, math.Sqrt(1 - c*c)
 }
 
-func (s *EDM) Validate() error {
-	if !(s.SigmaMin > 0 && s.SigmaMin < s.SigmaMax) || math.IsInf(s.SigmaMax, 0) {
-		return fmt.Errorf("edm: need 0 < sigma_min = %v < sigma_max = %v < Inf", s.SigmaMin, s.SigmaMax)
+func (s *Cosine) Validate() error {
+	if !(s.S > 0 && s.S < 1) {
+		return fmt.Errorf("cosine: need 0 < s = %v < 1", s.S)
 	}
 	return nil
 }
 
 // Params and the registration below let a checkpoint record and rebuild it.
-func (s *EDM) Params() map[string]float64 {
-	return map[string]float64{"sigma_min": s.SigmaMin, "sigma_max": s.SigmaMax}
-}
+func (s *Cosine) Params() map[string]float64 { return map[string]float64{"s": s.S} }
 
-// The defaults samplers and trainers take (sde.Defaults): the grid ends at
-// sigma_min; the network predicts sigma times the score, as NCSN's.
-func (s *EDM) DefaultEps() float64              { return s.SigmaMin }
-func (s *EDM) DefaultParam() string             { return "sigma" }
-func (s *EDM) DefaultAncestralVariance() string { return "beta-tilde" }
+// The defaults samplers and trainers take (sde.Defaults), as for VP: the
+// grid ends at 1e-3; the network predicts the noise.
+func (s *Cosine) DefaultEps() float64              { return 1e-3 }
+func (s *Cosine) DefaultParam() string             { return "eps" }
+func (s *Cosine) DefaultAncestralVariance() string { return "beta" }
 
 func init() {
-	sde.Register("edm", func(p map[string]float64) (sde.SDE, error) {
-		s := &EDM{SigmaMin: 0.002, SigmaMax: 80} // the paper's defaults
-		if v, ok := p["sigma_min"]; ok {
-			s.SigmaMin = v
-		}
-		if v, ok := p["sigma_max"]; ok {
-			s.SigmaMax = v
+	sde.Register("cosine", func(p map[string]float64) (sde.SDE, error) {
+		s := &Cosine{S: 0.008}
+		if v, ok := p["s"]; ok {
+			s.S = v
 		}
 		return s, nil
 	})
 }
 
 // An SDE of one's own, trained, saved, loaded and sampled: a small MLP
-// trained on gmm8 (radius-4 ring of eight modes) for 600 steps under EDM's
-// SDE (time scaled by 1/80 into the network's Fourier embedding), its
+// trained on gmm8 (radius-4 ring of eight modes) for 600 steps under the
+// cosine SDE above, its
 // checkpoint written and read back, and samples drawn from the loaded score
 // by the probability-flow ODE. 600 steps make a rough model: the samples
 // land at the ring's radius, not yet all on its modes.
 func Example_customSDE() {
-	edm := &EDM{SigmaMin: 0.002, SigmaMax: 80}
-	net, err := model.NewTrainable(model.Config{Dim: 2, Hidden: []int{64, 64}, TimeScale: 1.0 / 80, Seed: 1})
+	cos := &Cosine{S: 0.008}
+	net, err := model.NewTrainable(model.Config{Dim: 2, Hidden: []int{64, 64}, Seed: 1})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	tr, err := score.NewTrainer(score.TrainConfig{SDE: edm, Data: data.GMM8{}, Model: net,
+	tr, err := score.NewTrainer(score.TrainConfig{SDE: cos, Data: data.GMM8{}, Model: net,
 		Steps: 600, Batch: 128, LR: 2e-3, Seed: 1})
 	if err != nil {
 		fmt.Println(err)
@@ -90,7 +93,7 @@ func Example_customSDE() {
 	}
 	dir, _ := os.MkdirTemp("", "sdekit-example")
 	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "edm.ckpt")
+	path := filepath.Join(dir, "cosine.ckpt")
 	if err := tr.Save(path); err != nil {
 		fmt.Println(err)
 		return
@@ -123,7 +126,7 @@ func Example_customSDE() {
 	}
 	fmt.Printf("mean distance from the origin: %.0f (the ring's radius is 4)\n", r)
 	// Output:
-	// checkpoint SDE: edm (sigma_max 80, sigma_min 0.002) param: sigma
+	// checkpoint SDE: cosine (s 0.008) param: eps
 	// loaded score equals the trained one: true
 	// mean distance from the origin: 4 (the ring's radius is 4)
 }

@@ -49,7 +49,7 @@ func TestRegistryBuiltins(t *testing.T) {
 		params map[string]float64
 		want   string
 	}{
-		{"vpp", nil, "unknown SDE \"vpp\"; use one of subvp, ve, vp"},
+		{"vpp", nil, "unknown SDE \"vpp\"; use one of edm, subvp, ve, vp"},
 		{"vp", map[string]float64{"sigma_max": 5}, "has no parameter \"sigma_max\"; its parameters are beta_min, beta_max"},
 		{"ve", map[string]float64{"sigma_min": 2, "sigma_max": 1}, "sigma_min = 2 must be below sigma_max = 1"},
 		{"subvp", map[string]float64{"beta_min": 30}, "beta_min = 30 is larger than beta_max = 20"},

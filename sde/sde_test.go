@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func all() []SDE { return []SDE{NewVP(), NewSubVP(), NewVE()} }
+func all() []SDE { return []SDE{NewVP(), NewSubVP(), NewVE(), NewEDM()} }
 
 // momentsByODE integrates the moment equations of the linear SDE from 0 to t
 // with classic RK4: dm/dt = a(t) m (m is the mean scale c, m(0) = 1) and
@@ -199,7 +199,7 @@ func TestValidateAndNames(t *testing.T) {
 			t.Errorf("default %s: %v", s.Name(), err)
 		}
 	}
-	if _, err := ByName("vpp"); err == nil || !strings.Contains(err.Error(), "use one of subvp, ve, vp") {
+	if _, err := ByName("vpp"); err == nil || !strings.Contains(err.Error(), "use one of edm, subvp, ve, vp") {
 		t.Errorf("ByName: %v", err)
 	}
 	defer func() {

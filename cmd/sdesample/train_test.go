@@ -104,7 +104,7 @@ func TestTrainBadInputs(t *testing.T) {
 		code int
 		want string
 	}{
-		{trainArgs(out, "-sde", "vx"), 2, `-sde "vx": unknown SDE; use one of subvp, ve, vp`},
+		{trainArgs(out, "-sde", "vx"), 2, `-sde "vx": unknown SDE; use one of edm, subvp, ve, vp`},
 		{trainArgs(filepath.Join(dir, "m.csv")), 2, "ending in .ckpt"},
 		{trainArgs(filepath.Join(dir, "no", "m.ckpt")), 1, "-o"},
 		{trainArgs(out, "-data", "spiral"), 1, "unknown source"},
