@@ -1,0 +1,97 @@
+package study
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/sdekit/sdekit/sample"
+	"github.com/sdekit/sdekit/score"
+)
+
+// OrderResult is the global error of a sampler for each step count.
+type OrderResult struct {
+	Steps []int
+	// NFE is the mean number of score evaluations per row.
+	NFE []float64
+	// Err is the RMS over rows and coordinates of x - flow(x_T): the
+	// sample's distance to the exact flow map of its own prior draw.
+	Err []float64
+	// Order is the least-squares slope of -log Err against log Steps.
+	Order float64
+}
+
+// Order measures the global error of the samplers mk(steps) for each of
+// steps on cfg (its Sampler is ignored; its Score must be a one-component
+// *score.Mixture), over `rows` rows of the given seed. The sampler must be
+// deterministic: a stochastic sampler's samples are not a function of the
+// prior draw.
+func Order(ctx context.Context, cfg sample.Config, mk func(steps int) (sample.Sampler, error), steps []int, rows int, seed uint64) (OrderResult, error) {
+	var res OrderResult
+	m, ok := cfg.Score.(*score.Mixture)
+	if !ok || m.K() != 1 {
+		return res, fmt.Errorf("study: the order needs the exact score of one Gaussian (gauss:D)")
+	}
+	if len(steps) < 2 {
+		return res, fmt.Errorf("study: the order needs at least two step counts, got %d", len(steps))
+	}
+	if rows < 1 {
+		return res, fmt.Errorf("study: rows = %d; use >= 1", rows)
+	}
+	idx := make([]int, rows)
+	for i := range idx {
+		idx[i] = i
+	}
+	for _, n := range steps {
+		s, err := mk(n)
+		if err != nil {
+			return res, err
+		}
+		c := cfg
+		c.Sampler = s
+		if err := c.Validate(); err != nil {
+			return res, err
+		}
+		times, states, err := sample.Trajectory(ctx, c, seed, idx, 2)
+		if err != nil {
+			return res, err
+		}
+		prior, x := states[0], states[len(states)-1]
+		exact := make([]float64, len(prior))
+		if err := m.FlowTo(exact, prior, times[0], times[len(times)-1]); err != nil {
+			return res, err
+		}
+		st, err := sample.Generate(ctx, c, seed, idx, make([]float64, len(x)), nil)
+		if err != nil {
+			return res, err
+		}
+		var ss float64
+		for i := range x {
+			d := x[i] - exact[i]
+			ss += d * d
+		}
+		var nfe float64
+		for _, v := range st.NFE {
+			nfe += float64(v)
+		}
+		res.Steps = append(res.Steps, n)
+		res.NFE = append(res.NFE, nfe/float64(rows))
+		res.Err = append(res.Err, math.Sqrt(ss/float64(len(x))))
+	}
+	res.Order = slope(res.Steps, res.Err)
+	return res, nil
+}
+
+// slope is the least-squares slope of -log e against log n.
+func slope(n []int, e []float64) float64 {
+	var sx, sy, sxx, sxy float64
+	k := float64(len(n))
+	for i := range n {
+		x, y := math.Log(float64(n[i])), -math.Log(e[i])
+		sx += x
+		sy += y
+		sxx += x * x
+		sxy += x * y
+	}
+	return (k*sxy - sx*sy) / (k*sxx - sx*sx)
+}
