@@ -175,14 +175,18 @@ func moments(steps []affine) (m, v float64) {
 // chainRecursion returns the affine steps of a chain on Gaussian data with
 // mean mu and variance v0 in one dimension, written from the papers' formulas
 // (not from the package's coefficient functions): eps(x, i) = Ae x + Be from
-// the exact score at t_i = (i+1)/N.
-func chainRecursion(d *discretize.DDPM, mu, v0 float64, ddim bool, eta float64, seq []int, tilde bool) []affine {
+// the exact score of the chain's own marginal N(sqrt(ab_i) mu, ab_i v0 +
+// 1 - ab_i) (onChain), or of the SDE's at t_i = (i+1)/N.
+func chainRecursion(d *discretize.DDPM, mu, v0 float64, ddim bool, eta float64, seq []int, tilde, onChain bool) []affine {
 	vp := sde.NewVP()
 	n := d.N()
 	var out []affine
 	for k := len(seq) - 1; k >= 0; k-- {
 		i := seq[k]
 		c, s := vp.Marginal(float64(i+1) / float64(n))
+		if onChain {
+			c, s = math.Sqrt(d.AlphaBars[i]), math.Sqrt(1-d.AlphaBars[i])
+		}
 		v := c*c*v0 + s*s
 		ae, be := s/v, -s*c*mu/v
 		ab := d.AlphaBars[i]
@@ -216,7 +220,11 @@ func chainRecursion(d *discretize.DDPM, mu, v0 float64, ddim bool, eta float64, 
 // draws 20000 rows of gauss:3 (stds 0.2, 0.5, 0.8) with a coarse schedule N =
 // 100 (where the chain's moments differ visibly from the data's); they must
 // match the recursion within 4 standard errors per dimension: SE(mean) =
-// sqrt(v/n), SE(var) = v sqrt(2/(n-1)) (the output is Gaussian).
+// sqrt(v/n), SE(var) = v sqrt(2/(n-1)) (the output is Gaussian). Each
+// case runs on the chain's own marginals (the default for an exact score)
+// and on the SDE's (eps-marginal sde), against the recursion of its own
+// eps; N = 100 puts the two recursions' variances 4-7% apart, many standard
+// errors, so a case run on the wrong marginals fails.
 func TestChainMomentsMatchRecursion(t *testing.T) {
 	const n, dim, N = 20000, 3, 100
 	d := schedule(t, N)
@@ -237,12 +245,27 @@ func TestChainMomentsMatchRecursion(t *testing.T) {
 		{"ddim eta=0.5 S=20", sample.Config{Sampler: &sample.DDIM{Steps: 20, DDPMSteps: N, Eta: 0.5}}, seq20, true, false},
 		{"ddim eta=1 S=100", sample.Config{Sampler: &sample.DDIM{Steps: N, DDPMSteps: N, Eta: 1}}, full, true, false},
 	}
+	for _, tc := range cases[:len(cases):len(cases)] {
+		switch s := tc.cfg.Sampler.(type) {
+		case *sample.DDPM:
+			c := *s
+			c.Marginal = sample.MarginalSDE
+			tc.cfg.Sampler = &c
+		case *sample.DDIM:
+			c := *s
+			c.Marginal = sample.MarginalSDE
+			tc.cfg.Sampler = &c
+		}
+		tc.name += " sde-marginals"
+		cases = append(cases, tc)
+	}
 	rows := make([]int, n)
 	for i := range rows {
 		rows[i] = i
 	}
 	for _, tc := range cases {
 		tc.cfg.SDE, tc.cfg.Score = vp, g
+		onChain := !strings.HasSuffix(tc.name, "sde-marginals")
 		var eta float64
 		if dd, ok := tc.cfg.Sampler.(*sample.DDIM); ok {
 			eta = dd.Eta
@@ -257,7 +280,7 @@ func TestChainMomentsMatchRecursion(t *testing.T) {
 		}
 		for j := 0; j < dim; j++ {
 			mu, v0 := g.Means[0][j], g.Stds[0][j]*g.Stds[0][j]
-			wm, wv := moments(chainRecursion(d, mu, v0, tc.ddim, eta, tc.seq, tc.tilde))
+			wm, wv := moments(chainRecursion(d, mu, v0, tc.ddim, eta, tc.seq, tc.tilde, onChain))
 			var sm, sv float64
 			for i := 0; i < n; i++ {
 				sm += x[i*dim+j]
@@ -326,7 +349,7 @@ func TestChainRecursionConverges(t *testing.T) {
 		for _, N := range []int{100, 1000, 10000} {
 			d := schedule(t, N)
 			full, _ := discretize.DDIMSequence(N, N)
-			m, v := moments(chainRecursion(d, mu, v0, name == "ddim", 0, full, name == "beta-tilde"))
+			m, v := moments(chainRecursion(d, mu, v0, name == "ddim", 0, full, name == "beta-tilde", false))
 			err := math.Abs(v-lv)/lv + math.Abs(m-lm)
 			t.Logf("%s N=%d: mean %.6f var %.6f (limit %.6f %.6f), error %.2e", name, N, m, v, lm, lv, err)
 			if err > prev/5 {

@@ -2,6 +2,7 @@ package sample
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/sdekit/sdekit/discretize"
 	"github.com/sdekit/sdekit/sde"
@@ -19,6 +20,55 @@ func betaGrid(s Sampler, c *Config) (sde.BetaGrid, error) {
 	return g, nil
 }
 
+// The marginals whose score DDPM and DDIM turn into their noise prediction
+// eps(x, i) = -s_i score(x, t_i):
+//
+//	chain  the discrete chain's own, N(sqrt(alpha-bar_i) x0, (1 - alpha-bar_i) I)
+//	       (sde.ChainVP): with an exact score the chain's exact eps, so the
+//	       samplers follow the chain's moment recursion; the default for
+//	       exact scores (sde.ExactScore)
+//	sde    the SDE's at t_i = (i + 1)/N: what a network trained on the
+//	       continuous SDE learnt; the default otherwise
+const (
+	MarginalChain = "chain"
+	MarginalSDE   = "sde"
+)
+
+// marginalOption is the option eps-marginal of DDPM and DDIM.
+func marginalOption(p *string) Option {
+	return Option{Name: "eps-marginal", Default: "auto", Usage: "marginals the score is turned into noise with: chain (the DDPM chain's alpha-bar), sde (the SDE's at t = (i+1)/N) or auto (chain for an exact score, sde for a network)", Set: func(s string) error {
+		switch s {
+		case "auto":
+			*p = ""
+		case MarginalChain, MarginalSDE:
+			*p = s
+		default:
+			return fmt.Errorf("%q is unknown; use chain, sde or auto", s)
+		}
+		return nil
+	}}
+}
+
+// resolveMarginal returns the marginal a run uses: the field's if set, else
+// chain for an exact score and sde otherwise.
+func resolveMarginal(s Sampler, field string, m string, c *Config) (string, error) {
+	switch m {
+	case "":
+		if _, ok := c.Score.(sde.ExactScore); ok {
+			return MarginalChain, nil
+		}
+		return MarginalSDE, nil
+	case MarginalChain:
+		if _, ok := c.Score.(sde.ExactScore); !ok {
+			return "", optionErrorf(s, field, "eps-marginal", m, "needs an exact score (a network learnt the SDE's marginals); use sde")
+		}
+		return m, nil
+	case MarginalSDE:
+		return m, nil
+	}
+	return "", optionErrorf(s, field, "eps-marginal", m, "unknown; use chain or sde")
+}
+
 // chainPlan is a prepared DDPM or DDIM sampler.
 type chainPlan struct {
 	sched    *discretize.DDPM
@@ -30,14 +80,29 @@ type chainPlan struct {
 	path     []float64
 }
 
-func newChainPlan(c *Config, sched *discretize.DDPM, seq []int, v discretize.Variance, eta float64, ddim bool) *chainPlan {
+func newChainPlan(c *Config, sched *discretize.DDPM, seq []int, v discretize.Variance, eta float64, ddim bool, marginal string) (*chainPlan, error) {
 	pl := &chainPlan{sched: sched, seq: seq, variance: v, eta: eta, ddim: ddim}
-	pl.eps = discretize.NewScoreEps(c.Score, c.SDE, sched.N())
+	sc, sd := c.Score, c.SDE
+	if marginal == MarginalChain {
+		ex, ok := c.Score.(sde.ExactScore)
+		if !ok {
+			return nil, fmt.Errorf("sample: the chain's marginals need an exact score (sde.ExactScore, as score.Mixture); a network learnt the SDE's marginals: use %s", MarginalSDE)
+		}
+		ch, err := sde.NewChainVP(sched.Betas)
+		if err != nil {
+			return nil, fmt.Errorf("sample: %w", err)
+		}
+		if sc, err = ex.ForSDE(ch); err != nil {
+			return nil, fmt.Errorf("sample: %w", err)
+		}
+		sd = ch
+	}
+	pl.eps = discretize.NewScoreEps(sc, sd, sched.N())
 	for k := len(seq) - 1; k >= 0; k-- {
 		pl.path = append(pl.path, sched.Time(seq[k]))
 	}
 	pl.path = append(pl.path, 0)
-	return pl
+	return pl, nil
 }
 
 // PriorStd is 1: DDPM's x_N ~ N(0, I).
@@ -84,4 +149,15 @@ func (pl *chainPlan) Run(ctx context.Context, b *Block) error {
 	}
 	b.AddNFE(len(pl.seq))
 	return nil
+}
+
+// describeMarginal says which marginals eps came from.
+func describeMarginal(m string) string {
+	switch m {
+	case MarginalChain:
+		return ", noise prediction on the chain's alpha-bar"
+	case MarginalSDE:
+		return ", noise prediction on the SDE's marginal at t = (i+1)/N"
+	}
+	return ""
 }

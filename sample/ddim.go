@@ -18,6 +18,10 @@ type DDIM struct {
 	DDPMSteps int
 	// Eta is 0 for deterministic DDIM, 1 for DDPM-like noise.
 	Eta float64
+	// Marginal is MarginalChain or MarginalSDE (see DDPM.Marginal).
+	Marginal string
+
+	used string
 }
 
 // Name returns "ddim".
@@ -29,6 +33,7 @@ func (s *DDIM) Options() []Option {
 		IntOption(&s.Steps, "steps", 1000, "number of DDIM steps S"),
 		IntOption(&s.DDPMSteps, "ddpm-steps", 1000, "length N of the underlying DDPM schedule"),
 		FloatOption(&s.Eta, "eta", 0, "0 deterministic, 1 DDPM-like"),
+		marginalOption(&s.Marginal),
 	}
 }
 
@@ -64,10 +69,15 @@ func (s *DDIM) Prepare(c *Config) (Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sample: %w", err)
 	}
-	return newChainPlan(c, sched, seq, 0, s.Eta, true), nil
+	m, err := resolveMarginal(s, "DDIM.Marginal", s.Marginal, c)
+	if err != nil {
+		return nil, err
+	}
+	s.used = m
+	return newChainPlan(c, sched, seq, 0, s.Eta, true, m)
 }
 
-// Describe gives the steps of the schedule and eta.
+// Describe gives the steps of the schedule, eta and the marginals of eps.
 func (s *DDIM) Describe() string {
-	return fmt.Sprintf("%d of %d DDPM steps, eta %g", s.Steps, s.DDPMSteps, s.Eta)
+	return fmt.Sprintf("%d of %d DDPM steps, eta %g%s", s.Steps, s.DDPMSteps, s.Eta, describeMarginal(s.used))
 }

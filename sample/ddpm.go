@@ -19,6 +19,11 @@ type DDPM struct {
 	Steps int
 	// Variance is "beta" or "beta-tilde"; "" selects "beta".
 	Variance string
+	// Marginal is MarginalChain or MarginalSDE: whose marginals the score
+	// is turned into noise with; "" selects chain for an exact score.
+	Marginal string
+
+	used string // the marginal the last Prepare resolved, for Describe
 }
 
 // Name returns "ddpm".
@@ -29,6 +34,7 @@ func (s *DDPM) Options() []Option {
 	return []Option{
 		IntOption(&s.Steps, "steps", 1000, "number of levels N of the DDPM chain"),
 		StringOption(&s.Variance, "ddpm-variance", "", "beta or beta-tilde (default beta)"),
+		marginalOption(&s.Marginal),
 	}
 }
 
@@ -59,8 +65,15 @@ func (s *DDPM) Prepare(c *Config) (Plan, error) {
 	for k := range seq {
 		seq[k] = k
 	}
-	return newChainPlan(c, sched, seq, v, 0, false), nil
+	m, err := resolveMarginal(s, "DDPM.Marginal", s.Marginal, c)
+	if err != nil {
+		return nil, err
+	}
+	s.used = m
+	return newChainPlan(c, sched, seq, v, 0, false, m)
 }
 
-// Describe gives the steps and the variance.
-func (s *DDPM) Describe() string { return fmt.Sprintf("%d steps, variance %s", s.Steps, s.Variance) }
+// Describe gives the steps, the variance and the marginals of eps.
+func (s *DDPM) Describe() string {
+	return fmt.Sprintf("%d steps, variance %s%s", s.Steps, s.Variance, describeMarginal(s.used))
+}

@@ -363,11 +363,20 @@ func TestChainsMatchDiscretize(t *testing.T) {
 	g := score.Gauss(vp, 3)
 	const n = 7
 	for _, c := range []Config{
-		{Sampler: &DDPM{Steps: 100}},
-		{Sampler: &DDPM{Steps: 100, Variance: VarianceBetaTilde}},
+		{Sampler: &DDPM{Steps: 100, Marginal: MarginalSDE}},
+		{Sampler: &DDPM{Steps: 100, Variance: VarianceBetaTilde, Marginal: MarginalSDE}},
+		{Sampler: &DDIM{Steps: 13, DDPMSteps: 100, Eta: 0.3, Marginal: MarginalSDE}},
+		{Sampler: &DDPM{Steps: 100}}, // an exact score: the chain's marginals
 		{Sampler: &DDIM{Steps: 13, DDPMSteps: 100, Eta: 0.3}},
 	} {
 		c.SDE, c.Score = vp, g
+		onChain := true
+		switch s := c.Sampler.(type) {
+		case *DDPM:
+			onChain = s.Marginal == ""
+		case *DDIM:
+			onChain = s.Marginal == ""
+		}
 		x, _ := gen(t, &c, 17, n)
 		o := viewOf(c.Sampler)
 		N := o.steps
@@ -382,6 +391,16 @@ func TestChainsMatchDiscretize(t *testing.T) {
 		}
 		sched, _ := discretize.FromVP(vp, N)
 		epsModel := discretize.NewScoreEps(g, vp, N)
+		if onChain {
+			// The chain's marginals: the same density's exact score on
+			// the SDE whose marginals are the chain's (sde.ChainVP).
+			ch, err := sde.NewChainVP(sched.Betas)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gc, _ := g.ForSDE(ch)
+			epsModel = discretize.NewScoreEps(gc, ch, N)
+		}
 		// The chain written out here from discretize's steps, each row's
 		// normals read one at a time from its stream (prior first).
 		y := make([]float64, n*3)

@@ -3,6 +3,8 @@ package score
 import (
 	"fmt"
 	"math"
+
+	"github.com/sdekit/sdekit/sde"
 )
 
 // FlowTo writes the exact probability-flow map from time t0 to time t1 of
@@ -34,4 +36,14 @@ func (m *Mixture) FlowTo(dst, x []float64, t0, t1 float64) error {
 		}
 	}
 	return nil
+}
+
+// ForSDE returns the exact score of the same data density under the forward
+// SDE s (sde.ExactScore): the mixture with its components, weights and
+// dimension unchanged.
+func (m *Mixture) ForSDE(s sde.SDE) (sde.Score, error) {
+	if s == nil {
+		return nil, fmt.Errorf("score: ForSDE needs an SDE")
+	}
+	return NewMixture(s, m.Weights, m.Means, m.Stds)
 }

@@ -69,3 +69,37 @@ func TestEDM(t *testing.T) {
 		t.Errorf("default eps %v, want sigma_min 0.002", e)
 	}
 }
+
+// ChainVP's marginal at t_i = (i+1)/N is the DDPM chain's alpha-bar_i,
+// computed here as the product itself; 1e-13 relative is a few roundings of
+// the sum of N = 1000 logarithms. Its marginal agrees with the moment ODE of
+// its own piecewise-constant beta (checked at the grid times by the
+// integral, which is exact there).
+func TestChainVP(t *testing.T) {
+	const n = 1000
+	betas := make([]float64, n)
+	for i := range betas {
+		betas[i] = (0.1 + 19.9*float64(i)/(n-1)) / n
+	}
+	c, err := sde.NewChainVP(betas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ab := 1.0
+	for i, b := range betas {
+		ab *= 1 - b
+		cc, sd := c.Marginal(float64(i+1) / n)
+		if math.Abs(cc*cc-ab) > 1e-13*ab || math.Abs(sd*sd-(1-ab)) > 1e-13 {
+			t.Fatalf("step %d: c^2 = %v, s^2 = %v; alpha-bar %v", i, cc*cc, sd*sd, ab)
+		}
+	}
+	// The continuous VP misses the chain by much more than rounding at the
+	// end: the reason ChainVP exists.
+	vc, _ := sde.NewVP().Marginal(1)
+	if r := vc * vc / ab; r < 1.01 {
+		t.Errorf("VP c(1)^2 / alpha-bar_N = %v: expected the continuous VP to differ from the chain", r)
+	}
+	if _, err := sde.NewChainVP([]float64{0.1, 1}); err == nil {
+		t.Error("beta = 1 accepted")
+	}
+}

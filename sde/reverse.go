@@ -12,6 +12,15 @@ type Score interface {
 	ScoreTo(dst, x, t []float64)
 }
 
+// ExactScore is implemented by scores that are the exact score of a known
+// data density (score.Mixture): ForSDE returns the same density's exact
+// score under another forward SDE, such as the marginals of a sampler's own
+// discretisation (ChainVP for DDPM and DDIM).
+type ExactScore interface {
+	Score
+	ForSDE(s SDE) (Score, error)
+}
+
 // ReverseDriftTo writes the drift of the reverse-time SDE,
 // f(x, t) - g(t)^2 score, into dst for every row, given the score of those rows
 // (which may alias dst).

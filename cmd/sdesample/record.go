@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -256,6 +257,11 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	flags["o"] = dst
 	flags["record"] = ""
+	for _, a := range addedOptions {
+		if _, has := flags[a.flag]; !has && slices.Contains(a.samplers, flags["sampler"]) {
+			flags[a.flag] = a.before
+		}
+	}
 	if _, has := flags["shard"]; has {
 		flags["shard"] = rec.Shard // auto/n resolved to the index this run had
 	}
@@ -296,4 +302,16 @@ func short(s string) string {
 		return s[:12]
 	}
 	return s
+}
+
+// addedOptions are sampler options added after records were first written
+// whose default differs from what the samplers did before: a record without
+// the flag replays with the value that reproduces its run.
+var addedOptions = []struct {
+	flag, before string
+	samplers     []string
+}{
+	// Before eps-marginal, DDPM and DDIM always used the SDE's marginals
+	// (the default became the chain's own for exact scores).
+	{"eps-marginal", "sde", []string{"ddpm", "ddim"}},
 }
