@@ -11,6 +11,8 @@ import "fmt"
 type EulerMaruyama struct {
 	// Steps is the number N of steps; 0 selects 1000.
 	Steps int
+	// Grid is the spacing of the steps (default uniform in t).
+	Grid
 	// Denoise ends with Tweedie's noise-free denoising step (see PC.Denoise).
 	Denoise bool
 	// ReferenceDt uses the reference's dt = -1/N (see PC.ReferenceDt).
@@ -24,17 +26,17 @@ func (*EulerMaruyama) Name() string { return "em" }
 
 // Options returns steps, denoise and reference-dt.
 func (e *EulerMaruyama) Options() []Option {
-	return []Option{
+	return append([]Option{
 		IntOption(&e.Steps, "steps", 1000, "number of steps N"),
 		BoolOption(&e.Denoise, "denoise", "end with a noise-free denoising step (Tweedie's formula; one more score evaluation)"),
 		BoolOption(&e.ReferenceDt, "reference-dt", "reproduce the reference code's time loop (dt = -1/N)"),
-	}
+	}, e.gridOptions(ScheduleT)...)
 }
 
 // Prepare fills the defaults and builds the plan.
 func (e *EulerMaruyama) Prepare(c *Config) (Plan, error) {
 	pc := &PC{Predictor: EMPredictor{}, Corrector: NoCorrector{}, Steps: e.Steps, Denoise: e.Denoise,
-		ReferenceDt: e.ReferenceDt, Clamp: e.Clamp, name: "em"}
+		ReferenceDt: e.ReferenceDt, Clamp: e.Clamp, Grid: e.Grid, name: "em"}
 	if e.Steps < 0 {
 		return nil, optionErrorf(e, "EulerMaruyama.Steps", "steps", e.Steps, "use N >= 1 (0 selects 1000)")
 	}
@@ -45,6 +47,7 @@ func (e *EulerMaruyama) Prepare(c *Config) (Plan, error) {
 	if e.Steps == 0 {
 		e.Steps = pc.Steps
 	}
+	e.Grid = pc.Grid
 	return p, nil
 }
 

@@ -21,16 +21,6 @@ type step struct {
 	Predict bool
 }
 
-// trueGrid returns t_k = T - k (T - eps)/N, k = 0..N, with t_N = eps exactly.
-func trueGrid(T, eps float64, n int) []float64 {
-	g := make([]float64, n+1)
-	for k := range g {
-		g[k] = T + float64(k)*(eps-T)/float64(n)
-	}
-	g[n] = eps
-	return g
-}
-
 // tweedie is the final denoising step at t: x0 = (x + s^2 score)/c.
 func tweedie(s sde.SDE, t float64) step {
 	c, sd := s.Marginal(t)

@@ -29,6 +29,8 @@ type PC struct {
 	CorrectorSteps int
 	// Steps is the number N of grid points; 0 selects 1000.
 	Steps int
+	// Grid is the spacing of the grid points (default uniform in t).
+	Grid
 	// Denoise ends with a noise-free denoising step: Tweedie's formula
 	// x0 = (x + s(eps)^2 score(x, eps)) / c(eps), one more score evaluation
 	// (with ReferenceDt, the reference's choice instead: the last step's noise
@@ -66,7 +68,7 @@ func (p *PC) Name() string {
 // ddpm-variance (the ancestral predictor's), denoise, reference-dt and
 // batch-norms.
 func (p *PC) Options() []Option {
-	return []Option{
+	return append([]Option{
 		{Name: "predictor", Default: "reverse-diffusion", Usage: "pc predictor: em, reverse-diffusion, ancestral or none", Set: func(s string) error {
 			v, err := PredictorByName(s)
 			p.Predictor = v
@@ -94,7 +96,7 @@ func (p *PC) Options() []Option {
 		BoolOption(&p.Denoise, "denoise", "end with a noise-free denoising step (Tweedie's formula; one more score evaluation)"),
 		BoolOption(&p.ReferenceDt, "reference-dt", "reproduce the reference code's time loop (dt = -1/N, its discretize() coefficients)"),
 		BoolOption(&p.BatchNorms, "batch-norms", "Langevin step from norms averaged over each block of rows, as the reference does (a sample then depends on -block and -shard)"),
-	}
+	}, p.gridOptions(ScheduleT)...)
 }
 
 // Prepare fills the defaults and builds the plan.
@@ -142,11 +144,21 @@ func (p *PC) Prepare(c *Config) (Plan, error) {
 			return nil, optionErrorf(p, "Ancestral.Variance", "ddpm-variance", nil, "%v", err)
 		}
 	}
+	if err := p.prepareGrid(p, "PC", ScheduleT); err != nil {
+		return nil, err
+	}
 	var err error
 	if p.ReferenceDt {
+		if p.Schedule != ScheduleT {
+			return nil, optionErrorf(p, "PC.Schedule", "schedule", p.Schedule, "the reference's time loop (reference-dt) is uniform in t; use schedule t or drop reference-dt")
+		}
 		pl.steps, err = referenceSteps(c.SDE, p.Predictor, p.Steps, c.Eps, p.Denoise)
 	} else {
-		pl.steps, err = gridSteps(c.SDE, p.Predictor, p.Steps, c.Eps, p.Denoise)
+		var g []float64
+		if g, err = p.Times(c.SDE, c.Eps, p.Steps); err != nil {
+			return nil, optionErrorf(p, "PC.Schedule", "schedule", p.Schedule, "%v", err)
+		}
+		pl.steps, err = gridSteps(c.SDE, p.Predictor, g, p.Denoise)
 	}
 	if err != nil {
 		return nil, err
@@ -168,8 +180,8 @@ func (p *PC) Prepare(c *Config) (Plan, error) {
 
 // gridSteps: N steps on the true grid from T to eps, then the optional
 // Tweedie step.
-func gridSteps(s sde.SDE, pred Predictor, n int, eps float64, denoise bool) ([]step, error) {
-	g := trueGrid(s.T(), eps, n)
+func gridSteps(s sde.SDE, pred Predictor, g []float64, denoise bool) ([]step, error) {
+	n, eps := len(g)-1, g[len(g)-1]
 	steps := make([]step, n, n+1)
 	_, none := pred.(NoPredictor)
 	for k := range steps {

@@ -633,7 +633,7 @@ func TestOptionErrors(t *testing.T) {
 		want    string
 	}{
 		{"heun", nil, "", `unknown sampler "heun"`},
-		{"em", map[string]string{"corrector": "langevin"}, "corrector", "option corrector: does not apply to sampler em (its options are steps, denoise, reference-dt)"},
+		{"em", map[string]string{"corrector": "langevin"}, "corrector", "option corrector: does not apply to sampler em (its options are steps, denoise, reference-dt, schedule, rho)"},
 		{"ddpm", map[string]string{"eta": "1"}, "eta", "does not apply to sampler ddpm"},
 		{"pc", map[string]string{"predictor": "rk"}, "predictor", `option predictor: unknown predictor "rk"`},
 		{"pc", map[string]string{"corrector": "hmc"}, "corrector", `option corrector: unknown corrector "hmc"`},

@@ -104,8 +104,10 @@ func ScheduleTimes(s sde.SDE, name string, rho, eps float64, n int) ([]float64, 
 	frac := func(i int) float64 { return float64(i) / float64(n) }
 	switch name {
 	case ScheduleT:
+		// T + i (eps - T)/n: the rounding of the first wave's grid, so
+		// that runs and records from before schedules existed keep their bits.
 		for i := range ts {
-			ts[i] = T + frac(i)*(eps-T)
+			ts[i] = T + float64(i)*(eps-T)/float64(n)
 		}
 	case ScheduleQuadratic:
 		a, b := math.Sqrt(T), math.Sqrt(eps)

@@ -2,8 +2,11 @@ package sample
 
 import (
 	"math"
+	"slices"
+	"strings"
 	"testing"
 
+	"github.com/sdekit/sdekit/score"
 	"github.com/sdekit/sdekit/sde"
 )
 
@@ -75,5 +78,36 @@ func TestScheduleErrors(t *testing.T) {
 		if _, err := ScheduleTimes(vp, c.name, c.rho, c.eps, c.n); err == nil {
 			t.Errorf("%+v accepted", c)
 		}
+	}
+}
+
+// EM and PC step on the chosen grid: their path is the schedule's times
+// (bit for bit: the same function), and reference-dt, whose loop is
+// uniform, refuses any other schedule.
+func TestPCSchedule(t *testing.T) {
+	vp := sde.NewVP()
+	for _, name := range Schedules {
+		for _, smp := range []Sampler{&EulerMaruyama{Steps: 9, Grid: Grid{Schedule: name}}, &PC{Steps: 9, Grid: Grid{Schedule: name, Rho: 3}}} {
+			c := Config{SDE: vp, Score: score.Gauss(vp, 2), Sampler: smp}
+			if err := c.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			pl, err := smp.Prepare(&c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rho := 7.0
+			if p, ok := smp.(*PC); ok {
+				rho = p.Rho
+			}
+			want, _ := ScheduleTimes(vp, name, rho, c.Eps, 9)
+			if got := pl.Path(); !slices.Equal(got, want) {
+				t.Errorf("%s %s: path %v, want %v", smp.Name(), name, got, want)
+			}
+		}
+	}
+	c := Config{SDE: vp, Score: score.Gauss(vp, 2), Sampler: &EulerMaruyama{Steps: 9, ReferenceDt: true, Grid: Grid{Schedule: ScheduleKarras}}}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "uniform in t") {
+		t.Errorf("reference-dt with karras: %v", err)
 	}
 }

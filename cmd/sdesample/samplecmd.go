@@ -43,6 +43,9 @@ type optionFlag struct {
 	value, def string
 	isBool     bool
 	samplers   []string
+	// defs is each sampler's default, in registration order; when they
+	// differ the flag's own default is "" (each sampler's own).
+	defs []string
 }
 
 func (o *optionFlag) String() string {
@@ -84,13 +87,42 @@ func (f *samplerFlags) register(fs *flag.FlagSet) {
 				order = append(order, o.Name)
 				usage[o.Name] = o.Usage
 			}
+			if o.Default != of.def {
+				// Samplers disagree on the default (steps: 1000 for
+				// em, 20 for dpmpp-2m): the flag's default is "", which
+				// leaves each sampler its own, and a record replays it so.
+				of.def, of.value = "", ""
+			}
 			of.samplers = append(of.samplers, name)
+			of.defs = append(of.defs, o.Default)
 		}
 	}
 	for _, n := range order {
 		of := f.opts[n]
-		fs.Var(of, n, fmt.Sprintf("%s (%s)", usage[n], strings.Join(of.samplers, ", ")))
+		u := fmt.Sprintf("%s (%s)", usage[n], strings.Join(of.samplers, ", "))
+		if of.def == "" && !of.isBool {
+			u = fmt.Sprintf("%s (default %s)", usage[n], mixedDefaults(of))
+		}
+		fs.Var(of, n, u)
 	}
+}
+
+// mixedDefaults lists each default of a flag whose samplers disagree:
+// "1000 for em, pc; 20 for dpmpp-2m".
+func mixedDefaults(of *optionFlag) string {
+	var groups []string
+	by := map[string][]string{}
+	for i, d := range of.defs {
+		if _, ok := by[d]; !ok {
+			groups = append(groups, d)
+		}
+		by[d] = append(by[d], of.samplers[i])
+	}
+	parts := make([]string, len(groups))
+	for i, d := range groups {
+		parts[i] = d + " for " + strings.Join(by[d], ", ")
+	}
+	return strings.Join(parts, "; ")
 }
 
 // config checks the flags and returns the sampler configuration and the
@@ -118,6 +150,8 @@ func (f *samplerFlags) config() (sample.Config, *problem, error) {
 			return
 		}
 		switch {
+		case have[fl.Name] && of.value == "" && of.def == "":
+			// the sampler's own default (a record of a run that left it)
 		case have[fl.Name]:
 			values[fl.Name] = of.value
 		case of.value != of.def && of.value != "":
