@@ -45,7 +45,8 @@ type optionFlag struct {
 	samplers   []string
 	// defs is each sampler's default, in registration order; when they
 	// differ the flag's own default is "" (each sampler's own).
-	defs []string
+	defs  []string
+	mixed bool
 }
 
 func (o *optionFlag) String() string {
@@ -91,7 +92,7 @@ func (f *samplerFlags) register(fs *flag.FlagSet) {
 				// Samplers disagree on the default (steps: 1000 for
 				// em, 20 for dpmpp-2m): the flag's default is "", which
 				// leaves each sampler its own, and a record replays it so.
-				of.def, of.value = "", ""
+				of.def, of.value, of.mixed = "", "", true
 			}
 			of.samplers = append(of.samplers, name)
 			of.defs = append(of.defs, o.Default)
@@ -100,7 +101,7 @@ func (f *samplerFlags) register(fs *flag.FlagSet) {
 	for _, n := range order {
 		of := f.opts[n]
 		u := fmt.Sprintf("%s (%s)", usage[n], strings.Join(of.samplers, ", "))
-		if of.def == "" && !of.isBool {
+		if of.mixed {
 			u = fmt.Sprintf("%s (default %s)", usage[n], mixedDefaults(of))
 		}
 		fs.Var(of, n, u)
@@ -150,7 +151,7 @@ func (f *samplerFlags) config() (sample.Config, *problem, error) {
 			return
 		}
 		switch {
-		case have[fl.Name] && of.value == "" && of.def == "":
+		case have[fl.Name] && of.value == "" && of.mixed:
 			// the sampler's own default (a record of a run that left it)
 		case have[fl.Name]:
 			values[fl.Name] = of.value
