@@ -48,6 +48,8 @@ func (s *Solver) propose(c *ctrl, steps, acc int) (h, tn float64, code int) {
 	if s.fixed {
 		if acc+1 >= s.nfix {
 			tn = s.t1
+		} else if g := s.opt.Grid; len(g) > 0 {
+			tn = g[acc+1]
 		} else {
 			tn = s.t0 + float64(acc+1)*s.hfix
 		}

@@ -118,6 +118,10 @@ type Options struct {
 	// Steps > 0 (or a tableau with no embedded pair) takes Steps equal steps
 	// with no error control.
 	Steps int
+	// Grid, when set, is the times of fixed steps from t0 (Grid[0]) to t1
+	// (the last), strictly monotone: a fixed-step solve on a grid of the
+	// caller's (a sampler's time schedule). It takes the place of Steps.
+	Grid []float64
 	// MaxSteps bounds the step attempts (accepted and rejected) of each row
 	// (of the joint solve in Joint mode); 0 => 100000. Not used with fixed
 	// steps.
@@ -283,9 +287,12 @@ func NewSolver(dim int, opt Options) (*Solver, error) {
 			return nil, fmt.Errorf("ode: Dt0 = %g, DtMin = %g, DtMax = %g: want finite and >= 0", opt.Dt0, opt.DtMin, opt.DtMax)
 		}
 	}
-	s.fixed = opt.Steps > 0 || !opt.Tableau.Adaptive()
+	s.fixed = opt.Steps > 0 || len(opt.Grid) > 0 || !opt.Tableau.Adaptive()
 	if s.fixed {
-		if opt.Steps == 0 && opt.Dt0 == 0 {
+		if len(opt.Grid) == 1 {
+			return nil, fmt.Errorf("ode: Grid has one time; give t0, ..., t1")
+		}
+		if opt.Steps == 0 && opt.Dt0 == 0 && len(opt.Grid) == 0 {
 			return nil, fmt.Errorf("ode: tableau %q has no error estimate: set Options.Steps or Options.Dt0", opt.Tableau.Name)
 		}
 	} else {
@@ -316,6 +323,7 @@ func NewSolver(dim int, opt Options) (*Solver, error) {
 	}
 	s.times = slices.Clone(opt.Times)
 	opt.Times = s.times
+	opt.Grid = slices.Clone(opt.Grid)
 	s.opt = opt
 	return s, nil
 }
@@ -339,6 +347,9 @@ func (s *Solver) Solve(ctx context.Context, f Func, t0, t1 float64, y0 []float64
 	if err := s.checkTimes(t0, t1); err != nil {
 		return Result{}, err
 	}
+	if err := s.checkGrid(t0, t1); err != nil {
+		return Result{}, err
+	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -351,6 +362,23 @@ func (s *Solver) Solve(ctx context.Context, f Func, t0, t1 float64, y0 []float64
 		}
 	}
 	return s.result(ctx)
+}
+
+// checkGrid checks Options.Grid against the interval of a solve.
+func (s *Solver) checkGrid(t0, t1 float64) error {
+	g := s.opt.Grid
+	if len(g) == 0 {
+		return nil
+	}
+	if g[0] != t0 || g[len(g)-1] != t1 {
+		return fmt.Errorf("ode: Grid runs from %g to %g, the solve from t0 = %g to t1 = %g", g[0], g[len(g)-1], t0, t1)
+	}
+	for j := 1; j < len(g); j++ {
+		if !((t1 > t0 && g[j] > g[j-1]) || (t1 < t0 && g[j] < g[j-1])) {
+			return fmt.Errorf("ode: Grid must be strictly monotone from t0 = %g to t1 = %g (Grid[%d] = %g after %g)", t0, t1, j, g[j], g[j-1])
+		}
+	}
+	return nil
 }
 
 func (s *Solver) checkTimes(t0, t1 float64) error {
@@ -393,6 +421,9 @@ func (s *Solver) setup(f Func, t0, t1 float64, y0 []float64) {
 	s.maxSteps = s.opt.MaxSteps
 	if s.fixed {
 		s.nfix = s.opt.Steps
+		if len(s.opt.Grid) > 0 {
+			s.nfix = len(s.opt.Grid) - 1
+		}
 		if s.nfix == 0 {
 			s.nfix = max(1, int(math.Ceil(s.span/s.opt.Dt0*(1-1e-12))))
 		}

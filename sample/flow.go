@@ -30,6 +30,9 @@ type ProbabilityFlow struct {
 	Controller ode.PID
 	// Steps is the number of steps of a fixed-step tableau; 0 selects 1000.
 	Steps int
+	// Grid is the spacing of a fixed-step tableau's steps (default
+	// uniform in t); adaptive tableaux choose their own.
+	Grid
 	// Joint solves all rows of a call as one flattened system with one step
 	// size (the reference's scipy call). A sample then depends on the other
 	// rows of its call.
@@ -48,7 +51,7 @@ func (*ProbabilityFlow) Name() string { return "ode" }
 // Options returns solver, controller, rtol, atol, steps, ode-joint, denoise
 // and reference-dt.
 func (p *ProbabilityFlow) Options() []Option {
-	return []Option{
+	return append([]Option{
 		StringOption(&p.Solver, "solver", "dopri5", "ode solver: dopri5, tsit5, bosh3, dop853 (adaptive) or heun, euler, rk4, midpoint (fixed, -steps steps)"),
 		{Name: "controller", Default: "i", Usage: "ode step-size controller: i (scipy's and Hairer's integral controller), pi3040, pi4020 or dopri5 (PI controllers: at equal error 8-22% fewer evaluations on vp and subvp, even or up to 9% more on ve; see docs/cli.md)", Set: func(s string) error {
 			pid, err := ode.ControllerByName(s)
@@ -64,7 +67,7 @@ func (p *ProbabilityFlow) Options() []Option {
 		BoolOption(&p.Joint, "ode-joint", "one step size for all rows of a block, as the reference's flattened scipy solve (a sample then depends on -block and -shard)"),
 		BoolOption(&p.Denoise, "denoise", "end with a noise-free denoising step (Tweedie's formula; one more score evaluation)"),
 		BoolOption(&p.ReferenceDt, "reference-dt", "with -denoise: the reference's denoising step (reverse diffusion at eps)"),
-	}
+	}, p.gridOptions(ScheduleT)...)
 }
 
 // Prepare fills the defaults and builds the plan.
@@ -100,8 +103,21 @@ func (p *ProbabilityFlow) Prepare(c *Config) (Plan, error) {
 		}
 	}
 	pl := &flowPlan{cfg: c, pf: p, opt: ode.Options{Tableau: tb, RTol: p.RTol, ATol: p.ATol, Controller: p.Controller, Workers: 1}}
+	if err := p.prepareGrid(p, "ProbabilityFlow", ScheduleT); err != nil {
+		return nil, err
+	}
 	if !tb.Adaptive() {
 		pl.opt.Steps = p.Steps
+		if p.Schedule != ScheduleT {
+			// (t keeps the solver's own uniform steps, bit for bit.)
+			g, err := p.Times(c.SDE, c.Eps, p.Steps)
+			if err != nil {
+				return nil, optionErrorf(p, "ProbabilityFlow.Schedule", "schedule", p.Schedule, "%v", err)
+			}
+			pl.opt.Steps, pl.opt.Grid = 0, g
+		}
+	} else if p.Schedule != ScheduleT {
+		return nil, optionErrorf(p, "ProbabilityFlow.Schedule", "schedule", p.Schedule, "the adaptive solver %s chooses its own steps; a schedule applies to the fixed-step solvers (heun, euler, rk4, midpoint)", p.Solver)
 	}
 	if p.Joint {
 		pl.opt.Joint = true

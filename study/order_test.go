@@ -96,3 +96,10 @@ func TestOrderODETableaux(t *testing.T) {
 	checkOrder(t, sde.NewVP(), "ode", map[string]string{"solver": "euler"}, 1)
 	checkOrder(t, sde.NewVP(), "ode", map[string]string{"solver": "heun"}, 2)
 }
+
+// The fixed-step tableaux keep their order on every schedule.
+func TestOrderODESchedules(t *testing.T) {
+	for _, sc := range []string{"logsnr", "karras", "quadratic"} {
+		checkOrder(t, sde.NewVP(), "ode", map[string]string{"solver": "heun", "schedule": sc}, 2)
+	}
+}
