@@ -74,18 +74,25 @@ func Generate(ctx context.Context, cfg Config, seed uint64, rows []int, dst []fl
 // len(rows)*D values at times[p]. When the path has fewer than `points`
 // states, all of them are returned.
 func Trajectory(ctx context.Context, cfg Config, seed uint64, rows []int, points int) (times []float64, states [][]float64, err error) {
+	times, states, _, err = TrajectoryStats(ctx, cfg, seed, rows, points)
+	return times, states, err
+}
+
+// TrajectoryStats is Trajectory that also returns what each row did, as
+// Generate does.
+func TrajectoryStats(ctx context.Context, cfg Config, seed uint64, rows []int, points int) (times []float64, states [][]float64, st Stats, err error) {
 	plan, err := cfg.prepare()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, st, err
 	}
 	if points < 2 {
-		return nil, nil, fmt.Errorf("sample: Trajectory needs points >= 2 (the prior and the sample), got %d", points)
+		return nil, nil, st, fmt.Errorf("sample: Trajectory needs points >= 2 (the prior and the sample), got %d", points)
 	}
 	dst := make([]float64, len(rows)*cfg.Dim)
 	j := newJob(&cfg, plan, seed, rows, dst)
 	times = j.setRecorder(points)
 	err = j.run(ctx, nil)
-	return times, j.rec.states, err
+	return times, j.rec.states, j.stats, err
 }
 
 // job is one Generate or Trajectory call.

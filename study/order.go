@@ -52,17 +52,13 @@ func Order(ctx context.Context, cfg sample.Config, mk func(steps int) (sample.Sa
 		if err := c.Validate(); err != nil {
 			return res, err
 		}
-		times, states, err := sample.Trajectory(ctx, c, seed, idx, 2)
+		times, states, st, err := sample.TrajectoryStats(ctx, c, seed, idx, 2)
 		if err != nil {
 			return res, err
 		}
 		prior, x := states[0], states[len(states)-1]
 		exact := make([]float64, len(prior))
 		if err := m.FlowTo(exact, prior, times[0], times[len(times)-1]); err != nil {
-			return res, err
-		}
-		st, err := sample.Generate(ctx, c, seed, idx, make([]float64, len(x)), nil)
-		if err != nil {
 			return res, err
 		}
 		var ss float64

@@ -82,6 +82,16 @@ type RunStats struct {
 	RowsCounted int     `json:"rows"`
 }
 
+// print writes the line every sampling run ends with: the score
+// evaluations per sample (and an adaptive solver's steps).
+func (s *RunStats) print(w io.Writer) {
+	fmt.Fprintf(w, "score evaluations per sample: mean %.1f (min %d, max %d)", s.NFEMean, s.NFEMin, s.NFEMax)
+	if s.StepsTotal > 0 {
+		fmt.Fprintf(w, "; steps accepted %.1f, rejected %.1f per sample", float64(s.Accepted)/float64(s.RowsCounted), float64(s.Rejected)/float64(s.RowsCounted))
+	}
+	fmt.Fprintln(w)
+}
+
 // add counts one row.
 func (s *RunStats) add(nfe, steps, acc, rej int) {
 	if s.RowsCounted == 0 || nfe < s.NFEMin {

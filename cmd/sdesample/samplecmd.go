@@ -308,11 +308,7 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "wrote %d samples of dimension %d to %s (%s, %s, sde %s, score %s, seed %d, shard %s) in %.2fs\n",
 		rows, d, *out, cfg.Sampler.Name(), samplerDetail(cfg), cfg.SDE.Name(), prob.Spec, sf.seed, sh, time.Since(start).Seconds())
-	fmt.Fprintf(stdout, "score evaluations per sample: mean %.1f (min %d, max %d)", stats.NFEMean, stats.NFEMin, stats.NFEMax)
-	if stats.StepsTotal > 0 {
-		fmt.Fprintf(stdout, "; steps accepted %.1f, rejected %.1f per sample", float64(stats.Accepted)/float64(stats.RowsCounted), float64(stats.Rejected)/float64(stats.RowsCounted))
-	}
-	fmt.Fprintln(stdout)
+	stats.print(stdout)
 	if *plotPath != "" {
 		if err := samplePlot(keep, prob, cfg, pw, ph).Save(*plotPath); err != nil {
 			return fmt.Errorf("-plot %s: %s", *plotPath, trimViz(err))

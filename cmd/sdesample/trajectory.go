@@ -57,7 +57,7 @@ func runTrajectory(ctx context.Context, args []string, stdout, stderr io.Writer)
 	for i := range rows {
 		rows[i] = i
 	}
-	times, states, err := sample.Trajectory(ctx, cfg, sf.seed, rows, *points)
+	times, states, st, err := sample.TrajectoryStats(ctx, cfg, sf.seed, rows, *points)
 	if err != nil {
 		return sampleErr(ctx, err)
 	}
@@ -83,6 +83,11 @@ func runTrajectory(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %d paths of %d times (%s, sde %s, score %s, seed %d) to %s\n", *n, len(times), cfg.Sampler.Name(), cfg.SDE.Name(), prob.Spec, sf.seed, *out)
+	var stats RunStats
+	for i := range rows {
+		stats.add(at(st.NFE, i), at(st.Steps, i), at(st.Accepted, i), at(st.Rejected, i))
+	}
+	stats.print(stdout)
 	if *plotPath != "" {
 		title := fmt.Sprintf("%s %s %s: x%d of %d paths", prob.Spec, cfg.SDE.Name(), cfg.Sampler.Name(), *coord, *n)
 		if err := viz.Single(viz.Paths(times, states, d, *coord, title)).SetSize(pw, ph).Save(*plotPath); err != nil {
