@@ -9,4 +9,7 @@ func init() {
 	Register("ode", func() Sampler { return &ProbabilityFlow{} })
 	Register("ddpm", func() Sampler { return &DDPM{} })
 	Register("ddim", func() Sampler { return &DDIM{} })
+	Register("edm-euler", func() Sampler { return &EDMEuler{} })
+	Register("edm-heun", func() Sampler { return &EDMHeun{} })
+	Register("edm-sde", func() Sampler { return &EDMStochastic{} })
 }
