@@ -259,7 +259,7 @@ func edmSDEMoments(s sde.SDE, ts []float64, mu, v0, gamma, tmin, tmax, noise flo
 //     standard errors of the exact moment recursion of the scheme
 //     (edmSDEMoments), which pins the churn's noise, its window and the Heun
 //     steps down. The scheme itself is far from the data there: its variance
-//     is 17-44% above p_eps's (logged; edm-heun's own is 9-15% above), so a
+//     is 17-44% above p_eps's (logged; edm-heun's own is 6-21% above), so a
 //     check against the data would fail by 15-30 SE;
 //   - at 256 steps, the paper's step count for these churn parameters
 //     (ImageNet-64, NFE 511 in the NVlabs/edm README; gamma = 40/256), and
