@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/sdekit/sdekit/sample"
 	"sync"
 	"testing"
 
@@ -235,7 +237,7 @@ func TestBadInputs(t *testing.T) {
 		{"bench repeat 0", []string{"bench", "-quick", "-repeat", "0"}, nil, 2,
 			"sdesample bench: -repeat = 0; use 1 or more runs per case"},
 		{"unknown sampler", smp("-sampler", "heun"), nil, 2,
-			`sdesample sample: -sampler "heun": unknown sampler; use em, pc, ode, ddpm, ddim`},
+			`sdesample sample: -sampler "heun": unknown sampler; use em, pc, ode, ddpm, ddim, ` + strings.Join(sample.Names()[5:], ", ")},
 		{"steps 0", smp("-steps", "0"), nil, 2,
 			"sdesample sample: -steps: 0: give a value >= 1 (the default is 1000)"},
 		{"unknown controller", smp("-sampler", "ode", "-controller", "pid"), nil, 2,
