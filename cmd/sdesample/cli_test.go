@@ -10,12 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/sdekit/sdekit/sample"
 	"sync"
 	"testing"
 
 	"github.com/sdekit/sdekit/data"
+	"github.com/sdekit/sdekit/sample"
 )
 
 // cli runs the command line in-process and returns its exit status, stdout
