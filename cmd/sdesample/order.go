@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/sdekit/sdekit/sample"
+	"github.com/sdekit/sdekit/study"
+)
+
+func init() {
+	register("order", "measure a deterministic sampler's global order of convergence against the exact probability flow on gauss:D", runOrder)
+}
+
+func runOrder(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("order", stderr)
+	var sf samplerFlags
+	sf.register(fs)
+	if f := fs.Lookup("score"); f != nil {
+		// The order needs the closed-form flow of one Gaussian.
+		f.Usage = "exact score of one Gaussian: gauss:D (for example gauss:16)"
+		f.DefValue = "gauss:16"
+		f.Value.Set(f.DefValue)
+	}
+	stepsList := fs.String("steps-list", "10,20,40,80,160", "comma-separated step counts, at least two")
+	n := fs.Int("n", 256, "rows 0..n-1 of -seed: the error is the RMS over them and their coordinates")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *n < 1 {
+		return usagef("-n %d: the number of rows must be >= 1", *n)
+	}
+	steps, err := parseStepsList(*stepsList)
+	if err != nil {
+		return err
+	}
+	if len(steps) < 2 {
+		return usagef("-steps-list %s: the order is a slope; give at least two step counts (for example 10,20,40,80,160)", *stepsList)
+	}
+	if flagSet(fs, "steps") {
+		return usagef("-steps: order runs every count of -steps-list; remove -steps")
+	}
+	if smp, err := sample.New(sf.sampler); err == nil && hasSamplerOption(smp, "steps") {
+		// Validated at the first count, not the default.
+		fs.Set("steps", strconv.Itoa(steps[0]))
+	}
+	cfg, prob, err := sf.config()
+	if err != nil {
+		return err
+	}
+	if prob.Mix == nil || prob.Mix.K() != 1 {
+		return usagef("-score %s: the order compares with the exact probability-flow map, known in closed form for one Gaussian; use gauss:D (for example gauss:16)", prob.Spec)
+	}
+	values := sf.optionValues()
+	if !hasSamplerOption(cfg.Sampler, "steps") {
+		return usagef("-sampler %s has no -steps (it chooses its own steps); order measures fixed-step samplers", sf.sampler)
+	}
+	spec := specText(sf.sampler, values)
+	mk := func(k int) (sample.Sampler, error) {
+		v := make(map[string]string, len(values)+1)
+		for key, val := range values {
+			v[key] = val
+		}
+		v["steps"] = strconv.Itoa(k)
+		return sample.NewFromOptions(sf.sampler, v)
+	}
+	// Every count is checked before any run; then whether the sampler is
+	// deterministic and whether the count changes anything.
+	var first []float64
+	var firstNFE int
+	for i, k := range steps {
+		smp, err := mk(k)
+		if err == nil {
+			c := cfg
+			c.Sampler = smp
+			err = c.Validate()
+		}
+		if err != nil {
+			return stepsUsage(ctx, k, err)
+		}
+		if i > 1 {
+			continue
+		}
+		c := cfg
+		c.Sampler = smp
+		if i == 0 {
+			stoch, err := study.Stochastic(ctx, c, sf.seed, min(*n, 4))
+			if err != nil {
+				return sampleErr(ctx, err)
+			}
+			if stoch {
+				return usagef("-sampler %s is stochastic (its samples depend on the noise after the prior draw), so it has no error against the flow map of its prior draw; order measures deterministic samplers (strong and weak orders are issue 18)", spec)
+			}
+		}
+		x := make([]float64, cfg.Dim)
+		st, err := sample.Generate(ctx, c, sf.seed, []int{0}, x, nil)
+		if err != nil {
+			return sampleErr(ctx, err)
+		}
+		if i == 0 {
+			first, firstNFE = x, st.NFE[0]
+		} else if st.NFE[0] == firstNFE && sameValues(x, first) {
+			return usagef("-sampler %s gives the same sample at %d and %d steps: it chooses its own steps (an adaptive solver); order measures fixed-step samplers", spec, steps[0], k)
+		}
+	}
+	res, err := study.Order(ctx, cfg, mk, steps, *n, sf.seed)
+	if err != nil {
+		return stepsUsage(ctx, 0, err)
+	}
+	fmt.Fprintf(stdout, "order of %s on %s under %s, eps %g, rows 0..%d of seed %d\n", spec, prob.Spec, cfg.SDE.Name(), cfg.Eps, *n-1, sf.seed)
+	fmt.Fprintf(stdout, "error: RMS over rows and coordinates of the sample minus the exact probability-flow map of its own prior draw; slope: log(e_prev/e)/log(N/N_prev)\n")
+	fmt.Fprintf(stdout, "%6s %9s %12s %7s\n", "steps", "NFE", "error", "slope")
+	for i := range res.Steps {
+		slope := "-"
+		if i > 0 {
+			slope = fmt.Sprintf("%.2f", math.Log(res.Err[i-1]/res.Err[i])/math.Log(float64(res.Steps[i])/float64(res.Steps[i-1])))
+		}
+		fmt.Fprintf(stdout, "%6d %9.1f %12.4e %7s\n", res.Steps[i], res.NFE[i], res.Err[i], slope)
+	}
+	fmt.Fprintf(stdout, "order %.2f\n", res.Order)
+	return nil
+}
+
+// parseStepsList reads -steps-list: comma-separated step counts >= 1, each
+// once.
+func parseStepsList(s string) ([]int, error) {
+	var out []int
+	seen := map[int]bool{}
+	for _, f := range splitList(s) {
+		k, err := strconv.Atoi(f)
+		if err != nil || k < 1 {
+			return nil, usagef("-steps-list %s: %q is not a step count >= 1; give comma-separated counts (for example 10,20,40)", s, f)
+		}
+		if seen[k] {
+			return nil, usagef("-steps-list %s: %d is given twice", s, k)
+		}
+		seen[k] = true
+		out = append(out, k)
+	}
+	if len(out) == 0 {
+		return nil, usagef("-steps-list %q: give comma-separated step counts (for example 10,20,40)", s)
+	}
+	return out, nil
+}
+
+// stepsUsage turns an error of a sampler at step count k (0: unknown) into
+// a usage error when it is the sampler's refusal (an option or an SDE it
+// cannot run), and passes other errors through.
+func stepsUsage(ctx context.Context, k int, err error) error {
+	var oe *sample.OptionError
+	var ue *sample.UnsupportedSDEError
+	if errors.As(err, &oe) || errors.As(err, &ue) {
+		u := optionUsage(err).(*usageError)
+		if k > 0 {
+			u.msg = fmt.Sprintf("at %d steps: %s", k, u.msg)
+		}
+		return u
+	}
+	return sampleErr(ctx, err)
+}
+
+// optionValues returns the sampler options given on the command line, by
+// name (what samplerFlags.config passes to sample.Configure).
+func (f *samplerFlags) optionValues() map[string]string {
+	smp, err := sample.New(f.sampler)
+	if err != nil {
+		return nil
+	}
+	values := map[string]string{}
+	f.fs.Visit(func(fl *flag.Flag) {
+		if of, ok := f.opts[fl.Name]; ok && hasSamplerOption(smp, fl.Name) {
+			values[fl.Name] = of.value
+		}
+	})
+	return values
+}
+
+func hasSamplerOption(s sample.Sampler, name string) bool {
+	for _, o := range sample.Options(s) {
+		if o.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// flagSet reports whether the flag name was given.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// specText is a sampler with its options as a spec: "ode solver=euler".
+func specText(name string, values map[string]string) string {
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		if k != "steps" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	parts := []string{name}
+	for _, k := range keys {
+		parts = append(parts, k+"="+values[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+func sameValues(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
