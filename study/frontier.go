@@ -133,8 +133,9 @@ type FrontierConfig struct {
 	Rows    int
 	Seed    uint64
 	Workers int // 0: one per CPU
-	// Progress, if set, is called after each run with the runs done and
-	// the total; an error from it stops the study.
+	// Progress, if set, is called with 0 and the number of runs once every
+	// spec has been checked, then after each run with the runs done; an
+	// error from it stops the study.
 	Progress func(done, total int) error
 }
 
@@ -245,6 +246,11 @@ func Frontier(ctx context.Context, fc FrontierConfig) (FrontierResult, error) {
 	runs, err := frontierPlan(ctx, base, fc.Specs, fc.Steps, fc.Seed)
 	if err != nil {
 		return res, err
+	}
+	if fc.Progress != nil {
+		if err := fc.Progress(0, len(runs)); err != nil {
+			return res, err
+		}
 	}
 	eps := fc.Eps
 	if eps == 0 {

@@ -112,18 +112,18 @@ func TestFrontierGauss(t *testing.T) {
 		Steps: []int{5, 10}, Rows: 64, Seed: 1, Workers: 2}
 	var calls int
 	fc.Progress = func(done, total int) error {
-		calls++
 		if done != calls || total != 9 {
-			t.Errorf("progress %d of %d at call %d, want %d of 9", done, total, calls, calls)
+			t.Errorf("progress %d of %d at call %d, want %d of 9", done, total, calls+1, calls)
 		}
+		calls++
 		return nil
 	}
 	res, err := Frontier(context.Background(), fc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Rows) != 9 || calls != 9 {
-		t.Fatalf("%d rows, %d progress calls; want 9 (2+2+2+1+2)", len(res.Rows), calls)
+	if len(res.Rows) != 9 || calls != 10 {
+		t.Fatalf("%d rows, %d progress calls; want 9 rows (2+2+2+1+2) and 10 calls (0 of 9 first)", len(res.Rows), calls)
 	}
 	type want struct {
 		steps      int

@@ -99,9 +99,13 @@ func runFrontier(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		pf.Abort()
 	}
 
-	bar := newProgress(stderr, len(specs)*len(steps), "frontier", "runs")
+	var bar *progress // made when the number of runs is known
+	made := false
 	fc := study.FrontierConfig{SDE: s, Mixture: prob.Mix, Eps: *eps, Specs: specs, Steps: steps, Rows: *n, Seed: *seed, Workers: nw,
 		Progress: func(done, total int) error {
+			if !made {
+				bar, made = newProgress(stderr, total, "frontier", "runs"), true
+			}
 			bar.set(done)
 			return ctx.Err()
 		}}
@@ -170,7 +174,7 @@ func num(v float64, format string) string {
 // measures.
 func writeFrontier(w io.Writer, res study.FrontierResult, problem, sdeName string, n int, seed uint64, one bool) {
 	fmt.Fprintf(w, "frontier: %s under %s, eps %g, rows 0..%d of seed %d\n", problem, sdeName, res.Eps, n-1, seed)
-	fmt.Fprintf(w, "path_err: RMS over rows and coordinates of the sample minus its own prior draw pushed through the %s (for a stochastic sampler, noise yes, it is no convergence measure)\n", res.Reference)
+	fmt.Fprintf(w, "path_err: RMS over rows and coordinates of the sample minus its own prior draw pushed through the %s; for a stochastic sampler (noise yes) it is no convergence measure\n", res.Reference)
 	fmt.Fprintf(w, "against the exact p_0: mean_err |sample mean - mean|; var_ratio sample variance / exact (mean over coordinates); ")
 	if !one {
 		fmt.Fprintf(w, "weight_err TV distance of the mixture weights (mean responsibilities); ")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"image/png"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -204,5 +205,17 @@ func TestFrontierInterrupt(t *testing.T) {
 	noStrayFiles(t, dir)
 	if _, err := os.Stat(filepath.Join(dir, "t.csv")); err == nil {
 		t.Error("t.csv written")
+	}
+}
+
+// TestFrontierProgress: on a terminal a bar counts the runs (three: the
+// adaptive ODE runs once whatever the step counts).
+func TestFrontierProgress(t *testing.T) {
+	old := isTerminal
+	isTerminal = func(io.Writer) bool { return true }
+	defer func() { isTerminal = old }()
+	code, _, errs := cli(t, context.Background(), "frontier", "-samplers", "ode solver=euler;ode", "-steps-list", "4,8", "-n", "8")
+	if code != 0 || !strings.Contains(errs, "frontier") || !strings.Contains(errs, "3/3") {
+		t.Fatalf("exit %d, no progress bar of 3 runs on the terminal: %q", code, errs)
 	}
 }
