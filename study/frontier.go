@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/sdekit/sdekit/internal/rng"
@@ -125,9 +126,9 @@ type FrontierConfig struct {
 	// Eps is the samplers' cut-off; 0 selects the SDE's default.
 	Eps   float64
 	Specs []Spec
-	// Steps are the step counts. A spec whose sampler chooses its own
-	// steps (no steps option, or one that does not change its grid: the
-	// adaptive ODE) runs once.
+	// Steps are the step counts. A spec that sets steps=N runs once, at N;
+	// a spec whose sampler chooses its own steps (no steps option, or one
+	// that changes nothing: the adaptive ODE) runs once, with Steps 0.
 	Steps []int
 	// Rows are rows 0..Rows-1 of Seed.
 	Rows    int
@@ -367,9 +368,10 @@ func runName(r frontierRun) string {
 
 // frontierPlan checks every spec at every step count (Config.Validate runs
 // the sampler's own Prepare) and lists the runs: one per step count, or one
-// in all for a sampler that chooses its own steps: no steps option, or one
-// that changes nothing (the adaptive ODE's: row 0's sample and its number
-// of evaluations are the same bit for bit at every count).
+// for a spec that sets steps itself, or one for a sampler that chooses its
+// own steps: no steps option, or one that changes nothing (the adaptive
+// ODE's; dpm-adaptive's bound on its step attempts): row 0's sample and
+// its number of evaluations are the same bit for bit at two counts.
 func frontierPlan(ctx context.Context, base sample.Config, specs []Spec, steps []int, seed uint64) ([]frontierRun, error) {
 	var runs []frontierRun
 	for _, sp := range specs {
@@ -377,50 +379,43 @@ func frontierPlan(ctx context.Context, base sample.Config, specs []Spec, steps [
 		if err != nil {
 			return nil, &SpecError{Spec: sp.Text, Err: err}
 		}
-		if _, ok := sp.Options["steps"]; ok && hasOption(smp, "steps") {
-			return nil, &SpecError{Spec: sp.Text, Err: fmt.Errorf("the step counts come from the study's list; remove steps=%s", sp.Options["steps"])}
-		}
 		hasSteps := hasOption(smp, "steps")
-		var probes [][]float64
+		counts := steps
+		pinned := 0
+		if v, ok := sp.Options["steps"]; ok && hasSteps {
+			// Configure accepted it, so it is an integer.
+			pinned, _ = strconv.Atoi(v)
+			counts = []int{pinned}
+		}
+		if !hasSteps {
+			counts = []int{0}
+		}
 		var mine []frontierRun
-		for _, n := range steps {
-			if !hasSteps {
-				n = 0
-			}
-			s, err := sp.Sampler(n)
-			if err != nil {
-				return nil, &SpecError{Spec: sp.Text, Steps: n, Err: err}
-			}
-			c := base
-			c.Sampler = s
-			if err := c.Validate(); err != nil {
-				return nil, &SpecError{Spec: sp.Text, Steps: n, Err: err}
-			}
-			if len(steps) > 1 && hasSteps {
-				// The sample of row 0 and its evaluations, to tell whether
-				// the count changes anything (one row: cheap).
-				x := make([]float64, c.Dim)
-				st, err := sample.Generate(ctx, c, seed, []int{0}, x, nil)
-				if err != nil {
-					return nil, fmt.Errorf("sampler %q at %d steps: %w", sp.Text, n, err)
-				}
-				probes = append(probes, append(x, float64(st.NFE[0])))
+		for _, n := range counts {
+			if _, err := frontierConfig(base, sp, n); err != nil {
+				return nil, err
 			}
 			mine = append(mine, frontierRun{spec: sp, steps: n})
-			if !hasSteps {
-				break
-			}
 		}
 		own := !hasSteps
-		if len(probes) > 1 {
-			own = true
-			for _, p := range probes[1:] {
-				own = own && slices.Equal(p, probes[0])
+		if hasSteps {
+			probe := counts
+			if pinned > 0 {
+				// Does the count matter? The sampler at twice the count
+				// tells; one it refuses means that it does.
+				probe = []int{pinned}
+				if _, err := frontierConfig(base, sp, 2*pinned); err == nil {
+					probe = append(probe, 2*pinned)
+				}
+			}
+			if len(probe) > 1 {
+				if own, err = stepsIgnored(ctx, base, sp, probe, seed); err != nil {
+					return nil, err
+				}
 			}
 		}
 		if own {
-			mine = mine[:1]
-			mine[0].steps = 0
+			mine = []frontierRun{{spec: sp}}
 		}
 		sched := "t"
 		switch {
@@ -442,6 +437,45 @@ func frontierPlan(ctx context.Context, base sample.Config, specs []Spec, steps [
 		runs = append(runs, mine...)
 	}
 	return runs, nil
+}
+
+// frontierConfig is base with the spec's sampler at n steps (0: its own
+// setting), validated; a refusal is a *SpecError.
+func frontierConfig(base sample.Config, sp Spec, n int) (sample.Config, error) {
+	s, err := sp.Sampler(n)
+	if err != nil {
+		return base, &SpecError{Spec: sp.Text, Steps: n, Err: err}
+	}
+	c := base
+	c.Sampler = s
+	if err := c.Validate(); err != nil {
+		return base, &SpecError{Spec: sp.Text, Steps: n, Err: err}
+	}
+	return c, nil
+}
+
+// stepsIgnored reports whether row 0's sample and its number of
+// evaluations are the same bit for bit at every count (one row: cheap).
+func stepsIgnored(ctx context.Context, base sample.Config, sp Spec, counts []int, seed uint64) (bool, error) {
+	var first []float64
+	for i, n := range counts {
+		c, err := frontierConfig(base, sp, n)
+		if err != nil {
+			return false, err
+		}
+		x := make([]float64, c.Dim+1)
+		st, err := sample.Generate(ctx, c, seed, []int{0}, x[:c.Dim], nil)
+		if err != nil {
+			return false, fmt.Errorf("sampler %q at %d steps: %w (a sampler whose steps option is a bound, as an adaptive solver's, takes steps=N in its spec and then runs once)", sp.Text, n, err)
+		}
+		x[c.Dim] = float64(st.NFE[0])
+		if i == 0 {
+			first = x
+		} else if !slices.Equal(x, first) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // Stochastic reports whether the samples of cfg depend on the noise beyond

@@ -222,7 +222,8 @@ func TestFrontierSpecErrors(t *testing.T) {
 		{"em; ode solver=nosuch", func(err error) bool { var oe *sample.OptionError; return errors.As(err, &oe) }},
 		{"em; ode bogus=1", func(err error) bool { var oe *sample.OptionError; return errors.As(err, &oe) }},
 		{"em; ddpm", func(err error) bool { var ue *sample.UnsupportedSDEError; return errors.As(err, &ue) }},
-		{"em steps=10", func(err error) bool { return err != nil }},
+		{"em steps=x", func(err error) bool { var oe *sample.OptionError; return errors.As(err, &oe) }},
+		{"ode solver=heun steps=0", func(err error) bool { var oe *sample.OptionError; return errors.As(err, &oe) }},
 	}
 	for _, tc := range cases {
 		progressed := false
@@ -236,5 +237,32 @@ func TestFrontierSpecErrors(t *testing.T) {
 		if progressed {
 			t.Errorf("%q: a run happened before the error", tc.specs)
 		}
+	}
+}
+
+// A spec that sets steps runs once at that count; one whose count changes
+// nothing (the adaptive ODE) runs once as choosing its own steps.
+func TestFrontierPinnedSteps(t *testing.T) {
+	s := sde.NewVP()
+	fc := FrontierConfig{SDE: s, Mixture: score.Gauss(s, 2), Specs: mustSpecs(t, "ode solver=heun steps=7; ode steps=50; em steps=3"),
+		Steps: []int{5, 10}, Rows: 16, Seed: 1, Workers: 1}
+	res, err := Frontier(context.Background(), fc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 3 {
+		t.Fatalf("%d rows, want 3", len(res.Rows))
+	}
+	want := []struct {
+		steps    int
+		schedule string
+	}{{7, "t"}, {0, "-"}, {3, "t"}}
+	for i, w := range want {
+		if r := res.Rows[i]; r.Steps != w.steps || r.Schedule != w.schedule {
+			t.Errorf("%s: steps %d schedule %s, want %d %s", r.Spec, r.Steps, r.Schedule, w.steps, w.schedule)
+		}
+	}
+	if r := res.Rows[0]; r.NFE != 14 {
+		t.Errorf("Heun at 7 steps: NFE %v, want 14", r.NFE)
 	}
 }
