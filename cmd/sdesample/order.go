@@ -102,7 +102,10 @@ func runOrder(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		x := make([]float64, cfg.Dim)
 		st, err := sample.Generate(ctx, c, sf.seed, []int{0}, x, nil)
 		if err != nil {
-			return sampleErr(ctx, err)
+			if err = sampleErr(ctx, err); errors.Is(err, context.Canceled) {
+				return err
+			}
+			return fmt.Errorf("at %d steps: %v (order measures fixed-step samplers, whose -steps is a step count, not a bound as an adaptive solver's)", k, err)
 		}
 		if i == 0 {
 			first, firstNFE = x, st.NFE[0]
