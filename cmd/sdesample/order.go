@@ -93,7 +93,7 @@ func runOrder(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if i == 0 {
 			stoch, err := study.Stochastic(ctx, c, sf.seed, min(*n, 4))
 			if err != nil {
-				return sampleErr(ctx, err)
+				return runFailed(ctx, k, err)
 			}
 			if stoch {
 				return usagef("-sampler %s is stochastic (its samples depend on the noise after the prior draw), so it has no error against the flow map of its prior draw; order measures deterministic samplers (strong and weak orders are issue 18)", spec)
@@ -102,10 +102,7 @@ func runOrder(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		x := make([]float64, cfg.Dim)
 		st, err := sample.Generate(ctx, c, sf.seed, []int{0}, x, nil)
 		if err != nil {
-			if err = sampleErr(ctx, err); errors.Is(err, context.Canceled) {
-				return err
-			}
-			return fmt.Errorf("at %d steps: %v (order measures fixed-step samplers, whose -steps is a step count, not a bound as an adaptive solver's)", k, err)
+			return runFailed(ctx, k, err)
 		}
 		if i == 0 {
 			first, firstNFE = x, st.NFE[0]
@@ -129,6 +126,14 @@ func runOrder(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "order %.2f\n", res.Order)
 	return nil
+}
+
+// runFailed is the error of a check run that failed at k steps.
+func runFailed(ctx context.Context, k int, err error) error {
+	if err = sampleErr(ctx, err); errors.Is(err, context.Canceled) {
+		return err
+	}
+	return fmt.Errorf("at %d steps: %v (order measures fixed-step samplers, whose -steps is a step count, not a bound as an adaptive solver's)", k, err)
 }
 
 // parseStepsList reads -steps-list: comma-separated step counts >= 1, each
