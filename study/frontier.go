@@ -297,15 +297,13 @@ func Frontier(ctx context.Context, fc FrontierConfig) (FrontierResult, error) {
 		cfg.Sampler = smp
 		row := FrontierRow{Spec: r.spec.Text, Sampler: r.spec.Name, Schedule: r.schedule, Steps: r.steps,
 			WeightErr: math.NaN(), KL: math.NaN()}
-		times, states, err := sample.Trajectory(ctx, cfg, fc.Seed, idx, 2)
+		// The prior draws and the samples of one run: the first and last
+		// states of the path.
+		times, states, st, err := sample.TrajectoryStats(ctx, cfg, fc.Seed, idx, 2)
 		if err != nil {
 			return res, fmt.Errorf("%s: %w", runName(r), err)
 		}
-		x := make([]float64, fc.Rows*d)
-		st, err := sample.Generate(ctx, cfg, fc.Seed, idx, x, nil)
-		if err != nil {
-			return res, fmt.Errorf("%s: %w", runName(r), err)
-		}
+		x := states[len(states)-1]
 		var nfe float64
 		for _, v := range st.NFE {
 			nfe += float64(v)
@@ -419,6 +417,8 @@ func frontierPlan(ctx context.Context, base sample.Config, specs []Spec, steps [
 		}
 		sched := "t"
 		switch {
+		case own:
+			sched = "-"
 		case hasOption(smp, "schedule"):
 			sched = sp.Options["schedule"]
 			if sched == "" {
@@ -428,8 +428,6 @@ func frontierPlan(ctx context.Context, base sample.Config, specs []Spec, steps [
 					}
 				}
 			}
-		case own:
-			sched = "-"
 		}
 		for i := range mine {
 			mine[i].schedule = sched

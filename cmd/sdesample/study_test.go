@@ -155,7 +155,7 @@ func TestStudyBadInputs(t *testing.T) {
 		{"frontier bad option value", fr("-samplers", "ode solver=nosuch"), 2,
 			`sdesample frontier: -samplers: "ode solver=nosuch" at 4 steps: option solver: ode: unknown tableau "nosuch" (want euler, heun, midpoint, rk4, bosh3, dopri5, tsit5 or dop853)`},
 		{"frontier option of another sampler", fr("-samplers", "em eta=1"), 2,
-			`sdesample frontier: -samplers: "em eta=1": option eta: does not apply to sampler em (its options are steps, denoise, reference-dt)`},
+			`sdesample frontier: -samplers: "em eta=1": option eta: does not apply to sampler em (its options are steps, denoise, reference-dt, schedule, rho)`},
 		{"frontier bad steps in a spec", fr("-samplers", "em steps=x"), 2,
 			`sdesample frontier: -samplers: "em steps=x": option steps: "x" is not an integer`},
 		{"frontier unsupported SDE", fr("-sde", "ve", "-samplers", "ddim"), 2,
