@@ -126,8 +126,8 @@ func (s *DPMAdaptive) Prepare(c *Config) (Plan, error) {
 	if s.Order == 3 {
 		pl.r1, pl.r2 = 1.0/3, 2.0/3
 	}
-	if !(pl.lamEps > pl.lamT) {
-		return nil, fmt.Errorf("sample: dpm-adaptive needs lambda = log(alpha/sigma) to rise from T to eps; the %s SDE has %v at T and %v at eps", c.SDE.Name(), pl.lamT, pl.lamEps)
+	if !(pl.lamEps > pl.lamT) || math.IsInf(pl.lamEps, 0) || math.IsInf(pl.lamT, 0) {
+		return nil, fmt.Errorf("sample: dpm-adaptive needs a finite lambda = log(alpha/sigma) (sigma > 0) that rises from T to eps; the %s SDE has %v at T and %v at eps", c.SDE.Name(), pl.lamT, pl.lamEps)
 	}
 	return pl, nil
 }

@@ -49,15 +49,19 @@ import (
 //
 // Which polynomials each update integrates exactly. Take a prediction that
 // does not depend on x and is a polynomial in lambda along the step,
-// p = a + b (lambda - lambda_s) + c (lambda - lambda_s)^2. The exact
-// integrals of the Taylor terms are m_t (phi1(g) a + g phi2(g) b + ...)
-// (up to the sign of g), so:
+// p = a + b (lambda - lambda_s) + c (lambda - lambda_s)^2. Integrating the
+// terms, the exact step is, in both forms,
+//
+//	x_t = (k_t/k_s) x_s - m_t (phi1(g) a + h phi2(g) b + ...),
+//
+// and D_j = b r_j h (+ c (r_j h)^2), so:
 //   - order 1 and u_1 are exact for degree 0 (a constant prediction);
 //   - order 2 (the papers' form, any r1) is exact for degree 0 only: it
-//     stands m_t phi1(g) h/2 for the exact m_t g phi2(g) of the linear term,
-//     a defect b m_t h^3/12 + O(h^4); its local error is still O(h^3), so its
-//     global order is 2. (The papers' "taylor" variant, m_t phi2(g)/r1 D_1,
-//     would be exact for degree 1; the papers recommend the form used here.)
+//     stands phi1(g) h/2 for the exact h phi2(g) of the linear term, a
+//     defect of m_t b h^3/12 + O(h^4); its local error is still O(h^3), so
+//     its global order is 2. (The papers' "taylor" variant,
+//     m_t phi2(g)/r1 D_1, would be exact for degree 1; the papers recommend
+//     the form used here.)
 //   - u_2 is exact for degree 1 (its D_1 term is the linear term's exact
 //     integral over [s, s2] when D_1 = r1 h b);
 //   - order 3 is exact for degree 1 (its D_2 term is the exact linear term),
@@ -253,6 +257,9 @@ func (o *singlestep) prepare(s Sampler, sp singlestepSpec, c *Config) (Plan, err
 		return nil, optionErrorf(s, sp.typ+".Steps", "steps", o.Steps, "%v", err)
 	}
 	g := newMarginalGrid(c.SDE, ts)
+	if l := g.lambda[len(ts)-1]; math.IsInf(l, 0) || math.IsNaN(l) || math.IsInf(g.lambda[0], 0) {
+		return nil, fmt.Errorf("sample: %s needs a finite lambda = log(alpha/sigma) at T and eps (sigma > 0); the %s SDE has %v at T and %v at eps = %v", sp.name, c.SDE.Name(), g.lambda[0], l, c.Eps)
+	}
 	pl := &singlestepPlan{prior: c.SDE.PriorStd(), order: sp.order, data: o.Prediction == PredictionData, path: ts}
 	pl.steps = make([]dpmStep, o.Steps)
 	for k := range pl.steps {

@@ -516,3 +516,41 @@ func ExampleDPMSolver3() {
 	fmt.Println(s.Name()+":", s.(Describer).Describe())
 	// Output: dpm-3: 5 steps (15 evaluations), karras rho 7 schedule, noise prediction
 }
+
+// No allocation per step: a run of 400 steps (or a tolerance 1000 times
+// tighter, about 5 times the steps, for dpm-adaptive) allocates no more than
+// one of 40 steps, but for the per-call plan (a dpmStep per grid step, in a
+// few slices) and the 8 of slack TestNoAllocationPerStep explains.
+func TestDPMNoAllocationPerStep(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop items, so allocations are not counted")
+	}
+	s := sde.NewVP()
+	for _, name := range []string{"dpm-2", "dpm-3", "dpmpp-2s", "dpm-adaptive"} {
+		allocs := func(steps int, tol string) float64 {
+			opts := map[string]string{"steps": fmt.Sprint(steps)}
+			if name == "dpm-adaptive" {
+				opts = map[string]string{"rtol": tol, "atol": tol}
+			}
+			smp, err := NewFromOptions(name, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := Config{SDE: s, Score: gaussScore{s: s, d: 4, mu: 0.1, v0: 0.5, nanRow: -1}, Sampler: smp, Workers: 1, Block: 16}
+			if err := c.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			x := make([]float64, 40*4)
+			rows := seq(40)
+			return testing.AllocsPerRun(3, func() {
+				if _, err := Generate(context.Background(), c, 1, rows, x, nil); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+		a, b := allocs(40, "1e-3"), allocs(400, "1e-6")
+		if b > a+8 {
+			t.Errorf("%s: %v allocations for the short run, %v for the long one", name, a, b)
+		}
+	}
+}
