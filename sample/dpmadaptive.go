@@ -81,11 +81,11 @@ func (*DPMAdaptive) Name() string { return "dpm-adaptive" }
 // Options returns order, rtol, atol, prediction and steps.
 func (s *DPMAdaptive) Options() []Option {
 	return []Option{
-		IntOption(&s.Order, "order", 3, "higher order of dpm-adaptive's pair: 2 (DPM-Solver-12) or 3 (DPM-Solver-23)"),
+		IntOption(&s.Order, "order", 3, "higher order of the adaptive solver pair: 2 (DPM-Solver-12) or 3 (DPM-Solver-23)"),
 		FloatOption(&s.RTol, "rtol", dpmAdaptiveTol, "relative tolerance"),
 		FloatOption(&s.ATol, "atol", dpmAdaptiveTol, "absolute tolerance"),
 		predictionOption(&s.Prediction, PredictionNoise),
-		IntOption(&s.MaxSteps, "steps", dpmAdaptiveMaxSteps, "for dpm-adaptive: the most step attempts a row may take (an error beyond)"),
+		IntOption(&s.MaxSteps, "steps", dpmAdaptiveMaxSteps, "the most step attempts a row may take (an error beyond)"),
 	}
 }
 
