@@ -12,4 +12,8 @@ func init() {
 	Register("edm-euler", func() Sampler { return &EDMEuler{} })
 	Register("edm-heun", func() Sampler { return &EDMHeun{} })
 	Register("edm-sde", func() Sampler { return &EDMStochastic{} })
+	Register("dpm-2", func() Sampler { return &DPMSolver2{} })
+	Register("dpm-3", func() Sampler { return &DPMSolver3{} })
+	Register("dpmpp-2s", func() Sampler { return &DPMSolverPP2S{} })
+	Register("dpm-adaptive", func() Sampler { return &DPMAdaptive{} })
 }
