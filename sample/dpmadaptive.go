@@ -63,8 +63,8 @@ type DPMAdaptive struct {
 	// DPM-Solver++ form of the same pair); "" selects "noise".
 	Prediction string
 	// MaxSteps bounds the step attempts (accepted and rejected) of each
-	// row; 0 selects 1000. It is the option -steps: an adaptive solver has
-	// no fixed number of steps.
+	// row; 0 selects 1000 (option max-steps: an adaptive solver has no
+	// fixed number of steps).
 	MaxSteps int
 }
 
@@ -78,14 +78,14 @@ const (
 // Name returns "dpm-adaptive".
 func (*DPMAdaptive) Name() string { return "dpm-adaptive" }
 
-// Options returns order, rtol, atol, prediction and steps.
+// Options returns order, rtol, atol, prediction and max-steps.
 func (s *DPMAdaptive) Options() []Option {
 	return []Option{
 		IntOption(&s.Order, "order", 3, "higher order of the adaptive solver pair: 2 (DPM-Solver-12) or 3 (DPM-Solver-23)"),
 		FloatOption(&s.RTol, "rtol", dpmAdaptiveTol, "relative tolerance"),
 		FloatOption(&s.ATol, "atol", dpmAdaptiveTol, "absolute tolerance"),
 		predictionOption(&s.Prediction, PredictionNoise),
-		IntOption(&s.MaxSteps, "steps", dpmAdaptiveMaxSteps, "the most step attempts a row may take (an error beyond)"),
+		IntOption(&s.MaxSteps, "max-steps", dpmAdaptiveMaxSteps, "the most step attempts a row may take (an error beyond)"),
 	}
 }
 
@@ -116,7 +116,7 @@ func (s *DPMAdaptive) Prepare(c *Config) (Plan, error) {
 		s.MaxSteps = dpmAdaptiveMaxSteps
 	}
 	if s.MaxSteps < 1 {
-		return nil, optionErrorf(s, "DPMAdaptive.MaxSteps", "steps", s.MaxSteps, "use >= 1 step attempts (0 selects %d)", dpmAdaptiveMaxSteps)
+		return nil, optionErrorf(s, "DPMAdaptive.MaxSteps", "max-steps", s.MaxSteps, "use >= 1 step attempts (0 selects %d)", dpmAdaptiveMaxSteps)
 	}
 	T := c.SDE.T()
 	pl := &adaptivePlan{sde: c.SDE, score: c.Score, blk: c.Block, T: T, eps: c.Eps,
@@ -306,7 +306,7 @@ func (pl *adaptivePlan) Run(ctx context.Context, b *Block) error {
 			case !(w.lam[r]+w.h[r] > w.lam[r]):
 				return fmt.Errorf("sample: dpm-adaptive, row %d at t = %g: %w (h = %g in lambda); loosen -rtol and -atol", b.Rows[r], w.t[r], ode.ErrStepUnderflow, w.h[r])
 			case b.Steps[r] >= pl.maxSteps:
-				return fmt.Errorf("sample: dpm-adaptive, row %d at t = %g: %w (%d attempts); raise -steps or loosen -rtol and -atol", b.Rows[r], w.t[r], ode.ErrMaxSteps, pl.maxSteps)
+				return fmt.Errorf("sample: dpm-adaptive, row %d at t = %g: %w (%d attempts); raise max-steps or loosen -rtol and -atol", b.Rows[r], w.t[r], ode.ErrMaxSteps, pl.maxSteps)
 			}
 		}
 	}

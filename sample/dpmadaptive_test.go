@@ -128,7 +128,7 @@ func TestDPMAdaptiveNFEIsTruthful(t *testing.T) {
 // error that wraps ode.ErrMaxSteps and names the row.
 func TestDPMAdaptiveMaxSteps(t *testing.T) {
 	vp := sde.NewVP()
-	smp, err := NewFromOptions("dpm-adaptive", map[string]string{"steps": "4", "rtol": "1e-6", "atol": "1e-6"})
+	smp, err := NewFromOptions("dpm-adaptive", map[string]string{"max-steps": "4", "rtol": "1e-6", "atol": "1e-6"})
 	if err != nil {
 		t.Fatal(err)
 	}

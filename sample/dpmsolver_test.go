@@ -427,7 +427,7 @@ func TestDPMSolverErrors(t *testing.T) {
 		{&DPMAdaptive{Order: 1}, "order", "DPMAdaptive.Order"},
 		{&DPMAdaptive{Order: 4}, "order", "DPMAdaptive.Order"},
 		{&DPMAdaptive{Prediction: "v"}, "prediction", "DPMAdaptive.Prediction"},
-		{&DPMAdaptive{MaxSteps: -5}, "steps", "DPMAdaptive.MaxSteps"},
+		{&DPMAdaptive{MaxSteps: -5}, "max-steps", "DPMAdaptive.MaxSteps"},
 	} {
 		c := Config{SDE: vp, Score: newGauss(vp, 2), Sampler: tc.s}
 		err := c.Validate()

@@ -166,6 +166,13 @@ func (f *samplerFlags) config() (sample.Config, *problem, error) {
 	if setErr != nil {
 		return cfg, nil, setErr
 	}
+	// A flag whose samplers disagree on its default reads "" when left
+	// alone; it now shows (and a record keeps) the chosen sampler's default.
+	for _, o := range sample.Options(smp) {
+		if of := f.opts[o.Name]; of != nil && of.mixed && of.value == "" {
+			of.value = o.Default
+		}
+	}
 	if err := sample.Configure(smp, values); err != nil {
 		return cfg, nil, optionUsage(err)
 	}
