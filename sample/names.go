@@ -9,4 +9,8 @@ func init() {
 	Register("ode", func() Sampler { return &ProbabilityFlow{} })
 	Register("ddpm", func() Sampler { return &DDPM{} })
 	Register("ddim", func() Sampler { return &DDIM{} })
+	Register("dpmpp-2m", func() Sampler { return &DPMPP2M{} })
+	Register("dpmpp-3m", func() Sampler { return &DPMPP3M{} })
+	Register("dpmpp-2m-sde", func() Sampler { return &DPMPP2MSDE{} })
+	Register("unipc", func() Sampler { return &UniPC{} })
 }
