@@ -81,20 +81,22 @@ type DPMPP2M struct {
 // DPMPP3M is DPM-Solver++(3M): third-order multistep, one evaluation a
 // step, with a first- and a second-order (2M) warm-up step. Through the
 // outputs m_0, m_1, m_2 at lambda_0 > lambda_1 > lambda_2 (the last three
-// grid points) it integrates their quadratic interpolant exactly:
+// grid points) it integrates their quadratic interpolant P exactly:
 //
-//	x_t = ratio x_s + scale (J_0 m_0 + J_1 P'(lambda_0) + J_2 P''(lambda_0)),
-//	P'(lambda_0) = f[0,1] + f[0,1,2] (lambda_0 - lambda_1),  P'' = 2 f[0,1,2]
+//	x_t = ratio x_s + scale (J_0 m_0 + J_1 P1 + J_2 P2),
+//	P1 = dP/dlambda(lambda_0) = f[0,1] + f[0,1,2] (lambda_0 - lambda_1),
+//	P2 = d2P/dlambda2 = 2 f[0,1,2]
 //
 // (Newton's divided differences). The reference implementation
-// (dpm_solver_pytorch.py, multistep_dpm_solver_third_update, and
-// k-diffusion's sample_dpmpp_3m_sde) weights the second difference by half
-// of J_2 P'': its D2 is h^2 P''/2 where the phi_3 term needs h^2 P''. That
-// update is not exact for a quadratic and its error, about h^3 P''/12 a
-// step, makes it second order as the steps shrink (on one Gaussian
-// coordinate under VP, global errors 3.7e-4, 8.2e-5, 2.0e-5, 4.9e-6 at 40,
-// 80, 160, 320 steps: ratios 2.2, 2.1, 2.0; with the full weight 5.7e-5,
-// 3.9e-6, 2.9e-7, 2.5e-8). This one is third order.
+// (dpm_solver_pytorch.py, multistep_dpm_solver_third_update; k-diffusion's
+// sample_dpmpp_3m_sde likewise) multiplies its D2 = h^2 f[0,1,2] = h^2 P2/2
+// by -phi_3 = J_2/h^2: J_2 P2/2, half the term above. That update is not
+// exact for a quadratic; its error, about h^3 P2/12 a step, makes it second
+// order as the steps shrink (on one Gaussian coordinate, std 0.2, under VP
+// on the logsnr grid: global errors 3.7e-4, 8.2e-5, 2.0e-5, 4.9e-6 at 40,
+// 80, 160, 320 steps, orders 2.2, 2.1, 2.0; with the full weight 5.7e-5,
+// 3.9e-6, 2.9e-7, 2.5e-8). This one is third order
+// (TestMultistepUpdatesExact tells the two apart).
 type DPMPP3M struct {
 	// Steps is the number of steps (= score evaluations); 0 selects 20.
 	Steps int
