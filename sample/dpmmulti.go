@@ -11,8 +11,9 @@ import (
 // models", arXiv 2211.01095): dpmpp-2m, dpmpp-3m and dpmpp-2m-sde.
 //
 // With alpha = c(t), sigma = s(t) and lambda = log(alpha/sigma) the
-// probability-flow ODE is solved exactly in its linear part (DPM-Solver++
-// eq. 8, DPM-Solver eq. 3.4). From s to t, with h = lambda_t - lambda_s > 0,
+// probability-flow ODE is solved exactly in its linear part (DPM-Solver
+// eq. 3.4 for the noise prediction; DPM-Solver++ section 4 for the data
+// prediction). From s to t, with h = lambda_t - lambda_s > 0,
 //
 //	data:  x_t = (sigma_t/sigma_s) x_s + alpha_t int_0^h e^{-(h-u)} x0(lambda_s + u) du
 //	noise: x_t = (alpha_t/alpha_s) x_s - sigma_t int_0^h e^{+(h-u)} eps(lambda_s + u) du

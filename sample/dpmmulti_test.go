@@ -122,8 +122,8 @@ func stepGrids() []struct {
 }
 
 // applyStep returns ratio x + scale sum_j w[j] m_j with m_j the model output
-// of p at grid point k-1-j (and, with mNew, plus scale wNew times the output
-// at grid point k).
+// of p at grid point k-1-j, plus scale wNew times the output at grid point k
+// (UniPC's corrector; 0 otherwise).
 func applyStep(g *marginalGrid, p *polyScore, x []float64, k int, w []float64, wNew float64) []float64 {
 	ratio, scale := g.linearPart(k, p.data)
 	out := make([]float64, len(x))
@@ -150,8 +150,8 @@ func midpointPoly(p *polyScore, lambda float64) *polyScore {
 
 // Each update of dpmpp-2m, dpmpp-3m and unipc against RK4 on the
 // probability-flow ODE of a fake score whose model output is a polynomial in
-// lambda, on the last step (4 to 5) of an uneven grid, for every SDE and
-// both prediction forms:
+// lambda, on the last step (grid point 3 to 4) of a five-point uneven grid,
+// for every SDE and both prediction forms:
 //
 //   - order 1 (both methods' first step) and UniC-1 are exact for a
 //     constant; the order-3 DPM step and UniP-3 for a quadratic; UniC-2 for

@@ -9,20 +9,20 @@ import (
 // UniPC is the unified predictor-corrector of Zhao, Bai, Rao, Zhou and Lu
 // 2023 ("UniPC: a unified predictor-corrector framework for fast sampling of
 // diffusion models", NeurIPS 2023): the multistep predictor UniP-p and the
-// corrector UniC-p with B(h) = e^h - 1 (the paper's "bh2" variant, its
-// choice for unconditional sampling; data prediction: B(h) = 1 - e^{-h} in
-// the step's own sign convention).
+// corrector UniC-p with the paper's B_2(h) = e^h - 1 ("bh2" in its code;
+// in data prediction h enters with its sign flipped, B = e^{-h} - 1).
 //
 // In the notation of dpmmulti.go (J_k, ratio, scale), with the model outputs
 // m_0 at lambda_s (the current point) and m_1, m_2, ... at the previous grid
 // points, r_i = (lambda_i - lambda_s)/h < 0 and D_i = (m_i - m_0)/r_i, the
-// step is (UniPC section 3.1-3.2, eqs. 6 and 8)
+// step is (UniPC section 3, UniP and UniC with B(h); the reference's
+// multistep_uni_pc_bh_update)
 //
 //	x_t = ratio x_s + scale J_0 (m_0 + sum_i a_i D_i),
 //
 // where the a_i solve R a = g: R_(k,i) = r_i^(k-1), g_k = k! J_k/(h^k J_0)
-// (Theorem 3.1's order conditions; J_0 is B(h) up to the sign of the
-// prediction form). These are exactly the conditions for the update to
+// (the paper's order conditions; with bh2, B(h) is J_0 up to the sign of
+// the prediction form). These are exactly the conditions for the update to
 // integrate a polynomial model output of degree len(a) exactly (its k-th
 // derivative meets sum_i a_i r_i^(k-1) = g_k), so:
 //
@@ -48,16 +48,15 @@ type UniPC struct {
 	Order int
 	// Steps is the number of steps (= score evaluations); 0 selects 20.
 	Steps int
-	// Prediction is "data" (the default, as UniPC's experiments with
-	// DPM-Solver++) or "noise".
+	// Prediction is "data" (the default, as DPM-Solver++) or "noise".
 	Prediction string
 	// Grid is the spacing of the steps; default logsnr.
 	Grid
 }
 
-// maxUniPCOrder bounds the order: the paper's experiments use p <= 3, and a
-// higher p extrapolates over more past points than the 10-20 steps this
-// method is for give a smooth history.
+// maxUniPCOrder bounds the order: the paper's experiments use p <= 3, and
+// higher orders extrapolate from points further back than a grid of 10-20
+// steps keeps close.
 const maxUniPCOrder = 3
 
 // Name returns "unipc".
