@@ -73,7 +73,9 @@ func (s *DDIM) Prepare(c *Config) (Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.used = m
+	if s.used != m {
+		s.used = m // written once: a prepared sampler may be shared
+	}
 	return newChainPlan(c, sched, seq, 0, s.Eta, true, m)
 }
 

@@ -69,7 +69,9 @@ func (s *DDPM) Prepare(c *Config) (Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.used = m
+	if s.used != m {
+		s.used = m // written once: a prepared sampler may be shared
+	}
 	return newChainPlan(c, sched, seq, v, 0, false, m)
 }
 

@@ -205,17 +205,17 @@ func TestDPMPhi2(t *testing.T) {
 	}
 }
 
-// polyScore is a fake score whose prediction does not depend on x: p = a +
+// linScore is a fake score whose prediction does not depend on x: p = a +
 // b (lambda - lambda_T) per coordinate, as noise (score = -p/sigma) or data
 // (score = (alpha p - x)/sigma^2) prediction.
-type polyScore struct {
+type linScore struct {
 	s    sde.SDE
 	data bool
 	a, b []float64
 }
 
-func (p polyScore) Dim() int { return len(p.a) }
-func (p polyScore) ScoreTo(dst, x, t []float64) {
+func (p linScore) Dim() int { return len(p.a) }
+func (p linScore) ScoreTo(dst, x, t []float64) {
 	d := len(p.a)
 	lamT := sde.LogSNR(p.s, p.s.T())
 	for r, tr := range t {
@@ -272,7 +272,7 @@ func TestDPMSamplersExactThroughDriver(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				ps := polyScore{s: s, data: data, a: []float64{0.7, -1.3}, b: []float64{0, 0}}
+				ps := linScore{s: s, data: data, a: []float64{0.7, -1.3}, b: []float64{0, 0}}
 				if tc.linear {
 					ps.b = []float64{0.5, 1.1}
 				}

@@ -47,7 +47,9 @@ func (e *EulerMaruyama) Prepare(c *Config) (Plan, error) {
 	if e.Steps == 0 {
 		e.Steps = pc.Steps
 	}
-	e.Grid = pc.Grid
+	if e.Grid != pc.Grid {
+		e.Grid = pc.Grid // defaults, written once (a shared sampler is not written again)
+	}
 	return p, nil
 }
 

@@ -16,4 +16,8 @@ func init() {
 	Register("dpm-3", func() Sampler { return &DPMSolver3{} })
 	Register("dpmpp-2s", func() Sampler { return &DPMSolverPP2S{} })
 	Register("dpm-adaptive", func() Sampler { return &DPMAdaptive{} })
+	Register("dpmpp-2m", func() Sampler { return &DPMPP2M{} })
+	Register("dpmpp-3m", func() Sampler { return &DPMPP3M{} })
+	Register("dpmpp-2m-sde", func() Sampler { return &DPMPP2MSDE{} })
+	Register("unipc", func() Sampler { return &UniPC{} })
 }
