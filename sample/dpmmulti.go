@@ -44,7 +44,6 @@ import (
 // found to stabilise sampling with very few steps. From 10 steps on every
 // step after the warm-up has the full order.
 
-
 // DefaultMultisteps is the default number of steps of the multistep
 // samplers: 20 steps, 20 score evaluations, the papers' budget for images.
 const DefaultMultisteps = 20
