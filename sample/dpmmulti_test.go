@@ -309,7 +309,7 @@ func TestMultistepConstantExact(t *testing.T) {
 			for _, mk := range []func(n int) Sampler{
 				func(n int) Sampler { return &DPMPP2M{Steps: n, Prediction: form} },
 				func(n int) Sampler { return &DPMPP3M{Steps: n, Prediction: form} },
-				func(n int) Sampler { return &UniPC{Steps: n, Prediction: form} },
+				func(n int) Sampler { return &UniPC{Steps: n, Order: 2, Prediction: form} },
 				func(n int) Sampler { return &UniPC{Steps: n, Order: 3, Prediction: form} },
 			} {
 				for _, n := range []int{3, 5, 20} {
@@ -549,7 +549,7 @@ func TestMultistepOrderPolynomial(t *testing.T) {
 			}{
 				{func(n int) Sampler { return &DPMPP2M{Steps: n, Prediction: form} }, 2, 2},
 				{func(n int) Sampler { return &DPMPP3M{Steps: n, Prediction: form} }, 3, 3},
-				{func(n int) Sampler { return &UniPC{Steps: n, Prediction: form} }, 3, 3},
+				{func(n int) Sampler { return &UniPC{Steps: n, Order: 2, Prediction: form} }, 3, 3},
 			} {
 				p := newPoly(s, c.deg, data)
 				var errs []float64

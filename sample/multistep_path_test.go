@@ -52,11 +52,11 @@ func TestMultistepPathErrorGMM8(t *testing.T) {
 		label string
 		mk    func(n int) Sampler
 	}{
-		{"unipc (logsnr)", func(n int) Sampler { return &UniPC{Steps: n} }},
-		{"unipc noise (logsnr)", func(n int) Sampler { return &UniPC{Steps: n, Prediction: PredictionNoise} }},
+		{"unipc 2 (logsnr)", func(n int) Sampler { return &UniPC{Steps: n, Order: 2} }},
+		{"unipc 2 noise (logsnr)", func(n int) Sampler { return &UniPC{Steps: n, Order: 2, Prediction: PredictionNoise} }},
 		{"unipc 3 noise (logsnr)", func(n int) Sampler { return &UniPC{Steps: n, Order: 3, Prediction: PredictionNoise} }},
-		{"unipc (quadratic)", func(n int) Sampler { return &UniPC{Steps: n, Grid: Grid{Schedule: ScheduleQuadratic}} }},
-		{"unipc (karras)", func(n int) Sampler { return &UniPC{Steps: n, Grid: Grid{Schedule: ScheduleKarras}} }},
+		{"unipc 2 (quadratic)", func(n int) Sampler { return &UniPC{Steps: n, Order: 2, Grid: Grid{Schedule: ScheduleQuadratic}} }},
+		{"unipc 2 (karras)", func(n int) Sampler { return &UniPC{Steps: n, Order: 2, Grid: Grid{Schedule: ScheduleKarras}} }},
 		{"dpmpp-3m (logsnr)", func(n int) Sampler { return &DPMPP3M{Steps: n} }},
 		{"dpmpp-3m noise (logsnr)", func(n int) Sampler { return &DPMPP3M{Steps: n, Prediction: PredictionNoise} }},
 		{"dpmpp-3m (quadratic)", func(n int) Sampler { return &DPMPP3M{Steps: n, Grid: Grid{Schedule: ScheduleQuadratic}} }},
