@@ -119,7 +119,7 @@ func TestDPMAdaptiveNFEIsTruthful(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if got := d.Describe(); got != "DPM-Solver-23, rtol 0.001 atol 0.001, noise prediction" {
+	if got := d.Describe(); got != "DPM-Solver-23, rtol 0.001 atol 0.001, data prediction" {
 		t.Errorf("defaults: %q", got)
 	}
 }
@@ -152,6 +152,6 @@ func ExampleDPMAdaptive() {
 	fmt.Println(c.Sampler.(Describer).Describe())
 	fmt.Println("steps = accepted + rejected:", st.Steps[0] == st.Accepted[0]+st.Rejected[0])
 	// Output:
-	// DPM-Solver-12, rtol 0.0001 atol 0.0001, noise prediction
+	// DPM-Solver-12, rtol 0.0001 atol 0.0001, data prediction
 	// steps = accepted + rejected: true
 }
