@@ -80,3 +80,16 @@ func BenchmarkGauss64DDIM(b *testing.B) {
 }
 
 // The score alone: go test -run '^$' -bench MixtureScore ./score
+
+// The fast samplers on gauss:64 at 1000 steps (2000 evaluations for Heun), whose exact score costs a
+// few operations a value, so the time is mostly the sampler's own vector
+// work: compare per evaluation with BenchmarkGauss64EM.
+func BenchmarkGauss64UniPC(b *testing.B) {
+	s := sde.NewVP()
+	benchGenerate(b, Config{SDE: s, Score: score.Gauss(s, 64), Sampler: &UniPC{}})
+}
+
+func BenchmarkGauss64EDMHeun(b *testing.B) {
+	s := sde.NewVP()
+	benchGenerate(b, Config{SDE: s, Score: score.Gauss(s, 64), Sampler: &EDMHeun{}})
+}

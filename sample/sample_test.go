@@ -100,7 +100,9 @@ func setSteps(s Sampler, n int) {
 	case *DDIM:
 		v.Steps = n
 	default:
-		panic(fmt.Sprintf("setSteps: %T", s))
+		if err := Configure(s, map[string]string{"steps": fmt.Sprint(n)}); err != nil {
+			panic(fmt.Sprintf("setSteps: %T: %v", s, err))
+		}
 	}
 }
 

@@ -102,11 +102,11 @@ func (s *UniPC) Describe() string {
 
 // uniStep is one step of UniPC from grid point k-1 to k: the predictor
 // x_p = ratio x + sum_j wp[j] m_j and the corrector x = ratio x + sum_j
-// wc[j] m_j + wNew m_t, scale folded into the weights.
+// wc[j] m_j + wc[q] m_t (m_t: the model at x_p, the last weight), scale
+// folded into the weights.
 type uniStep struct {
 	ratio    float64
 	wp, wc   []float64
-	wNew     float64
 	corrects bool
 }
 
@@ -232,7 +232,7 @@ func newUniPCPlan(c *Config, g marginalGrid, order int, data bool) (*uniPCPlan, 
 			wp[j] *= scale
 			wc[j] *= scale
 		}
-		pl.steps = append(pl.steps, uniStep{ratio: ratio, wp: wp, wc: wc, wNew: wNew * scale, corrects: k < n})
+		pl.steps = append(pl.steps, uniStep{ratio: ratio, wp: wp, wc: append(wc, wNew*scale), corrects: k < n})
 	}
 	return pl, nil
 }
@@ -270,10 +270,8 @@ func (pl *uniPCPlan) Run(ctx context.Context, b *Block) error {
 			msCombine(xp, x, st.ratio, st.wp, hist[:q])
 			mt := ring[k%R]
 			predictTo(b, mt, score, xp, g.t[k], g.alpha[k], g.sigma[k], pl.data, 0, m)
-			msCombine(x, x, st.ratio, st.wc, hist[:q])
-			for i := range x {
-				x[i] += st.wNew * mt[i]
-			}
+			hist[q] = mt // one pass for the history and m_t
+			msCombine(x, x, st.ratio, st.wc, hist[:q+1])
 		}
 		if err := b.NonFinite(x, g.t[k]); err != nil {
 			return err
