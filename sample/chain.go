@@ -15,7 +15,7 @@ import (
 func betaGrid(s Sampler, c *Config) (sde.BetaGrid, error) {
 	g, ok := c.SDE.(sde.BetaGrid)
 	if !ok {
-		return nil, &UnsupportedSDEError{Sampler: s.Name(), SDE: c.SDE.Name(), Need: "a VP SDE (DDPM is the discretised VP SDE: sde.BetaGrid); use em, pc or ode for sub-VP and VE"}
+		return nil, &UnsupportedSDEError{Sampler: s.Name(), SDE: c.SDE.Name(), Need: "a VP SDE (DDPM is the discretised VP SDE: sde.BetaGrid); use another sampler for sub-VP, VE and EDM"}
 	}
 	return g, nil
 }
