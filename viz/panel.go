@@ -41,6 +41,14 @@ func SeriesColor(i int) color.Color {
 	return seriesColors[((i%n)+n)%n]
 }
 
+// seriesCycle returns how many times series i has gone round the colours.
+func seriesCycle(i int) int {
+	if i < 0 {
+		return 0
+	}
+	return i / len(seriesColors)
+}
+
 // translucent returns c with alpha a (0..255), non-premultiplied.
 func translucent(c color.Color, a uint8) color.Color {
 	r, g, b, _ := c.RGBA()
@@ -143,8 +151,12 @@ func AddLine(p *plot.Plot, name string, x, y []float64, color int, dashed bool) 
 	}
 	l.Color = SeriesColor(color)
 	l.Width = vg.Points(1.5)
-	if dashed {
+	switch {
+	case dashed:
 		l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	case seriesCycle(color) > 0:
+		// past the eight colours: dotted, so that no two series look alike
+		l.Dashes = []vg.Length{vg.Points(1.5), vg.Points(2)}
 	}
 	p.Add(l)
 	if name != "" {
@@ -166,6 +178,9 @@ func AddPoints(p *plot.Plot, name string, x, y []float64, color int, radius floa
 	s.GlyphStyle.Color = SeriesColor(color)
 	s.GlyphStyle.Radius = vg.Points(radius)
 	s.GlyphStyle.Shape = draw.CircleGlyph{}
+	if seriesCycle(color) > 0 {
+		s.GlyphStyle.Shape = draw.BoxGlyph{} // past the eight colours
+	}
 	p.Add(s)
 	if name != "" {
 		p.Legend.Add(name, s)
