@@ -1,6 +1,35 @@
 // Package sample draws samples from score-based diffusion models: the
 // reverse-time SDE by Euler-Maruyama, predictor-corrector samplers, the
-// probability-flow ODE, and the discrete DDPM and DDIM chains.
+// probability-flow ODE, the discrete DDPM and DDIM chains, and the field's
+// fast samplers: EDM's (Karras et al. 2022, edm.go), DPM-Solver and
+// DPM-Solver++ singlestep, multistep and adaptive (Lu et al. 2022,
+// dpmsolver.go, dpmmulti.go, dpmadaptive.go) and UniPC (Zhao et al. 2023,
+// unipc.go). docs/samplers.md measures them against the exact flow.
+//
+// # Exponential integrators
+//
+// With alpha = c(t), sigma = s(t) and lambda = log(alpha/sigma), the
+// probability flow written with the data prediction x0(x, t) = (x + s^2
+// score)/c (Tweedie's formula) has a linear part that is integrated exactly
+// (Lu et al. 2022, eq. 3.4; DPM-Solver++ eq. 8):
+//
+//	x_t = (sigma_t/sigma_s) x_s + sigma_t int_{lambda_s}^{lambda_t} e^lambda x0 dlambda
+//
+// and in the noise prediction eps = -s score
+//
+//	x_t = (alpha_t/alpha_s) x_s - alpha_t int_{lambda_s}^{lambda_t} e^-lambda eps dlambda.
+//
+// DPM-Solver(++) and UniPC differ in how they approximate x0 or eps along
+// the step (Taylor terms from intermediate or past evaluations); the EDM
+// samplers step the same flow in Karras' scaled variables x/alpha and
+// sigma/alpha. They need the marginal only, so they work for every SDE
+// here (the drift is linear in x).
+//
+// # Time-step schedules
+//
+// Every fixed-step sampler takes a Grid: uniform in t, in lambda
+// ("logsnr"), Karras et al.'s sigma^(1/rho) ("karras") or in sqrt(t)
+// ("quadratic"); see schedule.go.
 //
 // # Samplers as types
 //
@@ -52,7 +81,7 @@
 // # Time grid
 //
 // em and pc take N steps on t_k = T - k (T - eps)/N, k = 0..N, ending at
-// t_N = eps exactly. Every predictor below steps from t = t_k to t' = t_{k+1};
+// t_N = eps exactly (their default schedule, "t"). Every predictor below steps from t = t_k to t' = t_{k+1};
 // each grid point first runs the corrector (CorrectorSteps times) at t_k,
 // then the predictor.
 //
