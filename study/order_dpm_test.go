@@ -1,13 +1,8 @@
 package study
 
 import (
-	"context"
-	"fmt"
-	"math"
 	"testing"
 
-	"github.com/sdekit/sdekit/sample"
-	"github.com/sdekit/sdekit/score"
 	"github.com/sdekit/sdekit/sde"
 )
 
@@ -30,30 +25,6 @@ func TestOrderDPMSolver2(t *testing.T) {
 	}
 }
 
-// checkOrderSteps is checkOrder over the step counts steps (same problem,
-// rows and band of 0.25).
-func checkOrderSteps(t *testing.T, s sde.SDE, name string, opts map[string]string, want float64, steps []int) OrderResult {
-	t.Helper()
-	eps, _ := sde.DefaultEps(s)
-	cfg := sample.Config{SDE: s, Score: score.Gauss(s, 4), Eps: eps, Workers: 1}
-	mk := func(n int) (sample.Sampler, error) {
-		o := map[string]string{"steps": fmt.Sprint(n)}
-		for k, v := range opts {
-			o[k] = v
-		}
-		return sample.NewFromOptions(name, o)
-	}
-	res, err := Order(context.Background(), cfg, mk, steps, 64, 1)
-	if err != nil {
-		t.Fatalf("%s on %s: %v", name, s.Name(), err)
-	}
-	if math.Abs(res.Order-want) > 0.25 {
-		t.Errorf("%s %v on %s: order %.2f over steps %v, want %v (errors %.3g)", name, opts, s.Name(), res.Order, res.Steps, want, res.Err)
-	}
-	t.Logf("%s %v on %s: order %.2f over steps %v (errors %.3g, NFE %v)", name, opts, s.Name(), res.Order, res.Steps, res.Err, res.NFE)
-	return res
-}
-
 // DPM-Solver-3 has global order 3 in both forms on every SDE. In the noise
 // form `sdesample order`'s 10-160 steps show it on vp, edm and ve
 // (3.19-3.23). On subvp (3.27) and in the data form everywhere (2.42-2.58)
@@ -71,7 +42,7 @@ func TestOrderDPMSolver3(t *testing.T) {
 	}
 	for _, s := range dpmSDEs() {
 		for _, pred := range []string{"noise", "data"} {
-			checkOrderSteps(t, s, "dpm-3", map[string]string{"prediction": pred}, 3, []int{40, 80, 160, 320, 640})
+			checkOrderOver(t, s, "dpm-3", map[string]string{"prediction": pred}, []int{40, 80, 160, 320, 640}, 3)
 		}
 	}
 }

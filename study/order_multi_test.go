@@ -1,13 +1,8 @@
 package study
 
 import (
-	"context"
-	"fmt"
-	"math"
 	"testing"
 
-	"github.com/sdekit/sdekit/sample"
-	"github.com/sdekit/sdekit/score"
 	"github.com/sdekit/sdekit/sde"
 )
 
@@ -67,36 +62,6 @@ func TestOrderMultistep(t *testing.T) {
 	}
 }
 
-// orderOf measures the order of sampler name with opts on gauss:4 under s
-// over the given steps, as checkOrder does.
-func orderOf(t *testing.T, s sde.SDE, name string, opts map[string]string, steps []int) OrderResult {
-	t.Helper()
-	eps, _ := sde.DefaultEps(s)
-	cfg := sample.Config{SDE: s, Score: score.Gauss(s, 4), Eps: eps, Workers: 1}
-	mk := func(n int) (sample.Sampler, error) {
-		o := map[string]string{"steps": fmt.Sprint(n)}
-		for k, v := range opts {
-			o[k] = v
-		}
-		return sample.NewFromOptions(name, o)
-	}
-	res, err := Order(context.Background(), cfg, mk, steps, 64, 1)
-	if err != nil {
-		t.Fatalf("%s on %s: %v", name, s.Name(), err)
-	}
-	return res
-}
-
-// checkOrderOver is checkOrder over other step counts (same band, 0.25).
-func checkOrderOver(t *testing.T, s sde.SDE, name string, opts map[string]string, steps []int, want float64) {
-	t.Helper()
-	res := orderOf(t, s, name, opts, steps)
-	if math.Abs(res.Order-want) > 0.25 {
-		t.Errorf("%s %v on %s: order %.2f over steps %v, want %v (errors %.3g)", name, opts, s.Name(), res.Order, res.Steps, want, res.Err)
-	}
-	t.Logf("%s %v on %s: order %.2f (errors %.3g at steps %v)", name, opts, s.Name(), res.Order, res.Err, res.Steps)
-}
-
 // UniPC-3 (the default): a third-order predictor corrected to fourth order.
 // Over 10..160 steps the error falls irregularly (83x from 10 to 20 steps,
 // 2.3x from 20 to 40: the warm-up's lower orders and the grid's first, long
@@ -106,14 +71,7 @@ func checkOrderOver(t *testing.T, s sde.SDE, name string, opts map[string]string
 // and 3.70 (edm); asserted to be at least 3.5, half an order above UniPC-2.
 func TestOrderUniPC3(t *testing.T) {
 	for _, s := range []sde.SDE{sde.NewVP(), sde.NewEDM()} {
-		eps, _ := sde.DefaultEps(s)
-		cfg := sample.Config{SDE: s, Score: score.Gauss(s, 4), Eps: eps, Workers: 1}
-		res, err := Order(context.Background(), cfg, func(n int) (sample.Sampler, error) {
-			return sample.NewFromOptions("unipc", map[string]string{"steps": fmt.Sprint(n)})
-		}, []int{40, 80, 160, 320, 640}, 64, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := orderOf(t, s, "unipc", nil, []int{40, 80, 160, 320, 640})
 		t.Logf("unipc (order 3) on %s: order %.2f, errors %.3g", s.Name(), res.Order, res.Err)
 		if res.Order < 3.5 {
 			t.Errorf("unipc (order 3) on %s: order %.2f, want about 4", s.Name(), res.Order)
