@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sdekit/sdekit/internal/fit"
 	"math"
 	"testing"
 
@@ -574,7 +575,7 @@ func TestMultistepOrderPolynomial(t *testing.T) {
 					}
 					errs = append(errs, math.Sqrt(ss/float64(2*len(rows))))
 				}
-				order := msOrderSlope(steps, errs)
+				order := fit.Order(steps, errs)
 				if data && math.Abs(order-c.wantOrder) > 0.25 {
 					t.Errorf("%s %s on %s, degree %d: order %.2f, want %v (errors %.3g)", name, form, s.Name(), c.deg, order, c.wantOrder, errs)
 				}
@@ -630,18 +631,4 @@ func flowPoly(s sde.SDE, p *polyScore, x []float64, t0, t1 float64) []float64 {
 		}
 	}
 	return out
-}
-
-// msOrderSlope is the least-squares slope of -log e against log n.
-func msOrderSlope(n []int, e []float64) float64 {
-	var sx, sy, sxx, sxy float64
-	k := float64(len(n))
-	for i := range n {
-		x, y := math.Log(float64(n[i])), -math.Log(e[i])
-		sx += x
-		sy += y
-		sxx += x * x
-		sxy += x * y
-	}
-	return (k*sxy - sx*sy) / (k*sxx - sx*sx)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/sdekit/sdekit/internal/fit"
 	"github.com/sdekit/sdekit/sample"
 	"github.com/sdekit/sdekit/score"
 )
@@ -74,20 +75,6 @@ func Order(ctx context.Context, cfg sample.Config, mk func(steps int) (sample.Sa
 		res.NFE = append(res.NFE, nfe/float64(rows))
 		res.Err = append(res.Err, math.Sqrt(ss/float64(len(x))))
 	}
-	res.Order = slope(res.Steps, res.Err)
+	res.Order = fit.Order(res.Steps, res.Err)
 	return res, nil
-}
-
-// slope is the least-squares slope of -log e against log n.
-func slope(n []int, e []float64) float64 {
-	var sx, sy, sxx, sxy float64
-	k := float64(len(n))
-	for i := range n {
-		x, y := math.Log(float64(n[i])), -math.Log(e[i])
-		sx += x
-		sy += y
-		sxx += x * x
-		sxy += x * y
-	}
-	return (k*sxy - sx*sy) / (k*sxx - sx*sx)
 }
