@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/sdekit/sdekit/internal/fit"
 	"math"
 	"testing"
 
+	"github.com/sdekit/sdekit/internal/fit"
 	"github.com/sdekit/sdekit/score"
 	"github.com/sdekit/sdekit/sde"
 )
