@@ -14,6 +14,7 @@ import (
 	"github.com/sdekit/sdekit/ode"
 	"github.com/sdekit/sdekit/sample"
 	"github.com/sdekit/sdekit/sde"
+	"github.com/sdekit/sdekit/study"
 	"github.com/sdekit/sdekit/viz"
 )
 
@@ -34,18 +35,11 @@ import (
 
 // samplerConfig returns the sample.Config of a sampler spec.
 func samplerConfig(spec string, s sde.SDE, sc sde.Score, steps int) sample.Config {
-	f := strings.Fields(spec)
-	check(len(f) > 0, "empty sampler spec; use one of "+strings.Join(sample.Names(), ", "))
-	opts := map[string]string{}
-	for _, kv := range f[1:] {
-		k, v, ok := strings.Cut(kv, "=")
-		check(ok, fmt.Sprintf("sampler spec %q: option %q is not name=value", spec, kv))
-		opts[k] = v
+	sp, err := study.ParseSpec(spec)
+	if err != nil {
+		panic(fmt.Sprintf("nb: %s", strings.TrimPrefix(err.Error(), "study: ")))
 	}
-	if steps > 0 {
-		opts["steps"] = fmt.Sprint(steps)
-	}
-	smp, err := sample.NewFromOptions(f[0], opts)
+	smp, err := sp.Sampler(steps)
 	if err != nil {
 		panic(fmt.Sprintf("nb: sampler spec %q: %v", spec, err))
 	}
