@@ -50,15 +50,20 @@ func samplerConfig(spec string, s sde.SDE, sc sde.Score, steps int) sample.Confi
 	return cfg
 }
 
-// adaptive reports whether the sampler of cfg chooses its own steps (the
-// probability flow with an adaptive tableau), so a step count means nothing.
+// adaptive reports whether the sampler of cfg chooses its own steps (no
+// steps option, as dpm-adaptive, or the probability flow with an adaptive
+// tableau), so a step count means nothing.
 func adaptive(cfg sample.Config) bool {
-	pf, ok := cfg.Sampler.(*sample.ProbabilityFlow)
-	if !ok {
-		return false
+	if pf, ok := cfg.Sampler.(*sample.ProbabilityFlow); ok {
+		tb, err := ode.TableauByName(pf.Solver)
+		return err == nil && tb.Adaptive()
 	}
-	tb, err := ode.TableauByName(pf.Solver)
-	return err == nil && tb.Adaptive()
+	for _, o := range sample.Options(cfg.Sampler) {
+		if o.Name == "steps" {
+			return false
+		}
+	}
+	return true
 }
 
 // generate draws rows 0..n-1 of the seed; it returns the samples, the mean
