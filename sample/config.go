@@ -26,8 +26,9 @@ type Config struct {
 	// 0 selects the SDE's default (sde.DefaultEps: 1e-3 for VP and sub-VP,
 	// 1e-5 for VE).
 	Eps float64
-	// Noise is where the Gaussian draws come from; nil selects Streams{},
-	// a counter-based stream per row.
+	// Noise is where the Gaussian draws come from; nil selects the
+	// sampler's default (NoiseChooser: a Brownian tree for the methods that
+	// need one), else Streams{}, a counter-based stream per row.
 	Noise Noise
 
 	Workers int // goroutines; 0 => runtime.NumCPU(). Results are identical for any value.
@@ -79,6 +80,12 @@ func (c *Config) prepare() (Plan, error) {
 	}
 	if c.Noise == nil {
 		c.Noise = Streams{}
+		if nc, ok := c.Sampler.(NoiseChooser); ok {
+			c.Noise = nc.DefaultNoise()
+		}
+	}
+	if tb, ok := c.Noise.(TimeBinder); ok {
+		c.Noise = tb.BindTime(T)
 	}
 	if c.Workers == 0 {
 		c.Workers = runtime.NumCPU()

@@ -1,6 +1,10 @@
 package sample
 
-import "github.com/sdekit/sdekit/internal/rng"
+import (
+	"math"
+
+	"github.com/sdekit/sdekit/internal/rng"
+)
 
 // Noise is where the samplers' Gaussian draws come from. The default,
 // Streams, gives every row its own counter-based stream; a Brownian tree
@@ -33,6 +37,38 @@ type NoiseSource interface {
 	Next()
 }
 
+// AreaSource is a NoiseSource that also answers the space-time Levy area
+// of an interval, which the strong order 1.5 methods for additive noise
+// (SRA1, ShARK) need. For the interval between t0 and t1 (either order),
+// h = |t1 - t0|, IncrementArea writes for rows a..c-1
+//
+//	w  = (W(t1) - W(t0)) / sqrt(h)                                   ~ N(0, 1)
+//	hh = H / sqrt(h),  H = (1/h) int_lo^hi (W(u) - W(lo) - (u - lo)/h (W(hi) - W(lo))) du   ~ N(0, 1/12)
+//
+// (lo, hi: the interval's ends in increasing order), w and hh independent
+// (Foster 2020; diffrax's SpaceTimeLevyArea). w changes sign with the
+// direction; H does not (the area of the time-reversed path is the same H),
+// so a reverse-time step from t0 to t1 < t0 uses them as they come. Like
+// Increment, it is one draw: Next ends it.
+type AreaSource interface {
+	NoiseSource
+	IncrementArea(w, hh []float64, a, c int, t0, t1 float64)
+}
+
+// NoiseChooser is implemented by samplers with a default Noise of their own
+// (the Brownian tree, for methods that refine or reject steps): Validate
+// takes it when Config.Noise is nil.
+type NoiseChooser interface {
+	DefaultNoise() Noise
+}
+
+// TimeBinder is implemented by Noise values defined on the run's time
+// interval [0, T] (a Brownian tree): Validate replaces Config.Noise by
+// BindTime(T) of the SDE's T.
+type TimeBinder interface {
+	BindTime(T float64) Noise
+}
+
 // Streams is the default Noise: row i of seed s draws its normals in order
 // from its own counter-based stream rng.NewKey(s, i, rng.Sampling) (normal
 // n of the row is a fixed function of the key and n), so a row is the same
@@ -48,6 +84,7 @@ type streamSource struct {
 	d     int
 	keys  []rng.Key
 	drawn uint64 // normals drawn so far by every row of the block (they advance in lock step)
+	width uint64 // normals per row the current draw uses: d, or 2d after IncrementArea
 }
 
 func (s *streamSource) Start(seed uint64, rows []int) {
@@ -58,7 +95,7 @@ func (s *streamSource) Start(seed uint64, rows []int) {
 	for r, row := range rows {
 		s.keys[r] = rng.NewKey(seed, row, rng.Sampling)
 	}
-	s.drawn = 0
+	s.drawn, s.width = 0, uint64(s.d)
 }
 
 func (s *streamSource) Normals(z []float64, a, c int) {
@@ -67,4 +104,20 @@ func (s *streamSource) Normals(z []float64, a, c int) {
 
 func (s *streamSource) Increment(z []float64, a, c int, _, _ float64) { s.Normals(z, a, c) }
 
-func (s *streamSource) Next() { s.drawn += uint64(s.d) }
+// IncrementArea takes the draw's d normals for w and the next d, divided by
+// sqrt(12), for hh: the right law, independent from step to step (so a
+// stream answers the 1.5 methods too, without a path shared across runs).
+func (s *streamSource) IncrementArea(w, hh []float64, a, c int, _, _ float64) {
+	d := uint64(s.d)
+	rng.NormalsRows(w[a*s.d:c*s.d], s.d, s.keys[a:c], s.drawn)
+	rng.NormalsRows(hh[a*s.d:c*s.d], s.d, s.keys[a:c], s.drawn+d)
+	for i := a * s.d; i < c*s.d; i++ {
+		hh[i] *= invSqrt12
+	}
+	s.width = 2 * d
+}
+
+// invSqrt12 is the standard deviation of H/sqrt(h).
+var invSqrt12 = 1 / math.Sqrt(12)
+
+func (s *streamSource) Next() { s.drawn += s.width; s.width = uint64(s.d) }

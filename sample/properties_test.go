@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -831,5 +832,39 @@ func TestAllFinite(t *testing.T) {
 				x[i] = v
 			}
 		}
+	}
+}
+
+// Streams answers IncrementArea with the draw's d normals for w and the
+// next d over sqrt(12) for hh, and Next then skips both: w equals what
+// Increment gives at that draw, and the draw after an area draw starts 2d
+// normals later.
+func TestStreamsArea(t *testing.T) {
+	const d = 3
+	rows := []int{4, 9}
+	a := Streams{}.NewSource(d)
+	b := Streams{}.NewSource(d)
+	a.Start(7, rows)
+	b.Start(7, rows)
+	w, hh, z := make([]float64, 2*d), make([]float64, 2*d), make([]float64, 2*d)
+	a.(AreaSource).IncrementArea(w, hh, 0, 2, 1, 0.5)
+	a.Next()
+	b.Increment(z, 0, 2, 1, 0.5)
+	b.Next()
+	if !slices.Equal(w, z) {
+		t.Errorf("w %v, Increment %v", w, z)
+	}
+	b.Increment(z, 0, 2, 1, 0.5)
+	b.Next()
+	for i := range z {
+		if math.Abs(hh[i]-z[i]/math.Sqrt(12)) > 1e-15 {
+			t.Errorf("hh %v, next normals/sqrt(12) %v", hh, z)
+			break
+		}
+	}
+	a.Increment(w, 0, 2, 0.5, 0.2)
+	b.Increment(z, 0, 2, 0.5, 0.2)
+	if !slices.Equal(w, z) {
+		t.Errorf("after an area draw: %v, want %v", w, z)
 	}
 }
