@@ -133,6 +133,10 @@ func runLikelihood(ctx context.Context, args []string, stdout, stderr io.Writer)
 		Solver: *solver, Controller: pid, Joint: *joint, Workers: nw}
 	d := tab.D
 	rows := sh.rows(tab.N)
+	if err := checkPaths([]ioPath{{"o", *out}, {"record", *recPath}, {"plot", *plotPath}},
+		append(scoreInputs(prob), ioPath{"data", *dataPath})); err != nil {
+		return err
+	}
 
 	of, err := createOut("o", *out)
 	if err != nil {

@@ -48,6 +48,9 @@ func runTrajectory(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *coord < 0 || *coord >= d {
 		return usagef("-coord %d: the score has coordinates 0 to %d", *coord, d-1)
 	}
+	if err := checkPaths([]ioPath{{"o", *out}, {"record", *recPath}, {"plot", *plotPath}}, scoreInputs(prob)); err != nil {
+		return err
+	}
 	of, err := createOut("o", *out)
 	if err != nil {
 		return err
