@@ -31,3 +31,15 @@ func TestReplaySaysWhatIsOnDisk(t *testing.T) {
 		t.Errorf("replay -o onto the record: exit %d, %q", code, errs)
 	}
 }
+
+// One point has no standard error: the summary says so instead of NaN.
+func TestLikelihoodOnePoint(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if err := os.WriteFile("one.csv", []byte("x0,x1\n0.5,0.25\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := mustRun(t, "likelihood", "-score", "gmm8", "-data", "one.csv", "-o", "r.csv", "-rtol", "1e-3", "-atol", "1e-3")
+	if strings.Contains(out, "NaN") || !strings.Contains(out, "+- n/a (one point) nats") {
+		t.Errorf("summary of one point: %q", out)
+	}
+}
