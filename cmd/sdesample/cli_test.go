@@ -175,7 +175,7 @@ func TestMergeRefusesBadShards(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			code, _, errs := cli(t, context.Background(), append([]string{"merge", "-o", filepath.Join(dir, "m.csv")}, c.args...)...)
-			if code != c.code || !strings.Contains(errs, "give every shard once, in order") {
+			if code != c.code || !strings.Contains(errs, "give every shard once, in shard order") {
 				t.Fatalf("exit %d, stderr %q", code, errs)
 			}
 		})

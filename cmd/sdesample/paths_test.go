@@ -43,3 +43,30 @@ func TestLikelihoodOnePoint(t *testing.T) {
 		t.Errorf("summary of one point: %q", out)
 	}
 }
+
+// merge checks the row column where the shards have one: likelihood
+// shards given in the wrong order are refused (they came out 1, 0, 2, ...);
+// in order they merge into the unsharded file, and a count that does not
+// add up names shards, not rows.
+func TestMergeOrder(t *testing.T) {
+	t.Chdir(t.TempDir())
+	mustRun(t, "data", "-from", "gmm8", "-n", "8", "-seed", "2", "-o", "pts.csv")
+	lik := func(extra ...string) {
+		mustRun(t, append([]string{"likelihood", "-score", "gmm8", "-data", "pts.csv", "-rtol", "1e-3", "-atol", "1e-3"}, extra...)...)
+	}
+	lik("-o", "all.csv")
+	lik("-shard", "0/2", "-o", "s0.csv")
+	lik("-shard", "1/2", "-o", "s1.csv")
+	code, _, errs := cli(t, t.Context(), "merge", "-o", "m.csv", "s1.csv", "s0.csv")
+	if code != 1 || !strings.Contains(errs, "the shards are out of order") {
+		t.Errorf("merge in the wrong order: exit %d, %q", code, errs)
+	}
+	mustRun(t, "merge", "-o", "m.csv", "s0.csv", "s1.csv")
+	if string(readFile(t, "m.csv")) != string(readFile(t, "all.csv")) {
+		t.Error("merged shards differ from the unsharded run")
+	}
+	code, _, errs = cli(t, t.Context(), "merge", "-rows", "9", "-o", "m2.csv", "s0.csv", "s1.csv")
+	if code != 1 || !strings.Contains(errs, "a shard may be missing: give every shard once, in shard order 0, 1, ..., n-1") {
+		t.Errorf("merge with -rows 9: exit %d, %q", code, errs)
+	}
+}
