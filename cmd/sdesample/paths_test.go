@@ -70,3 +70,24 @@ func TestMergeOrder(t *testing.T) {
 		t.Errorf("merge with -rows 9: exit %d, %q", code, errs)
 	}
 }
+
+// Asked-for help goes to stdout (exit 0), `help CMD` prints CMD's flags,
+// and version names the kernels in use.
+func TestHelpAndVersion(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"help"}, {"sample", "-h"}, {"help", "sample"}} {
+		code, out, errs := cli(t, t.Context(), args...)
+		if code != 0 || errs != "" || out == "" {
+			t.Errorf("%v: exit %d, stdout %d bytes, stderr %q", args, code, len(out), errs)
+		}
+	}
+	if _, out, _ := cli(t, t.Context(), "help", "sample"); !strings.Contains(out, "-sampler") {
+		t.Errorf("help sample does not show sample's flags: %q", out)
+	}
+	if code, _, errs := cli(t, t.Context()); code != 2 || !strings.Contains(errs, "usage: sdesample") {
+		t.Errorf("no arguments: exit %d, stderr %q", code, errs)
+	}
+	code, out, _ := cli(t, t.Context(), "version")
+	if code != 0 || !strings.Contains(out, "kernels   normals ") || !strings.Contains(out, "go        go1.") {
+		t.Errorf("version: exit %d, %q", code, out)
+	}
+}
