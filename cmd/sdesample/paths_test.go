@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -89,5 +90,39 @@ func TestHelpAndVersion(t *testing.T) {
 	code, out, _ := cli(t, t.Context(), "version")
 	if code != 0 || !strings.Contains(out, "kernels   normals ") || !strings.Contains(out, "go        go1.") {
 		t.Errorf("version: exit %d, %q", code, out)
+	}
+}
+
+// trajectory stops on Ctrl-C at any point, before, during or after its
+// blocks: exit 130, one line, no output or temporary file (it went on and
+// exited 0 while writing its CSV).
+func TestTrajectoryInterrupt(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"trajectory", "-score", "gmm8", "-sampler", "em", "-steps", "20", "-n", "40", "-block", "8",
+		"-workers", "1", "-o", filepath.Join(dir, "p.csv")}
+	// How often the whole run looks at its context: cancelling at each of
+	// those points must stop it.
+	all := &laterCancel{Context: t.Context(), k: 1 << 30, done: make(chan struct{})}
+	if code, _, errs := cli(t, all, args...); code != 0 {
+		t.Fatalf("uncancelled run: exit %d, %q", code, errs)
+	}
+	os.Remove(filepath.Join(dir, "p.csv"))
+	if all.calls < 10 {
+		t.Fatalf("the run looked at its context %d times", all.calls)
+	}
+	for _, k := range []int{1, 2, all.calls / 2, all.calls - 1, all.calls} {
+		ctx := &laterCancel{Context: t.Context(), k: k, done: make(chan struct{})}
+		code, _, errs := cli(t, ctx, args...)
+		if code != 130 || errs != "sdesample trajectory: interrupted; no output written\n" {
+			t.Errorf("cancel at check %d of %d: exit %d, stderr %q", k, all.calls, code, errs)
+		}
+		noStrayFiles(t, dir)
+	}
+	// Blocks of paths give the same file as one block (rows are independent).
+	t.Chdir(dir)
+	mustRun(t, "trajectory", "-score", "gmm8", "-sampler", "em", "-steps", "20", "-n", "40", "-block", "7", "-o", "a.csv")
+	mustRun(t, "trajectory", "-score", "gmm8", "-sampler", "em", "-steps", "20", "-n", "40", "-block", "100", "-o", "b.csv")
+	if string(readFile(t, "a.csv")) != string(readFile(t, "b.csv")) {
+		t.Error("trajectory depends on -block")
 	}
 }
