@@ -265,6 +265,9 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if err := checkPaths([]ioPath{{"o", *out}, {"record", *recPath}, {"plot", *plotPath}, {"plot-steps", *stepsPath}}, scoreInputs(prob)); err != nil {
+		return err
+	}
 	flow, isFlow := cfg.Sampler.(*sample.ProbabilityFlow)
 	if *stepsPath != "" && !isFlow {
 		return usagef("-plot-steps draws the adaptive steps of the probability-flow ODE; use it with -sampler ode")

@@ -120,14 +120,13 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	default:
 		return usagef("-loss %q: use dsm, ddpm or smld", *loss)
 	}
-	if err := checkRecordPath(*recPath); err != nil {
+	// Fail early on a missing output folder, or an output that is an input.
+	if err := checkPaths([]ioPath{{"o", *out}, {"record", *recPath}},
+		[]ioPath{{"data", *dataSpec}, {"resume", *resume}}); err != nil {
 		return err
 	}
-	// Fail early on a missing output folder.
-	if f, err := data.CreateAtomic(*out); err != nil {
-		return dataErr("o", err)
-	} else {
-		f.Abort()
+	if err := checkRecordPath(*recPath); err != nil {
+		return err
 	}
 
 	var src data.Source
