@@ -85,7 +85,26 @@ type StochasticHeun struct {
 // The paper proves convergence to the Stratonovich solution with strong
 // order 0.5 in general; torchsde (whose authors are the paper's) states
 // strong order 1.0 for additive noise, as here, and calls its weak order
-// unknown in general. Measured weak order on gauss:D: study/weak_test.go.
+// unknown in general.
+//
+// It is a poor solver for the reverse diffusion SDE. On the linear test
+// equation dx = l x dtau a step maps (y, z) by a matrix of determinant -1
+// and trace 2 h l: its roots are r = h l +- sqrt(1 + (h l)^2), the solution's
+// e^(h l) and a parasitic -e^(-h l). The reverse SDE's drift contracts (l <
+// 0: l = -g^2/v - a on Gaussian data), so the parasitic mode grows by the
+// same factor the solution contracts, exp(int |l| dtau) over the run, for
+// any step size: about 3.8e3 on VP for data of std 0.2 (6e2 for std 0.5),
+// with the factor's square on the variance. Each step's local error (and
+// the noise's (g(t) - g(tp))/2 dB, which z and y take differently) feeds
+// the mode, so the errors are large until the steps are small enough for
+// those injections to be tiny. Measured: on gauss:16 under VP the exact
+// weak error (study.WeakOrder) is 1.3e4 at 10 steps, 0.30 at 160 and 4.6e-3
+// at 320 (stochastic-heun: 3.7e-2, 1.6e-4, 3.9e-5 at 20, 320, 640
+// evaluations); its strong error on gmm8 under VP is 0.78 at 256 steps
+// (em: 0.027) and only falls below 0.02 beyond 2000 steps. Asymptotically
+// it converges with weak order 2 and strong order 1 (sample/sheun_test.go,
+// study/weak_test.go). It is here for comparison and for its reversibility,
+// not as a recommended sampler.
 type ReversibleHeun struct {
 	// Steps is the number N of steps; 0 selects 1000.
 	Steps int
