@@ -454,7 +454,9 @@ type gridPath struct {
 	K      int
 }
 
-func (g gridPath) NewSource(d int) NoiseSource { return &gridPathSource{g: g, d: d, s: Streams{}.NewSource(d)} }
+func (g gridPath) NewSource(d int) NoiseSource {
+	return &gridPathSource{g: g, d: d, s: Streams{}.NewSource(d)}
+}
 
 type gridPathSource struct {
 	g    gridPath
