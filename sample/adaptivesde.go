@@ -66,10 +66,11 @@ import (
 // sampler by whether its samples can be told from exact ones. rtol = atol
 // = 0.01 is the loosest of 0.1, 0.05, 0.02, 0.01 at which the samples sit
 // at the metric noise floor under all four SDEs: on gmm8, 10^4 rows, one
-// Brownian path per row, seeds 1-3, the mixture weights, the mean and the
-// mean of log p_0 are within 2.8 standard errors of the truth (as em's at
-// 1000 steps are), for 267 evaluations per sample on VP (em: 1000), 272 on
-// sub-VP, 598 on VE and 594 on EDM. At 0.02 VP takes 167 and is at the
+// Brownian path per row, seeds 1-3 (VP) and 1-2 (the others), each mixture
+// weight, mean coordinate and the mean of log p_0 is within 2.8 standard
+// errors of the truth, as em's at 1000 steps are (except on EDM, where em's
+// uniform grid leaves a log-density gap of -4.5), for 267 evaluations per
+// sample on VP (em: 1000), 272 on sub-VP, 598 on VE and 594 on EDM. At 0.02 VP takes 167 and is at the
 // floor too, but on VE the log-density gap is 2.0-2.5 standard errors (2.4
 // with 4 x 10^4 rows: a bias); at 0.05 it is -1.2 to -2.4 on VP and +2.8
 // to +3.0 on VE; at 0.1, -8 on VP. On gauss:3 the default takes 342 (VP)
