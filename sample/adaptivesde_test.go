@@ -3,6 +3,7 @@ package sample
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -392,6 +393,42 @@ func TestAdaptiveSDERetryNoise(t *testing.T) {
 		}
 		if !tc.biased && math.Abs(gap) > 3*se {
 			t.Errorf("%T: gap %.4f (SE %.4f)", tc.noise, gap, se)
+		}
+	}
+}
+
+// No allocation per step: ten times the steps (or a tolerance that takes
+// many more attempts) allocate no more than a few more objects per run.
+func TestHeunAndAdaptiveSDENoAllocationPerStep(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop items, so allocations are not counted")
+	}
+	s := sde.NewVP()
+	for _, name := range []string{"stochastic-heun", "reversible-heun", "adaptive-sde"} {
+		allocs := func(steps int, tol string) float64 {
+			opts := map[string]string{"steps": fmt.Sprint(steps)}
+			if name == "adaptive-sde" {
+				opts = map[string]string{"rtol": tol, "atol": tol}
+			}
+			smp, err := NewFromOptions(name, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := Config{SDE: s, Score: gaussScore{s: s, d: 4, mu: 0.1, v0: 0.5, nanRow: -1}, Sampler: smp, Workers: 1, Block: 16}
+			if err := c.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			x := make([]float64, 40*4)
+			rows := seq(40)
+			return testing.AllocsPerRun(3, func() {
+				if _, err := Generate(context.Background(), c, 1, rows, x, nil); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+		a, b := allocs(40, "1e-1"), allocs(400, "1e-3")
+		if b > a+8 {
+			t.Errorf("%s: %v allocations for the short run, %v for the long one", name, a, b)
 		}
 	}
 }
