@@ -176,11 +176,13 @@ type treeSource struct {
 	// j-1: left W, left H, right W, right H (d each).
 	path   []float64
 	stride int
-	pos    []uint64 // leaf index of the cached point, per row
-	from   []int    // per row, during a descend: the first depth to split
-	have   []bool   // whether the row's path is cached
-	z      []float64
-	acc    []float64 // per row: s-side W, H, t-side W, H (d each)
+	// The cached path of row r leads to leaf pos[r] and is valid down to
+	// depth dep[r] (-1: nothing cached, the root not drawn).
+	pos  []uint64
+	dep  []int
+	from []int // per row, during a descend: the first depth to split
+	z    []float64
+	acc  []float64 // per row: lo-side W, H, hi-side W, H (d each)
 }
 
 func (s *treeSource) Start(seed uint64, rows []int) {
@@ -189,17 +191,17 @@ func (s *treeSource) Start(seed uint64, rows []int) {
 		s.keys = make([]rng.Key, n)
 		s.tkeys = make([]rng.Key, n)
 		s.pos = make([]uint64, n)
-		s.have = make([]bool, n)
+		s.dep = make([]int, n)
 		s.from = make([]int, n)
 		s.path = make([]float64, n*s.stride)
 		s.z = make([]float64, n*2*s.d)
 		s.acc = make([]float64, n*4*s.d)
 	}
-	s.keys, s.tkeys, s.pos, s.have, s.from = s.keys[:n], s.tkeys[:n], s.pos[:n], s.have[:n], s.from[:n]
+	s.keys, s.tkeys, s.pos, s.dep, s.from = s.keys[:n], s.tkeys[:n], s.pos[:n], s.dep[:n], s.from[:n]
 	for r, row := range rows {
 		s.keys[r] = rng.NewKey(seed, row, rng.Sampling)
 		s.tkeys[r] = rng.NewKey(seed, row, rng.Brownian)
-		s.have[r] = false
+		s.dep[r] = -1
 	}
 	s.drawn, s.width = 0, uint64(s.d)
 }
@@ -225,7 +227,7 @@ func (s *treeSource) IncrementArea(w, hh []float64, a, c int, t0, t1 float64) {
 }
 
 // point is a query time located in the leaves: leaf index m and the
-// fraction u in [0, 1] of the leaf before the point.
+// fraction u in [0, 1] of the leaf before the point (u = 1 only for T).
 type point struct {
 	m uint64
 	u float64
@@ -242,6 +244,15 @@ func (s *treeSource) locate(t float64) point {
 		return point{n - 1, 1}
 	}
 	return point{uint64(m), x - m}
+}
+
+// bound returns the depth of the largest node that starts at pt (pt a
+// node boundary, u = 0), or depth for a point inside a leaf.
+func (s *treeSource) bound(pt point) int {
+	if pt.u != 0 {
+		return s.depth
+	}
+	return s.depth - min(bits.TrailingZeros64(pt.m), s.depth)
 }
 
 func (s *treeSource) query(w, hh []float64, a, c int, t0, t1 float64) {
@@ -263,11 +274,13 @@ func (s *treeSource) query(w, hh []float64, a, c int, t0, t1 float64) {
 	}
 	scale := 1 / math.Sqrt(h)
 	if lo.m == hi.m {
-		s.descend(a, c, lo.m)
+		s.descend(a, c, lo.m, s.depth)
 		ua, ub := lo.u, hi.u
 		fw, fh := (ub-ua)*(1-ua-ub)*6, (ub-ua)*(ub-ua)
+		off := s.offset(s.depth, lo.m)
 		for r := a; r < c; r++ {
-			lw, lh := s.node(r, s.depth, lo.m)
+			p := s.path[r*s.stride+off : r*s.stride+off+2*d]
+			lw, lh := p[:d], p[d:2*d]
 			out := w[r*d : (r+1)*d]
 			for i := range out {
 				out[i] = sign * ((ub-ua)*lw[i] + fw*lh[i]) * scale
@@ -281,25 +294,20 @@ func (s *treeSource) query(w, hh []float64, a, c int, t0, t1 float64) {
 		}
 		return
 	}
-	// The children of the lowest common ancestor are at depth cd.
+	// The children of the lowest common ancestor are at depth cd: [lo, mid]
+	// is a suffix of the left one, [mid, hi] a prefix of the right one.
 	cd := s.depth - bits.Len64(lo.m^hi.m) + 1
-	// Accumulate the first-queried point first, so the cache ends at t1,
-	// where a sequential sweep's next query starts.
-	first, second := p0, p1
+	// The first-asked point first, so the cache ends at t1, where a
+	// sequential sweep's next query starts.
 	if sign < 0 {
-		s.descend(a, c, first.m)
-		s.prefix(a, c, first, cd) // t0 is hi
-		s.descend(a, c, second.m)
-		s.suffix(a, c, second, cd)
+		s.prefix(a, c, hi, cd)
+		s.suffix(a, c, lo, cd)
 	} else {
-		s.descend(a, c, first.m)
-		s.suffix(a, c, first, cd)
-		s.descend(a, c, second.m)
-		s.prefix(a, c, second, cd)
+		s.suffix(a, c, lo, cd)
+		s.prefix(a, c, hi, cd)
 	}
-	// The suffix of lo (length ls leaves) joined by (U) to the prefix of hi.
 	// Lengths in leaves: from lo to the end of its depth-cd node, and from
-	// the start of hi's depth-cd node (the midpoint mid) to hi.
+	// the start of hi's (mid) to hi.
 	k := s.depth - cd
 	mid := hi.m >> k << k
 	ls := float64(mid-lo.m) - lo.u
@@ -307,7 +315,7 @@ func (s *treeSource) query(w, hh []float64, a, c int, t0, t1 float64) {
 	al, be := ls/(ls+lp), lp/(ls+lp)
 	for r := a; r < c; r++ {
 		acc := s.acc[r*4*d : (r+1)*4*d]
-		sw, sh, pw, ph := acc[:d], acc[d:2*d], acc[2*d:3*d], acc[3*d:]
+		sw, sh, pw, ph := acc[:d], acc[d:2*d], acc[2*d:3*d], acc[3*d:4*d]
 		out := w[r*d : (r+1)*d]
 		for i := range out {
 			out[i] = sign * (sw[i] + pw[i]) * scale
@@ -321,34 +329,27 @@ func (s *treeSource) query(w, hh []float64, a, c int, t0, t1 float64) {
 	}
 }
 
-// node returns W and H of the node at depth j on the cached path of row r
-// (which must lead to leaf m).
-func (s *treeSource) node(r, j int, m uint64) (w, h []float64) {
-	d := s.d
-	p := s.path[r*s.stride : (r+1)*s.stride]
+// offset returns where W of the node at depth j on the path to leaf m lies
+// in a row's path (H follows it).
+func (s *treeSource) offset(j int, m uint64) int {
 	if j == 0 {
-		return p[:d], p[d : 2*d]
+		return 0
 	}
-	off := (2 + 4*(j-1)) * d
+	off := (2 + 4*(j-1)) * s.d
 	if m>>(s.depth-j)&1 == 1 {
-		off += 2 * d
+		off += 2 * s.d
 	}
-	return p[off : off+d], p[off+d : off+2*d]
+	return off
 }
 
-// sibling returns W and H of the other child at depth j >= 1.
-func (s *treeSource) sibling(r, j int, m uint64) (w, h []float64) {
-	return s.node(r, j, m^1<<(s.depth-j))
-}
-
-// descend makes the cached path of rows a..c-1 lead to leaf m: it keeps the
-// part shared with the cached point and splits the nodes below it.
-func (s *treeSource) descend(a, c int, m uint64) {
+// descend makes the cached path of rows a..c-1 lead to leaf m down to
+// depth e: it keeps the part shared with the cached point and splits the
+// nodes below it.
+func (s *treeSource) descend(a, c int, m uint64, e int) {
 	d := s.d
-	jmin, jmax := s.depth, 0
+	jmin, jmax := e, 0
 	for r := a; r < c; r++ {
-		j := s.depth
-		if !s.have[r] {
+		if s.dep[r] < 0 {
 			p := s.path[r*s.stride : r*s.stride+2*d]
 			z := s.z[r*2*d : (r+1)*2*d]
 			s.tkeys[r].Normals(z, 0)
@@ -356,23 +357,30 @@ func (s *treeSource) descend(a, c int, m uint64) {
 				p[i] = s.rootW * z[i]
 				p[d+i] = s.rootH * z[d+i]
 			}
-			s.have[r] = true
-			j = 0
-		} else if x := s.pos[r] ^ m; x != 0 {
-			j = s.depth - bits.Len64(x)
+			s.pos[r], s.dep[r] = m, 0
 		}
+		// j: the depth down to which the cached path is also m's.
+		j := s.dep[r]
+		if x := s.pos[r] ^ m; x != 0 {
+			j = min(j, s.depth-bits.Len64(x))
+		}
+		if j >= e {
+			j = e // the cached path covers the target: keep it as it is
+		} else {
+			s.pos[r], s.dep[r] = m, e
+		}
+		s.from[r] = j
 		jmin, jmax = min(jmin, j), max(jmax, j)
-		s.pos[r], s.from[r] = m, j
 	}
-	if jmin == s.depth {
-		return
-	}
-	for j := jmin; j < s.depth; j++ {
+	for j := jmin; j < e; j++ {
 		k := uint64(1)<<j + m>>(s.depth-j) // heap index of the node split
 		n0 := 2 * uint64(d) * k
 		if j >= jmax {
 			rng.NormalsRows(s.z[a*2*d:c*2*d], 2*d, s.tkeys[a:c], n0)
 		}
+		src := s.offset(j, m)
+		dst := (2 + 4*j) * d
+		cw, c1, c2 := s.cw[j], s.ch1[j], s.ch2[j]
 		for r := a; r < c; r++ {
 			if j < s.from[r] {
 				continue
@@ -381,22 +389,21 @@ func (s *treeSource) descend(a, c int, m uint64) {
 			if j < jmax {
 				s.tkeys[r].Normals(z, n0)
 			}
-			s.split(r, j, m, z)
+			p := s.path[r*s.stride : (r+1)*s.stride]
+			split(p[dst:dst+4*d], p[src:src+2*d], z, cw, c1, c2)
 		}
 	}
 }
 
-// split draws the children of row r's path node at depth j (on the way to
-// leaf m) by (S), from the normals z.
-func (s *treeSource) split(r, j int, m uint64, z []float64) {
-	d := s.d
-	pw, ph := s.node(r, j, m)
-	p := s.path[r*s.stride : (r+1)*s.stride]
-	off := (2 + 4*j) * d
-	lw, lh, rw, rh := p[off:off+d], p[off+d:off+2*d], p[off+2*d:off+3*d], p[off+3*d:off+4*d]
-	cw, c1, c2 := s.cw[j], s.ch1[j], s.ch2[j]
+// split writes the children (left W, left H, right W, right H) of the node
+// (W, H) by (S), from the normals z (z1 then z2) and the coefficients
+// sqrt(h)/4, sqrt(h)/8, sqrt(h/48) of its length h.
+func split(out, node, z []float64, cw, c1, c2 float64) {
+	d := len(node) / 2
+	pw, ph := node[:d], node[d:2*d]
 	z1, z2 := z[:d], z[d:2*d]
-	for i := range d {
+	lw, lh, rw, rh := out[:d], out[d:2*d], out[2*d:3*d], out[3*d:4*d]
+	for i := range pw {
 		wl := 0.5*pw[i] + 1.5*ph[i] + cw*z1[i]
 		base := 0.25*ph[i] - c1*z1[i]
 		e := c2 * z2[i]
@@ -405,64 +412,123 @@ func (s *treeSource) split(r, j int, m uint64, z []float64) {
 	}
 }
 
-// suffix writes into the s-side accumulators of rows a..c-1 the W and H of
-// the part of the depth-cd node containing pt that lies after pt.
+// suffix writes into the lo-side accumulators of rows a..c-1 the W and H
+// of the part of the depth-cd node containing pt that lies after pt: the
+// part of pt's leaf after it (or, when pt starts a node of depth e <= the
+// leaves, that whole node), joined by (U) to the right siblings of the
+// path's left turns, bottom up.
 func (s *treeSource) suffix(a, c int, pt point, cd int) {
 	d := s.d
 	u := pt.u
-	fw, fh := -6*(1-u)*u, (1-u)*(1-u)
+	e := max(s.bound(pt), cd)
+	s.descend(a, c, pt.m, e)
+	off := s.offset(e, pt.m)
+	l := math.Ldexp(1, s.depth-e)
+	fw, fh := 1.0, 1.0
+	if e == s.depth {
+		l = 1 - u
+		fw, fh = -6*(1-u)*u, (1-u)*(1-u)
+	}
 	for r := a; r < c; r++ {
 		acc := s.acc[r*4*d : r*4*d+2*d]
-		aw, ah := acc[:d], acc[d:]
-		lw, lh := s.node(r, s.depth, pt.m)
-		for i := range d {
-			aw[i] = (1-u)*lw[i] + fw*lh[i]
-			ah[i] = fh * lh[i]
-		}
-		l := 1 - u
-		for j := s.depth; j > cd; j-- {
-			if pt.m>>(s.depth-j)&1 == 1 {
-				continue // a right child: nothing of its parent lies after it
+		aw, ah := acc[:d], acc[d:2*d]
+		p := s.path[r*s.stride : (r+1)*s.stride]
+		nw, nh := p[off:off+d], p[off+d:off+2*d]
+		if e == s.depth {
+			for i := range aw {
+				aw[i] = (1-u)*nw[i] + fw*nh[i]
+				ah[i] = fh * nh[i]
 			}
-			b := math.Ldexp(1, s.depth-j)
-			al, be := l/(l+b), b/(l+b)
-			sw, sh := s.sibling(r, j, pt.m)
-			for i := range d {
+		} else {
+			copy(aw, nw)
+			copy(ah, nh)
+		}
+	}
+	for j := e; j > cd; j-- {
+		if pt.m>>(s.depth-j)&1 == 1 {
+			continue // a right child: nothing of its parent lies after it
+		}
+		b := math.Ldexp(1, s.depth-j)
+		al, be := l/(l+b), b/(l+b)
+		sib := s.offset(j, pt.m) + 2*d
+		for r := a; r < c; r++ {
+			acc := s.acc[r*4*d : r*4*d+2*d]
+			aw, ah := acc[:d], acc[d:2*d]
+			p := s.path[r*s.stride+sib : r*s.stride+sib+2*d]
+			sw, sh := p[:d], p[d:2*d]
+			for i := range aw {
 				ah[i] = al*ah[i] + be*sh[i] + (be*aw[i]-al*sw[i])/2
 				aw[i] += sw[i]
 			}
-			l += b
 		}
+		l += b
 	}
 }
 
-// prefix writes into the t-side accumulators of rows a..c-1 the W and H of
-// the part of the depth-cd node containing pt that lies before pt.
+// prefix writes into the hi-side accumulators of rows a..c-1 the W and H
+// of the part of the depth-cd node containing pt that lies before pt: the
+// part of pt's leaf before it (nothing when pt starts a node; all of the
+// depth-cd node for pt = T), joined by (U) to the left siblings of the
+// path's right turns, bottom up.
 func (s *treeSource) prefix(a, c int, pt point, cd int) {
 	d := s.d
 	u := pt.u
+	e := max(s.bound(pt), cd)
+	whole := u == 1 // pt = T: the depth-cd node is all before it
+	if whole {
+		e = cd
+	}
+	s.descend(a, c, pt.m, e)
+	off := s.offset(e, pt.m)
+	l := u
 	fw, fh := 6*u*(1-u), u*u
+	switch {
+	case whole:
+		l = math.Ldexp(1, s.depth-e)
+	case e < s.depth:
+		l = 0
+	}
 	for r := a; r < c; r++ {
 		acc := s.acc[r*4*d+2*d : (r+1)*4*d]
-		aw, ah := acc[:d], acc[d:]
-		lw, lh := s.node(r, s.depth, pt.m)
-		for i := range d {
-			aw[i] = u*lw[i] + fw*lh[i]
-			ah[i] = fh * lh[i]
-		}
-		l := u
-		for j := s.depth; j > cd; j-- {
-			if pt.m>>(s.depth-j)&1 == 0 {
-				continue // a left child: nothing of its parent lies before it
+		aw, ah := acc[:d], acc[d:2*d]
+		p := s.path[r*s.stride : (r+1)*s.stride]
+		nw, nh := p[off:off+d], p[off+d:off+2*d]
+		switch {
+		case whole:
+			copy(aw, nw)
+			copy(ah, nh)
+		case e < s.depth:
+			clear(aw)
+			clear(ah)
+		default:
+			for i := range aw {
+				aw[i] = u*nw[i] + fw*nh[i]
+				ah[i] = fh * nh[i]
 			}
-			b := math.Ldexp(1, s.depth-j)
-			al, be := b/(l+b), l/(l+b)
-			sw, sh := s.sibling(r, j, pt.m)
-			for i := range d {
+		}
+	}
+	for j := e; j > cd; j-- {
+		if pt.m>>(s.depth-j)&1 == 0 {
+			continue // a left child: nothing of its parent lies before it
+		}
+		b := math.Ldexp(1, s.depth-j)
+		al, be := b/(l+b), l/(l+b)
+		sib := s.offset(j, pt.m) - 2*d
+		for r := a; r < c; r++ {
+			acc := s.acc[r*4*d+2*d : (r+1)*4*d]
+			aw, ah := acc[:d], acc[d:2*d]
+			p := s.path[r*s.stride+sib : r*s.stride+sib+2*d]
+			sw, sh := p[:d], p[d:2*d]
+			if l == 0 {
+				copy(aw, sw)
+				copy(ah, sh)
+				continue
+			}
+			for i := range aw {
 				ah[i] = al*sh[i] + be*ah[i] + (be*sw[i]-al*aw[i])/2
 				aw[i] = sw[i] + aw[i]
 			}
-			l += b
 		}
+		l += b
 	}
 }
