@@ -403,6 +403,7 @@ func split(out, node, z []float64, cw, c1, c2 float64) {
 	pw, ph := node[:d], node[d:2*d]
 	z1, z2 := z[:d], z[d:2*d]
 	lw, lh, rw, rh := out[:d], out[d:2*d], out[2*d:3*d], out[3*d:4*d]
+	ph, z1, z2, lw, lh, rw, rh = ph[:len(pw)], z1[:len(pw)], z2[:len(pw)], lw[:len(pw)], lh[:len(pw)], rw[:len(pw)], rh[:len(pw)]
 	for i := range pw {
 		wl := 0.5*pw[i] + 1.5*ph[i] + cw*z1[i]
 		base := 0.25*ph[i] - c1*z1[i]
@@ -456,6 +457,7 @@ func (s *treeSource) suffix(a, c int, pt point, cd int) {
 			aw, ah := acc[:d], acc[d:2*d]
 			p := s.path[r*s.stride+sib : r*s.stride+sib+2*d]
 			sw, sh := p[:d], p[d:2*d]
+			ah, sw, sh = ah[:len(aw)], sw[:len(aw)], sh[:len(aw)]
 			for i := range aw {
 				ah[i] = al*ah[i] + be*sh[i] + (be*aw[i]-al*sw[i])/2
 				aw[i] += sw[i]
@@ -519,6 +521,7 @@ func (s *treeSource) prefix(a, c int, pt point, cd int) {
 			aw, ah := acc[:d], acc[d:2*d]
 			p := s.path[r*s.stride+sib : r*s.stride+sib+2*d]
 			sw, sh := p[:d], p[d:2*d]
+			ah, sw, sh = ah[:len(aw)], sw[:len(aw)], sh[:len(aw)]
 			if l == 0 {
 				copy(aw, sw)
 				copy(ah, sh)
