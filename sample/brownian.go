@@ -78,8 +78,8 @@ import (
 // path at every dyadic point of depth Depth, and between them it misses
 // the bridge's conditional fluctuation, of variance
 // delta (u(1-u) - 3 u^2 (1-u)^2) <= delta/12 at fraction u. So a point is off
-// by at most sqrt(delta/12) in standard deviation (1.4e-6 sqrt(T) at the
-// default depth 36), an increment over [s, t] has variance t - s minus at
+// by at most sqrt(delta/12) in standard deviation (8.8e-6 sqrt(T) at the
+// default depth 30), an increment over [s, t] has variance t - s minus at
 // most delta/6, and everything is still one fixed continuous path: W adds
 // and H obeys (U) over any points, to rounding.
 //
@@ -88,32 +88,38 @@ import (
 // left child and [m, t] a prefix of its right child. The suffix is built
 // from s's leaf upward by (U), adding the right siblings of the path's left
 // turns; the prefix likewise from the left siblings of the right turns; (U)
-// joins the two. Each row caches the root-to-leaf path of its last queried
-// point (both children at every depth); a query descends only below the
-// depth where its path leaves the cached one, so a sequential sweep of a
-// dyadic grid of 2^k steps costs one split a step amortised, and a
-// non-dyadic grid of n steps about Depth - log2(n) splits a step (the
-// finger cannot reach below the grid's scale). Memory: (4 Depth + 8) d
-// float64 per row of the block in flight (d the dimension), 1216 d bytes
-// at the default depth; rows of finished blocks hold nothing.
+// joins the two. A point that starts a node (a dyadic point) needs the tree
+// only down to that node, not to the leaves. Each row caches the path of
+// its last queried point (both children of every node on it): a query
+// splits only below the depth where its path leaves the cached one, so a
+// sequential sweep of a dyadic grid of 2^k steps costs about one split
+// (2 normals a dimension) a step, and a sweep of a non-dyadic grid of n
+// steps about Depth - log2(n) splits a step: every grid point has its own
+// path below the grid's scale, which no cache can share. (Streams draws
+// 1 normal a dimension a step; BenchmarkBrownianTree measures the ratio.)
+// Memory: (4 Depth + 8) d float64 per row of the blocks in flight (d the
+// dimension), 1024 d bytes at the default depth; a finished block's rows
+// hold nothing, so a run of 1e6 rows needs Workers x Block of them.
 type BrownianTree struct {
 	// T is the end of the time interval [0, T]; Config.Validate sets it to
 	// the SDE's T (BindTime).
 	T float64
 	// Depth is the number of dyadic levels below the root: leaves have
-	// length T/2^Depth. 0 selects 36 (see defaultTreeDepth); at most 50.
+	// length T/2^Depth. 0 selects 30 (see defaultTreeDepth); at most 50.
 	Depth int
 }
 
-// defaultTreeDepth: leaves of T/2^36 (1.5e-11 at T = 1) put the tree's
-// approximation (a point off by at most sqrt(delta/12), 1.4e-6 sqrt(T)) far
-// below any step a sampler takes: even a step of 1e-9 T sees a relative
-// variance error below delta/(6 h) = 2.4e-3, and at the steps of practice
-// (1e-5 T and up) below 3e-7, under the Monte Carlo error of any study.
-// Deeper levels cost time on non-dyadic grids (one split per level below
-// the step's scale) and memory (4 d float64 per level and row) for nothing
-// measurable.
-const defaultTreeDepth = 36
+// defaultTreeDepth: leaves of delta = T/2^30 (9.3e-10 at T = 1) put the
+// tree's approximation (a point off by at most sqrt(delta/12), 8.8e-6
+// sqrt(T) in standard deviation) below anything a study can see: a step of
+// h has its variance short by at most delta/(6h), 1.6e-4 at h = 1e-6 T (an
+// adaptive step near eps), 1e-5 at the 16000 steps of a strong order
+// reference and 1.6e-7 at 1000 steps, under the Monte Carlo error of a
+// variance from 1e6 rows (1.4e-3). Each further level costs one split a
+// step on a non-dyadic grid (2 normals a dimension, about as much again in
+// arithmetic: 30 levels make a 1000-step sweep about 20 splits a step) and
+// 4 d float64 a row, for a gain no study measures.
+const defaultTreeDepth = 30
 
 // maxTreeDepth keeps the leaf index exact in float64 (53 bits) with room
 // for the fraction, and the node counters 2 d k below 2^64 for d up to

@@ -9,14 +9,14 @@ import (
 
 // BenchmarkBrownianTree: one sweep of 1000 reverse steps from T = 1 to 1e-3
 // (the samplers' uniform grid, not dyadic), or of 1024 steps from 1 to 0
-// (dyadic), on a block of 128 rows x 64 dimensions, against Streams'
-// Increment (one normal per value). ns/value is per row, dimension and
-// step; the ratio of a tree line to the streams line is the cost of a
-// query in normal draws.
+// (dyadic), on a block of 128 rows x 64 dimensions (and 2 dimensions, a
+// toy problem's), against Streams' Increment (one normal a value).
+// ns/value is per row, dimension and step; the ratio of a tree line to the
+// streams line of its dimension is the cost of a query in normal draws.
 //
 //	go test -run '^$' -bench BrownianTree ./sample
 func BenchmarkBrownianTree(b *testing.B) {
-	const n, d = 128, 64
+	const n = 128
 	rows := seqRows(n)
 	grid := func(steps int, eps float64) []float64 {
 		t := make([]float64, steps+1)
@@ -26,42 +26,34 @@ func BenchmarkBrownianTree(b *testing.B) {
 		t[steps] = eps
 		return t
 	}
-	cases := []struct {
+	type bench struct {
 		name  string
 		noise sample.Noise
+		d     int
 		times []float64
 		area  bool
-	}{
-		{"streams", sample.Streams{}, grid(1000, 1e-3), false},
-		{"streams-area", sample.Streams{}, grid(1000, 1e-3), true},
 	}
-	for _, depth := range []int{0, 24} {
-		tr := sample.BrownianTree{T: 1, Depth: depth}
+	uniform, dyadic := grid(1000, 1e-3), grid(1024, 0)
+	var cases []bench
+	for _, d := range []int{64, 2} {
 		cases = append(cases,
-			struct {
-				name  string
-				noise sample.Noise
-				times []float64
-				area  bool
-			}{fmt.Sprintf("tree-depth%d-uniform1000", depth), tr, grid(1000, 1e-3), false},
-			struct {
-				name  string
-				noise sample.Noise
-				times []float64
-				area  bool
-			}{fmt.Sprintf("tree-depth%d-uniform1000-area", depth), tr, grid(1000, 1e-3), true},
-			struct {
-				name  string
-				noise sample.Noise
-				times []float64
-				area  bool
-			}{fmt.Sprintf("tree-depth%d-dyadic1024", depth), tr, grid(1024, 0), false},
-		)
+			bench{"streams", sample.Streams{}, d, uniform, false},
+			bench{"streams-area", sample.Streams{}, d, uniform, true})
+		for _, depth := range []int{20, 30, 40} {
+			if d == 2 && depth != 30 {
+				continue
+			}
+			tr := sample.BrownianTree{T: 1, Depth: depth}
+			cases = append(cases,
+				bench{fmt.Sprintf("tree%d-uniform1000", depth), tr, d, uniform, false},
+				bench{fmt.Sprintf("tree%d-uniform1000-area", depth), tr, d, uniform, true},
+				bench{fmt.Sprintf("tree%d-dyadic1024", depth), tr, d, dyadic, false})
+		}
 	}
-	z, hh := make([]float64, n*d), make([]float64, n*d)
 	for _, c := range cases {
-		b.Run(c.name, func(b *testing.B) {
-			src := c.noise.NewSource(d)
+		b.Run(fmt.Sprintf("d%d/%s", c.d, c.name), func(b *testing.B) {
+			z, hh := make([]float64, n*c.d), make([]float64, n*c.d)
+			src := c.noise.NewSource(c.d)
 			as, _ := src.(sample.AreaSource)
 			steps := len(c.times) - 1
 			b.ResetTimer()
@@ -76,7 +68,7 @@ func BenchmarkBrownianTree(b *testing.B) {
 					src.Next()
 				}
 			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*steps*n*d), "ns/value")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*steps*n*c.d), "ns/value")
 		})
 	}
 }
