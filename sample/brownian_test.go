@@ -121,13 +121,13 @@ func TestBrownianTreeLaw(t *testing.T) {
 
 // Disjoint intervals are independent: the correlations of the W's and H's
 // of [0.2, 0.3], [0.3, 0.45] (adjacent, sharing a point), [0.6, 0.61]
-// (far) and the sibling nodes [0.5, 0.75], [0.75, 1] (the split rule (S))
+// (far) and the sibling nodes [0.75, 0.875], [0.875, 1] (the split rule (S))
 // are within 4/sqrt(N) of 0, N = 40000.
 func TestBrownianTreeDisjointIndependent(t *testing.T) {
 	const n, d = 20000, 2
 	N := float64(n * d)
 	src := treeSource(t, 1, 0, d, n)
-	ivs := [][2]float64{{0.2, 0.3}, {0.3, 0.45}, {0.6, 0.61}, {0.5, 0.75}, {0.75, 1}}
+	ivs := [][2]float64{{0.2, 0.3}, {0.3, 0.45}, {0.6, 0.61}, {0.75, 0.875}, {0.875, 1}}
 	var v [][]float64
 	for _, iv := range ivs {
 		w, hh := ask(src, n, d, iv[0], iv[1])
