@@ -158,7 +158,6 @@ func (b BrownianTree) NewSource(d int) NoiseSource {
 		sh := math.Sqrt(math.Ldexp(b.T, -j)) // sqrt of the length of a node at depth j
 		s.cw[j], s.ch1[j], s.ch2[j] = sh/4, sh/8, sh/math.Sqrt(48)
 	}
-	s.stride = (2 + 4*depth) * d
 	return s
 }
 
@@ -177,11 +176,13 @@ type treeSource struct {
 	width uint64
 	tkeys []rng.Key // rng.Brownian
 
-	// path holds, per row, stride values: the root's W and H (d each), then
-	// for depth j = 1..depth the two children of the path's node at depth
-	// j-1: left W, left H, right W, right H (d each).
-	path   []float64
-	stride int
+	// path holds the cached paths of the block's n rows, level by level
+	// (so a level's work over the rows runs through contiguous memory):
+	// the roots' W and H (2d a row), then for depth j = 1..depth the two
+	// children of each row's path node at depth j-1 (left W, left H, right
+	// W, right H: 4d a row). See at.
+	path []float64
+	n    int
 	// The cached path of row r leads to leaf pos[r] and is valid down to
 	// depth dep[r] (-1: nothing cached, the root not drawn).
 	pos  []uint64
@@ -199,7 +200,7 @@ func (s *treeSource) Start(seed uint64, rows []int) {
 		s.pos = make([]uint64, n)
 		s.dep = make([]int, n)
 		s.from = make([]int, n)
-		s.path = make([]float64, n*s.stride)
+		s.path = make([]float64, n*(2+4*s.depth)*s.d)
 		s.z = make([]float64, n*2*s.d)
 		s.acc = make([]float64, n*4*s.d)
 	}
@@ -209,6 +210,7 @@ func (s *treeSource) Start(seed uint64, rows []int) {
 		s.tkeys[r] = rng.NewKey(seed, row, rng.Brownian)
 		s.dep[r] = -1
 	}
+	s.n = n
 	s.drawn, s.width = 0, uint64(s.d)
 }
 
@@ -283,10 +285,9 @@ func (s *treeSource) query(w, hh []float64, a, c int, t0, t1 float64) {
 		s.descend(a, c, lo.m, s.depth)
 		ua, ub := lo.u, hi.u
 		fw, fh := (ub-ua)*(1-ua-ub)*6, (ub-ua)*(ub-ua)
-		off := s.offset(s.depth, lo.m)
 		for r := a; r < c; r++ {
-			p := s.path[r*s.stride+off : r*s.stride+off+2*d]
-			lw, lh := p[:d], p[d:2*d]
+			o := s.at(s.depth, lo.m, r)
+			lw, lh := s.path[o:o+d], s.path[o+d:o+2*d]
 			out := w[r*d : (r+1)*d]
 			for i := range out {
 				out[i] = sign * ((ub-ua)*lw[i] + fw*lh[i]) * scale
@@ -335,17 +336,19 @@ func (s *treeSource) query(w, hh []float64, a, c int, t0, t1 float64) {
 	}
 }
 
-// offset returns where W of the node at depth j on the path to leaf m lies
-// in a row's path (H follows it).
-func (s *treeSource) offset(j int, m uint64) int {
+// at returns where W of row r's node at depth j on the path to leaf m
+// lies in path (its H follows, then, for j >= 1, the other child of the
+// same parent, or before it, the left one).
+func (s *treeSource) at(j int, m uint64, r int) int {
+	d := s.d
 	if j == 0 {
-		return 0
+		return r * 2 * d
 	}
-	off := (2 + 4*(j-1)) * s.d
+	o := s.n*2*d + ((j-1)*s.n+r)*4*d
 	if m>>(s.depth-j)&1 == 1 {
-		off += 2 * s.d
+		o += 2 * d
 	}
-	return off
+	return o
 }
 
 // descend makes the cached path of rows a..c-1 lead to leaf m down to
@@ -356,7 +359,7 @@ func (s *treeSource) descend(a, c int, m uint64, e int) {
 	jmin, jmax := e, 0
 	for r := a; r < c; r++ {
 		if s.dep[r] < 0 {
-			p := s.path[r*s.stride : r*s.stride+2*d]
+			p := s.path[r*2*d : (r+1)*2*d]
 			z := s.z[r*2*d : (r+1)*2*d]
 			s.tkeys[r].Normals(z, 0)
 			for i := range d {
@@ -381,41 +384,47 @@ func (s *treeSource) descend(a, c int, m uint64, e int) {
 	for j := jmin; j < e; j++ {
 		k := uint64(1)<<j + m>>(s.depth-j) // heap index of the node split
 		n0 := 2 * uint64(d) * k
-		if j >= jmax {
-			rng.NormalsRows(s.z[a*2*d:c*2*d], 2*d, s.tkeys[a:c], n0)
-		}
-		src := s.offset(j, m)
-		dst := (2 + 4*j) * d
 		cw, c1, c2 := s.cw[j], s.ch1[j], s.ch2[j]
+		if j >= jmax {
+			// Every row splits: one draw and one loop for all.
+			rng.NormalsRows(s.z[a*2*d:c*2*d], 2*d, s.tkeys[a:c], n0)
+			s.split(j, m, a, c, cw, c1, c2)
+			continue
+		}
 		for r := a; r < c; r++ {
-			if j < s.from[r] {
-				continue
+			if j >= s.from[r] {
+				s.tkeys[r].Normals(s.z[r*2*d:(r+1)*2*d], n0)
+				s.split(j, m, r, r+1, cw, c1, c2)
 			}
-			z := s.z[r*2*d : (r+1)*2*d]
-			if j < jmax {
-				s.tkeys[r].Normals(z, n0)
-			}
-			p := s.path[r*s.stride : (r+1)*s.stride]
-			split(p[dst:dst+4*d], p[src:src+2*d], z, cw, c1, c2)
 		}
 	}
 }
 
-// split writes the children (left W, left H, right W, right H) of the node
-// (W, H) by (S), from the normals z (z1 then z2) and the coefficients
-// sqrt(h)/4, sqrt(h)/8, sqrt(h/48) of its length h.
-func split(out, node, z []float64, cw, c1, c2 float64) {
-	d := len(node) / 2
-	pw, ph := node[:d], node[d:2*d]
-	z1, z2 := z[:d], z[d:2*d]
-	lw, lh, rw, rh := out[:d], out[d:2*d], out[2*d:3*d], out[3*d:4*d]
-	ph, z1, z2, lw, lh, rw, rh = ph[:len(pw)], z1[:len(pw)], z2[:len(pw)], lw[:len(pw)], lh[:len(pw)], rw[:len(pw)], rh[:len(pw)]
-	for i := range pw {
-		wl := 0.5*pw[i] + 1.5*ph[i] + cw*z1[i]
-		base := 0.25*ph[i] - c1*z1[i]
-		e := c2 * z2[i]
-		lw[i], rw[i] = wl, pw[i]-wl
-		lh[i], rh[i] = base+e, base-e
+// split writes the children (left W, left H, right W, right H) of the path
+// nodes at depth j of rows a..c-1 by (S), from the normals in the rows' z
+// (z1 then z2) and the coefficients sqrt(h)/4, sqrt(h)/8, sqrt(h/48) of
+// their length h.
+func (s *treeSource) split(j int, m uint64, a, c int, cw, c1, c2 float64) {
+	d := s.d
+	o, os := s.at(j, m, a), 4*d // the nodes, row by row
+	if j == 0 {
+		os = 2 * d
+	}
+	q := s.n*2*d + (j*s.n+a)*4*d // their children
+	z := s.z[a*2*d : c*2*d]
+	for zo := 0; zo < len(z); zo, o, q = zo+2*d, o+os, q+4*d {
+		pw, ph := s.path[o:o+d], s.path[o+d:o+2*d]
+		z1, z2 := z[zo:zo+d], z[zo+d:zo+2*d]
+		out := s.path[q : q+4*d]
+		lw, lh, rw, rh := out[:d], out[d:2*d], out[2*d:3*d], out[3*d:4*d]
+		ph, z1, z2, lw, lh, rw, rh = ph[:len(pw)], z1[:len(pw)], z2[:len(pw)], lw[:len(pw)], lh[:len(pw)], rw[:len(pw)], rh[:len(pw)]
+		for i := range pw {
+			wl := 0.5*pw[i] + 1.5*ph[i] + cw*z1[i]
+			base := 0.25*ph[i] - c1*z1[i]
+			e := c2 * z2[i]
+			lw[i], rw[i] = wl, pw[i]-wl
+			lh[i], rh[i] = base+e, base-e
+		}
 	}
 }
 
@@ -429,7 +438,6 @@ func (s *treeSource) suffix(a, c int, pt point, cd int) {
 	u := pt.u
 	e := max(s.bound(pt), cd)
 	s.descend(a, c, pt.m, e)
-	off := s.offset(e, pt.m)
 	l := math.Ldexp(1, s.depth-e)
 	fw, fh := 1.0, 1.0
 	if e == s.depth {
@@ -439,9 +447,10 @@ func (s *treeSource) suffix(a, c int, pt point, cd int) {
 	for r := a; r < c; r++ {
 		acc := s.acc[r*4*d : r*4*d+2*d]
 		aw, ah := acc[:d], acc[d:2*d]
-		p := s.path[r*s.stride : (r+1)*s.stride]
-		nw, nh := p[off:off+d], p[off+d:off+2*d]
+		o := s.at(e, pt.m, r)
+		nw, nh := s.path[o:o+d], s.path[o+d:o+2*d]
 		if e == s.depth {
+			nw, nh, ah = nw[:len(aw)], nh[:len(aw)], ah[:len(aw)]
 			for i := range aw {
 				aw[i] = (1-u)*nw[i] + fw*nh[i]
 				ah[i] = fh * nh[i]
@@ -457,12 +466,11 @@ func (s *treeSource) suffix(a, c int, pt point, cd int) {
 		}
 		b := math.Ldexp(1, s.depth-j)
 		al, be := l/(l+b), b/(l+b)
-		sib := s.offset(j, pt.m) + 2*d
-		for r := a; r < c; r++ {
+		o := s.at(j, pt.m, a) + 2*d // the right siblings, 4d apart
+		for r := a; r < c; r, o = r+1, o+4*d {
 			acc := s.acc[r*4*d : r*4*d+2*d]
 			aw, ah := acc[:d], acc[d:2*d]
-			p := s.path[r*s.stride+sib : r*s.stride+sib+2*d]
-			sw, sh := p[:d], p[d:2*d]
+			sw, sh := s.path[o:o+d], s.path[o+d:o+2*d]
 			ah, sw, sh = ah[:len(aw)], sw[:len(aw)], sh[:len(aw)]
 			for i := range aw {
 				ah[i] = al*ah[i] + be*sh[i] + (be*aw[i]-al*sw[i])/2
@@ -487,7 +495,6 @@ func (s *treeSource) prefix(a, c int, pt point, cd int) {
 		e = cd
 	}
 	s.descend(a, c, pt.m, e)
-	off := s.offset(e, pt.m)
 	l := u
 	fw, fh := 6*u*(1-u), u*u
 	switch {
@@ -499,8 +506,8 @@ func (s *treeSource) prefix(a, c int, pt point, cd int) {
 	for r := a; r < c; r++ {
 		acc := s.acc[r*4*d+2*d : (r+1)*4*d]
 		aw, ah := acc[:d], acc[d:2*d]
-		p := s.path[r*s.stride : (r+1)*s.stride]
-		nw, nh := p[off:off+d], p[off+d:off+2*d]
+		o := s.at(e, pt.m, r)
+		nw, nh := s.path[o:o+d], s.path[o+d:o+2*d]
 		switch {
 		case whole:
 			copy(aw, nw)
@@ -509,6 +516,7 @@ func (s *treeSource) prefix(a, c int, pt point, cd int) {
 			clear(aw)
 			clear(ah)
 		default:
+			nw, nh, ah = nw[:len(aw)], nh[:len(aw)], ah[:len(aw)]
 			for i := range aw {
 				aw[i] = u*nw[i] + fw*nh[i]
 				ah[i] = fh * nh[i]
@@ -521,18 +529,17 @@ func (s *treeSource) prefix(a, c int, pt point, cd int) {
 		}
 		b := math.Ldexp(1, s.depth-j)
 		al, be := b/(l+b), l/(l+b)
-		sib := s.offset(j, pt.m) - 2*d
-		for r := a; r < c; r++ {
+		o := s.at(j, pt.m, a) - 2*d // the left siblings, 4d apart
+		for r := a; r < c; r, o = r+1, o+4*d {
 			acc := s.acc[r*4*d+2*d : (r+1)*4*d]
 			aw, ah := acc[:d], acc[d:2*d]
-			p := s.path[r*s.stride+sib : r*s.stride+sib+2*d]
-			sw, sh := p[:d], p[d:2*d]
-			ah, sw, sh = ah[:len(aw)], sw[:len(aw)], sh[:len(aw)]
+			sw, sh := s.path[o:o+d], s.path[o+d:o+2*d]
 			if l == 0 {
 				copy(aw, sw)
 				copy(ah, sh)
 				continue
 			}
+			ah, sw, sh = ah[:len(aw)], sw[:len(aw)], sh[:len(aw)]
 			for i := range aw {
 				ah[i] = al*sh[i] + be*ah[i] + (be*sw[i]-al*aw[i])/2
 				aw[i] = sw[i] + aw[i]
