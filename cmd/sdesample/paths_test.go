@@ -126,3 +126,20 @@ func TestTrajectoryInterrupt(t *testing.T) {
 		t.Error("trajectory depends on -block")
 	}
 }
+
+// sd15 stops on Ctrl-C in its evaluation phase too (it printed everything
+// and exited 0): exit 130 and nothing on stdout, wherever it is cancelled.
+func TestSD15Interrupt(t *testing.T) {
+	args := []string{"sd15", "-experiment", "heartbeat", "-T", "20", "-steps", "30", "-eval", "20"}
+	all := &laterCancel{Context: t.Context(), k: 1 << 30, done: make(chan struct{})}
+	if code, _, errs := cli(t, all, args...); code != 0 {
+		t.Fatalf("uncancelled run: exit %d, %q", code, errs)
+	}
+	for _, k := range []int{all.calls / 2, all.calls - 5, all.calls - 1, all.calls} {
+		ctx := &laterCancel{Context: t.Context(), k: k, done: make(chan struct{})}
+		code, out, errs := cli(t, ctx, args...)
+		if code != 130 || out != "" || !strings.HasSuffix(errs, "sdesample sd15: interrupted; no output written\n") {
+			t.Errorf("cancel at check %d of %d: exit %d, stdout %q, stderr %q", k, all.calls, code, out, errs)
+		}
+	}
+}
