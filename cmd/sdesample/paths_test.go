@@ -145,3 +145,16 @@ func TestSD15Interrupt(t *testing.T) {
 		}
 	}
 }
+
+// train -lr 10 exited 0 with a mean loss of 3e11; it now stops with one
+// line naming the divergence, exit 1, and writes no checkpoint.
+func TestTrainDiverges(t *testing.T) {
+	t.Chdir(t.TempDir())
+	code, _, errs := cli(t, t.Context(), "train", "-lr", "10", "-hidden", "32,32", "-steps", "2000", "-o", "m.ckpt")
+	if code != 1 || !strings.Contains(errs, "training diverged at step") || strings.Count(errs, "\n") != 1 {
+		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+	if _, err := os.Stat("m.ckpt"); err == nil {
+		t.Error("a diverged run wrote its checkpoint")
+	}
+}
