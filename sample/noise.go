@@ -129,6 +129,7 @@ func (s *streamSource) Next() { s.drawn += s.width; s.width = uint64(s.d) }
 // noiseNames is the table of named noises (the command line's -noise).
 var noiseNames = map[string]func() Noise{
 	"streams": func() Noise { return Streams{} },
+	"tree":    func() Noise { return BrownianTree{} },
 }
 
 // NoiseNames returns the names NoiseByName takes, sorted.

@@ -32,6 +32,7 @@ func runLikelihood(ctx context.Context, args []string, stdout, stderr io.Writer)
 	probes := fs.Int("probes", 1, "Hutchinson probes per point (their spread gives logp_stderr)")
 	eps := fs.Float64("eps", 1e-5, "data end of the integration: the density computed is p_eps, not p_0")
 	rtol := fs.Float64("rtol", 1e-5, "relative tolerance")
+	maxSteps := fs.Int("max-steps", likelihood.DefaultMaxSteps, "step attempts a point may take (a point that needs more stops the run, named: a diverged model runs on otherwise)")
 	atol := fs.Float64("atol", 1e-5, "absolute tolerance")
 	solver := fs.String("solver", "dopri5", "ode solver: dopri5, tsit5, bosh3, dop853")
 	controller := fs.String("controller", "i", "step-size controller: i (scipy's and Hairer's integral controller), pi3040, pi4020 or dopri5 (see sdesample sample -h)")
@@ -98,6 +99,9 @@ func runLikelihood(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := checkBlock(*block); err != nil {
 		return err
 	}
+	if *maxSteps < 1 {
+		return usagef("-max-steps %d: give the step attempts a point may take, >= 1", *maxSteps)
+	}
 	nw, err := resolveWorkers(*workers)
 	if err != nil {
 		return err
@@ -130,7 +134,7 @@ func runLikelihood(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	cfg := likelihood.Config{SDE: s, Score: vjp, Probe: *probe, Probes: *probes, Eps: *eps, RTol: *rtol, ATol: *atol,
-		Solver: *solver, Controller: pid, Joint: *joint, Workers: nw}
+		Solver: *solver, Controller: pid, Joint: *joint, Workers: nw, MaxSteps: *maxSteps}
 	d := tab.D
 	rows := sh.rows(tab.N)
 	if err := checkPaths([]ioPath{{"o", *out}, {"record", *recPath}, {"plot", *plotPath}},
