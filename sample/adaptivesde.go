@@ -47,7 +47,7 @@ import (
 // the paper's code does; the accepted steps are then those whose noise gave
 // a small error estimate, which biases the samples: on gmm8 under VP at the
 // default tolerances the mean of log p_0 over 10^4 samples is 11 standard
-// errors below its expectation (-0.14), against 0.2 on one Brownian path
+// errors below its expectation (-0.14), against 0.0 on the tree
 // (TestAdaptiveSDERetryNoise). The paper does not see this: its error is
 // an RMS over 3072 or more pixels, which hardly fluctuates, and it reports
 // few rejections; with D = 2 about 4 in 10 attempts are rejected (gauss:16:
@@ -66,7 +66,8 @@ import (
 // sampler by whether its samples can be told from exact ones. rtol = atol
 // = 0.01 is the loosest of 0.1, 0.05, 0.02, 0.01 at which the samples sit
 // at the metric noise floor under all four SDEs: on gmm8, 10^4 rows, one
-// Brownian path per row, seeds 1-3 (VP) and 1-2 (the others), each mixture
+// Brownian path per row (an exact lazy Brownian bridge; the tree gives the
+// same picture), seeds 1-3 (VP) and 1-2 (the others), each mixture
 // weight, mean coordinate and the mean of log p_0 is within 2.8 standard
 // errors of the truth, as em's at 1000 steps are (except on EDM, where em's
 // uniform grid leaves a log-density gap of -4.5), for 267 evaluations per
@@ -134,6 +135,10 @@ func (s *AdaptiveSDE) Prepare(c *Config) (Plan, error) {
 	return &adaptiveSDEPlan{cfg: c, T: T, eps: c.Eps, rtol: s.RTol, atol: s.ATol, maxSteps: s.MaxSteps,
 		hInit: math.Min(adaptiveSDEHInit*T, T-c.Eps)}, nil
 }
+
+// DefaultNoise is the Brownian tree: every attempt of a row, retries
+// included, reads one Brownian path.
+func (*AdaptiveSDE) DefaultNoise() Noise { return BrownianTree{} }
 
 // Describe gives the tolerances.
 func (s *AdaptiveSDE) Describe() string {

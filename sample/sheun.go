@@ -100,8 +100,9 @@ type StochasticHeun struct {
 // those injections to be tiny. Measured: on gauss:16 under VP the exact
 // weak error (study.WeakOrder) is 1.3e4 at 10 steps, 0.30 at 160 and 4.6e-3
 // at 320 (stochastic-heun: 3.7e-2, 1.6e-4, 3.9e-5 at 20, 320, 640
-// evaluations); its strong error on gmm8 under VP is 0.78 at 256 steps
-// (em: 0.027) and only falls below 0.02 beyond 2000 steps. Asymptotically
+// evaluations); its strong error on gmm8 under VP is 0.81 at 256 steps
+// (em: 0.076; 100 rows on the Brownian tree) and falls to 0.01 only
+// beyond 2000 steps. Asymptotically
 // it converges with weak order 2 and strong order 1 (sample/sheun_test.go,
 // study/weak_test.go). It is here for comparison and for its reversibility,
 // not as a recommended sampler.
