@@ -69,11 +69,18 @@ import (
 // f' g0 int_0^h (B(u) - B(0)) du = h f' g0 (W/2 + H); for ShARK
 // h (3/5) f' g0 (5/6) W = h f' g0 W/2, the same term less the h f' g0 H that
 // its shifted first stage already takes. So the estimate has size
-// O(h^(3/2)) in mean square and the controller uses the exponent 1/q with
-// q = 3/2 (diffrax takes strong order + 1/2 = 2 for both; our estimate
-// scales as h^(3/2), so 2 would grow a step too little after a small error
-// and shrink it too little after a large one). The row goes on with the
-// order 1.5 solution y1 (local extrapolation).
+// O(h^(3/2)) in mean square, and it is random: it carries the step's W and
+// H, and a step whose noise happens to be small passes with a small
+// estimate. The controller's exponent is 1/q with q = 2 (diffrax's error
+// order, strong order + 1/2), not the 1/(3/2) of the estimate's scaling: the
+// exponent does not move the step sizes the controller settles at (those
+// make the estimate about the tolerance), only how hard it reacts to one
+// estimate. The gentler reaction to a random estimate gave an 11-27%
+// smaller path error (RMS and median over 400 rows, against the same
+// Brownian path at 4000 steps) for 1-2% more evaluations and a quarter fewer
+// rejections, on gmm8 and a two-component scale mixture under VP (PI
+// 0.1/0.3, tolerances 1e-2 to 2e-3). The row goes on with the order 1.5
+// solution y1 (local extrapolation).
 
 // MultiplicativeNoise is implemented by an SDE of the caller's whose
 // diffusion depends on the state x (the built-in SDEs' g(t) does not). The
@@ -110,9 +117,9 @@ const (
 	// The PI controller: Söderlind's form as ode.PID, with diffrax's
 	// recommendation for SDEs (pcoeff 0.1, icoeff 0.3: "an insensitive PI
 	// controller", as the error estimate is random) and the exponent order
-	// q = 3/2 of the estimate (see above).
+	// q = 2 (see above).
 	srkKP, srkKI = 0.1, 0.3
-	srkQ         = 1.5
+	srkQ         = 2
 	srkSafety    = 0.9
 	srkFacMin    = 0.2
 	srkFacMax    = 10
