@@ -25,3 +25,11 @@ func siluGrad64AVX2(d, z, s *float64, n int)
 
 //go:noescape
 func adamAVX2(p, grad, m, v *float64, n int, c *[8]float64)
+
+// Kernel names the code path this build and CPU use (for sdesample version).
+func Kernel() string {
+	if useAVX2 {
+		return "avx2+fma"
+	}
+	return "go"
+}

@@ -52,7 +52,7 @@ func (s *DDIM) Prepare(c *Config) (Plan, error) {
 		return nil, optionErrorf(s, "DDIM.DDPMSteps", "ddpm-steps", s.DDPMSteps, "use the length of the DDPM schedule (0 selects 1000)")
 	}
 	if s.Steps > s.DDPMSteps {
-		return nil, optionErrorf(s, "DDIM.Steps", "steps", s.Steps, "more than the %d steps of the DDPM schedule; use Steps <= DDPMSteps", s.DDPMSteps)
+		return nil, optionErrorf(s, "DDIM.Steps", "steps", s.Steps, "more than the %d levels of the DDPM schedule; use steps <= ddpm-steps", s.DDPMSteps)
 	}
 	if !(s.Eta >= 0 && s.Eta <= 1) {
 		return nil, optionErrorf(s, "DDIM.Eta", "eta", s.Eta, "must lie in [0, 1] (0 deterministic DDIM, 1 DDPM-like)")

@@ -1,7 +1,11 @@
 package sample
 
 import (
+	"fmt"
+	"maps"
 	"math"
+	"slices"
+	"strings"
 
 	"github.com/sdekit/sdekit/internal/rng"
 )
@@ -121,3 +125,24 @@ func (s *streamSource) IncrementArea(w, hh []float64, a, c int, _, _ float64) {
 var invSqrt12 = 1 / math.Sqrt(12)
 
 func (s *streamSource) Next() { s.drawn += s.width; s.width = uint64(s.d) }
+
+// noiseNames is the table of named noises (the command line's -noise).
+var noiseNames = map[string]func() Noise{
+	"streams": func() Noise { return Streams{} },
+	"tree":    func() Noise { return BrownianTree{} },
+}
+
+// NoiseNames returns the names NoiseByName takes, sorted.
+func NoiseNames() []string {
+	return slices.Sorted(maps.Keys(noiseNames))
+}
+
+// NoiseByName returns the named Noise: "streams" (a counter-based stream
+// per row) or "tree" (a Brownian tree per row).
+func NoiseByName(name string) (Noise, error) {
+	f, ok := noiseNames[name]
+	if !ok {
+		return nil, fmt.Errorf("sample: unknown noise %q; use %s", name, strings.Join(NoiseNames(), " or "))
+	}
+	return f(), nil
+}

@@ -539,7 +539,7 @@ func TestValidateErrors(t *testing.T) {
 		{Config{SDE: vp, Score: g, Sampler: &DDIM{Steps: -1}}, "DDIM.Steps = -1: use S >= 1"},
 		{Config{SDE: vp, Score: g, Sampler: &DDIM{DDPMSteps: -1}}, "DDIM.DDPMSteps = -1: use the length of the DDPM schedule"},
 		{Config{SDE: vp, Score: g, Sampler: &DDIM{Steps: 10, DDPMSteps: 10}}, "DDIM.DDPMSteps: discretize: beta_max/N = 2 must be below 1"},
-		{Config{SDE: vp, Score: g, Sampler: &DDIM{Steps: 2000}}, "DDIM.Steps = 2000: more than the 1000 steps"},
+		{Config{SDE: vp, Score: g, Sampler: &DDIM{Steps: 2000}}, "DDIM.Steps = 2000: more than the 1000 levels of the DDPM schedule; use steps <= ddpm-steps"},
 		{Config{SDE: vp, Score: g, Sampler: &DDIM{Eta: 2}}, "DDIM.Eta = 2: must lie in [0, 1]"},
 	}
 	for _, tc := range cases {

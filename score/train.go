@@ -51,6 +51,32 @@ type TrainConfig struct {
 	// CheckpointEvery steps (not after the last one: the caller saves that).
 	CheckpointEvery int
 	CheckpointPath  string
+
+	// Diverge stops Run with a *DivergedError when the mean loss of the
+	// last 100 steps exceeds Diverge times the lowest of the run's first
+	// loss and every earlier such mean (a learning rate far too large:
+	// -lr 10 ran to a mean loss of 3e11 and exited as if trained; its loss
+	// explodes in the first hundred steps, so the first loss, that of the
+	// untrained network, is the reference). 0 selects 1e3; +Inf turns the
+	// guard off. A loss that falls, however slowly, never trips it.
+	Diverge float64
+}
+
+// DefaultDiverge is the ratio of TrainConfig.Diverge's default.
+const DefaultDiverge = 1e3
+
+// divergeWindow is the number of steps whose mean loss the guard watches:
+// long enough that one bad batch does not stop a run.
+const divergeWindow = 100
+
+// DivergedError reports a training run whose loss exploded.
+type DivergedError struct {
+	Step       int     // the step it was noticed at
+	Mean, Best float64 // the mean loss of the last 100 steps, and the reference it is compared with
+}
+
+func (e *DivergedError) Error() string {
+	return fmt.Sprintf("score: training diverged at step %d: the mean loss of the last %d steps is %.3g, %.0f times the lowest before it (%.3g); lower the learning rate or set a gradient clip", e.Step, divergeWindow, e.Mean, e.Mean/e.Best, e.Best)
 }
 
 // TrainProgress is what the progress callback of Run receives after each step.
@@ -142,6 +168,8 @@ func (cfg TrainConfig) normalize() (TrainConfig, error) {
 		return cfg, fmt.Errorf("score: Warmup = %d must be >= 0", cfg.Warmup)
 	case !(cfg.ClipNorm >= 0) || math.IsInf(cfg.ClipNorm, 0):
 		return cfg, fmt.Errorf("score: ClipNorm = %v must be finite and >= 0 (0: no clipping)", cfg.ClipNorm)
+	case cfg.Diverge != 0 && !(cfg.Diverge > 1):
+		return cfg, fmt.Errorf("score: Diverge = %v must be > 1 (0 selects %g, +Inf turns the guard off)", cfg.Diverge, DefaultDiverge)
 	case !(cfg.EMA >= 0 && cfg.EMA < 1):
 		return cfg, fmt.Errorf("score: EMA decay %v must lie in [0, 1) (0: no EMA)", cfg.EMA)
 	case cfg.CheckpointEvery < 0:
@@ -343,13 +371,32 @@ func (tr *Trainer) TrainStep() (loss, gradNorm float64, err error) {
 // progress (if not nil) after each; an error from progress stops the run and
 // is returned. It saves checkpoints as CheckpointEvery asks.
 func (tr *Trainer) Run(ctx context.Context, progress func(TrainProgress) error) error {
-	for tr.step < tr.cfg.Steps {
+	factor := tr.cfg.Diverge
+	if factor == 0 {
+		factor = DefaultDiverge
+	}
+	var win [divergeWindow]float64
+	var sum float64
+	best := math.Inf(1)
+	for n := 0; tr.step < tr.cfg.Steps; n++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		loss, gn, err := tr.TrainStep()
 		if err != nil {
 			return err
+		}
+		if n == 0 {
+			best = loss
+		}
+		sum += loss - win[n%divergeWindow]
+		win[n%divergeWindow] = loss
+		if n+1 >= divergeWindow {
+			mean := sum / divergeWindow
+			best = math.Min(best, mean)
+			if mean > factor*best {
+				return &DivergedError{Step: tr.step, Mean: mean, Best: best}
+			}
 		}
 		if progress != nil {
 			if err := progress(TrainProgress{Step: tr.step, Steps: tr.cfg.Steps, Loss: loss, GradNorm: gn}); err != nil {

@@ -573,3 +573,44 @@ func ExampleTrainer() {
 	// loaded score equals the trainer's: true
 	// samples: 100 all finite: true
 }
+
+// The divergence guard: a learning rate of 10 makes the loss explode
+// (issue 22: a running mean of 3e11, exit 0); Run stops with a
+// DivergedError naming the step and the ratio. The same run at a sane rate
+// trains to the end (the guard never trips on a falling loss), and +Inf
+// turns the guard off.
+func TestDivergenceGuard(t *testing.T) {
+	mk := func(lr, diverge float64, steps int) *Trainer {
+		t.Helper()
+		vp := sde.NewVP()
+		net, err := model.NewTrainable(model.Config{Dim: 2, Hidden: []int{32, 32}, Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := NewTrainer(TrainConfig{SDE: vp, Data: data.GMM8{}, Model: net, Steps: steps, Batch: 64, LR: lr, Seed: 1, Diverge: diverge})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	err := mk(10, 0, 2000).Run(context.Background(), nil)
+	var de *DivergedError
+	var nf *NonFiniteError
+	switch {
+	case errors.As(err, &de):
+		if de.Mean <= DefaultDiverge*de.Best {
+			t.Errorf("diverged with mean %v and best %v: not past the factor", de.Mean, de.Best)
+		}
+		t.Logf("lr 10: %v", err)
+	case errors.As(err, &nf):
+		t.Logf("lr 10: %v (non-finite before the mean exploded)", err)
+	default:
+		t.Fatalf("lr 10 trained 2000 steps: %v", err)
+	}
+	if err := mk(2e-3, 0, 600).Run(context.Background(), nil); err != nil {
+		t.Errorf("lr 2e-3: %v", err)
+	}
+	if _, err := NewTrainer(TrainConfig{SDE: sde.NewVP(), Data: data.GMM8{}, Model: mk(1e-3, 0, 1).Model(), Steps: 1, Diverge: 0.5}); err == nil {
+		t.Error("Diverge = 0.5 accepted")
+	}
+}

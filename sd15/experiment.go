@@ -148,6 +148,14 @@ type Result struct {
 // KL term of the last batch in bits; an error from it, or from ctx (checked
 // once per training step and per estimated point), stops the run.
 func Run(ctx context.Context, e Experiment, progress func(step int, loss float64) error) (*Result, error) {
+	return RunEval(ctx, e, progress, nil)
+}
+
+// RunEval is Run that also reports the evaluation phases: eval, if not nil,
+// is called with the phase's name, the points done and the phase's total,
+// at the start of every phase and after each point (the evaluation of a long
+// chain takes minutes; it was silent).
+func RunEval(ctx context.Context, e Experiment, progress func(step int, loss float64) error, eval func(phase string, done, total int)) (*Result, error) {
 	e, err := e.WithDefaults()
 	if err != nil {
 		return nil, err
@@ -173,10 +181,10 @@ func Run(ctx context.Context, e Experiment, progress func(step int, loss float64
 			return nil, err
 		}
 		res.TrainTime = time.Since(start)
-		if res.KKL, err = m.EstimateK(ctx, data, e.Eval, false, r); err != nil {
+		if res.KKL, err = m.EstimateK(ctx, counted(eval, "K by KL terms", e.Eval, data), e.Eval, false, r); err != nil {
 			return nil, err
 		}
-		if res.KTraj, err = m.EstimateK(ctx, data, 10*e.Eval, true, r); err != nil {
+		if res.KTraj, err = m.EstimateK(ctx, counted(eval, "K by trajectories", 10*e.Eval, data), 10*e.Eval, true, r); err != nil {
 			return nil, err
 		}
 		x := make([]float64, h.Length)
@@ -186,7 +194,9 @@ func Run(ctx context.Context, e Experiment, progress func(step int, loss float64
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		res.InpaintAccuracy, res.Hidden = m.InpaintAccuracy(h, e.Inpaint, 0.5, r)
+		if res.InpaintAccuracy, res.Hidden, err = m.inpaintAccuracy(ctx, h, e.Inpaint, 0.5, r, eval); err != nil {
+			return nil, err
+		}
 		return res, nil
 	}
 	sr := SwissRoll(e.Noise)
@@ -201,10 +211,10 @@ func Run(ctx context.Context, e Experiment, progress func(step int, loss float64
 		return nil, err
 	}
 	res.TrainTime = time.Since(start)
-	if res.KKL, err = m.EstimateK(ctx, sr.Draw, e.Eval, false, r); err != nil {
+	if res.KKL, err = m.EstimateK(ctx, counted(eval, "K by KL terms", e.Eval, sr.Draw), e.Eval, false, r); err != nil {
 		return nil, err
 	}
-	if res.KTraj, err = m.EstimateK(ctx, sr.Draw, e.Eval, true, r); err != nil {
+	if res.KTraj, err = m.EstimateK(ctx, counted(eval, "K by trajectories", e.Eval, sr.Draw), e.Eval, true, r); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -217,5 +227,25 @@ func Run(ctx context.Context, e Experiment, progress func(step int, loss float64
 		res.Null += m.NullLogLikelihood(x)
 	}
 	res.Null /= float64(e.Eval)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	return res, nil
+}
+
+// counted wraps a data source of an estimate so that each point drawn
+// reports the phase's progress to eval (nil: data itself).
+func counted(eval func(phase string, done, total int), phase string, total int, data func([]float64, *rand.Rand)) func([]float64, *rand.Rand) {
+	if eval == nil {
+		return data
+	}
+	done := 0
+	eval(phase, 0, total)
+	return func(dst []float64, r *rand.Rand) {
+		if done > 0 {
+			eval(phase, done, total)
+		}
+		done++
+		data(dst, r)
+	}
 }

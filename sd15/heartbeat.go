@@ -352,11 +352,24 @@ func (m *BinaryModel) Inpaint(x []float64, known []bool, r *rand.Rand, w *Work) 
 // probability hide, fills the hidden bins with Inpaint, and returns the
 // fraction of hidden bins filled correctly and the number of hidden bins.
 func (m *BinaryModel) InpaintAccuracy(h Heartbeat, n int, hide float64, r *rand.Rand) (float64, int) {
+	acc, hidden, _ := m.inpaintAccuracy(context.Background(), h, n, hide, r, nil)
+	return acc, hidden
+}
+
+// inpaintAccuracy is InpaintAccuracy that stops on ctx (checked per
+// sequence) and reports each sequence to eval.
+func (m *BinaryModel) inpaintAccuracy(ctx context.Context, h Heartbeat, n int, hide float64, r *rand.Rand, eval func(phase string, done, total int)) (float64, int, error) {
 	w := m.Net.NewWork()
 	truth, x := make([]float64, m.D), make([]float64, m.D)
 	known := make([]bool, m.D)
 	right, total := 0, 0
 	for i := 0; i < n; i++ {
+		if err := ctx.Err(); err != nil {
+			return 0, 0, err
+		}
+		if eval != nil {
+			eval("inpainting", i, n)
+		}
 		h.Sequence(truth, r.IntN(h.Period))
 		for j := range known {
 			known[j] = r.Float64() >= hide
@@ -373,7 +386,7 @@ func (m *BinaryModel) InpaintAccuracy(h Heartbeat, n int, hide float64, r *rand.
 		}
 	}
 	if total == 0 {
-		return 1, 0
+		return 1, 0, nil
 	}
-	return float64(right) / float64(total), total
+	return float64(right) / float64(total), total, nil
 }

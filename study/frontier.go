@@ -67,19 +67,26 @@ func ParseSpecs(list string) ([]Spec, error) {
 	return out, nil
 }
 
-// Sampler returns the spec's sampler with its options; steps > 0 sets its
-// steps option, if it has one.
+// NoiseOption is the one spec option that is not the sampler's: noise=NAME
+// (sample.NoiseByName: streams or tree) sets the run's Config.Noise, as
+// -noise does on the command line ("em noise=tree": Euler-Maruyama on the
+// Brownian tree).
+const NoiseOption = "noise"
+
+// Sampler returns the spec's sampler with its options (all but noise=);
+// steps > 0 sets its steps option, if it has one.
 func (s Spec) Sampler(steps int) (sample.Sampler, error) {
 	smp, err := sample.New(s.Name)
 	if err != nil {
 		return nil, err
 	}
-	o := s.Options
-	if steps > 0 && hasOption(smp, "steps") {
-		o = make(map[string]string, len(s.Options)+1)
-		for k, v := range s.Options {
+	o := make(map[string]string, len(s.Options)+1)
+	for k, v := range s.Options {
+		if k != NoiseOption {
 			o[k] = v
 		}
+	}
+	if steps > 0 && hasOption(smp, "steps") {
 		o["steps"] = fmt.Sprint(steps)
 	}
 	if err := sample.Configure(smp, o); err != nil {
@@ -446,6 +453,11 @@ func frontierConfig(base sample.Config, sp Spec, n int) (sample.Config, error) {
 	}
 	c := base
 	c.Sampler = s
+	if name, ok := sp.Options[NoiseOption]; ok {
+		if c.Noise, err = sample.NoiseByName(name); err != nil {
+			return base, &SpecError{Spec: sp.Text, Steps: n, Err: err}
+		}
+	}
 	if err := c.Validate(); err != nil {
 		return base, &SpecError{Spec: sp.Text, Steps: n, Err: err}
 	}

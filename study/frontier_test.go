@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/sdekit/sdekit/sample"
@@ -264,5 +265,27 @@ func TestFrontierPinnedSteps(t *testing.T) {
 	}
 	if r := res.Rows[0]; r.NFE != 14 {
 		t.Errorf("Heun at 7 steps: NFE %v, want 14", r.NFE)
+	}
+}
+
+// noise=NAME in a spec sets the run's noise, not a sampler option: "em
+// noise=streams" is em as it is, and an unknown noise is the spec's error.
+func TestSpecNoise(t *testing.T) {
+	vp := sde.NewVP()
+	base := sample.Config{SDE: vp, Score: score.Gauss(vp, 2), Workers: 1}
+	sp, err := ParseSpec("em noise=streams")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := frontierConfig(base, sp, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Noise.(sample.Streams); !ok {
+		t.Errorf("noise %T, want Streams", c.Noise)
+	}
+	sp, _ = ParseSpec("em noise=pink")
+	if _, err := frontierConfig(base, sp, 10); err == nil || !strings.Contains(err.Error(), `unknown noise "pink"`) {
+		t.Errorf("noise=pink: %v", err)
 	}
 }

@@ -136,7 +136,7 @@ func OutputGaussian(ctx context.Context, cfg sample.Config) (GaussLaw, error) {
 			}
 		}
 	}
-	law = GaussLaw{Mean: b, Var: make([]float64, d), Draws: k}
+	law = GaussLaw{Mean: b, Var: make([]float64, d), Draws: (k-1)/2 + 1} // k slots, two a draw
 	for i := 0; i < k; i++ {
 		for j := 0; j < d; j++ {
 			law.Var[j] += g[i*d+j] * g[i*d+j]
@@ -224,16 +224,28 @@ func (s *probeSource) Start(_ uint64, rows []int) {
 	s.draw = 0
 }
 
-func (s *probeSource) Normals(z []float64, a, c int) { s.fill(z, a, c) }
+// A draw (between two Next calls) has two slots of normals: the first
+// answers Normals, Increment and IncrementArea's w, the second
+// IncrementArea's hh (a standard normal over sqrt(12)). The impulse index
+// of slot p of draw k is 2k + p; a slot no sampler asks for has gain 0.
+func (s *probeSource) Normals(z []float64, a, c int) { s.fill(z, a, c, 2*s.draw, 1) }
 
-func (s *probeSource) Increment(z []float64, a, c int, _, _ float64) { s.fill(z, a, c) }
+func (s *probeSource) Increment(z []float64, a, c int, _, _ float64) {
+	s.fill(z, a, c, 2*s.draw, 1)
+}
+
+// IncrementArea makes the 1.5 methods' draws impulses too.
+func (s *probeSource) IncrementArea(w, hh []float64, a, c int, _, _ float64) {
+	s.fill(w, a, c, 2*s.draw, 1)
+	s.fill(hh, a, c, 2*s.draw+1, 1/math.Sqrt(12))
+}
 
 func (s *probeSource) Next() { s.draw++ }
 
-func (s *probeSource) fill(z []float64, a, c int) {
+func (s *probeSource) fill(z []float64, a, c, slot int, scale float64) {
 	for {
 		old := s.p.max.Load()
-		if int64(s.draw) <= old || s.p.max.CompareAndSwap(old, int64(s.draw)) {
+		if int64(slot) <= old || s.p.max.CompareAndSwap(old, int64(slot)) {
 			break
 		}
 	}
@@ -245,11 +257,11 @@ func (s *probeSource) fill(z []float64, a, c int) {
 				row[j] = 0
 			case g <= s.p.impulses:
 				row[j] = 0
-				if s.draw == g-1 {
-					row[j] = 1
+				if slot == g-1 {
+					row[j] = scale
 				}
 			default:
-				row[j] = probeValue(g, s.draw, j)
+				row[j] = scale * probeValue(g, slot, j)
 			}
 		}
 	}

@@ -175,7 +175,7 @@ func TestMergeRefusesBadShards(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			code, _, errs := cli(t, context.Background(), append([]string{"merge", "-o", filepath.Join(dir, "m.csv")}, c.args...)...)
-			if code != c.code || !strings.Contains(errs, "give every shard once, in order") {
+			if code != c.code || !strings.Contains(errs, "give every shard once, in shard order") {
 				t.Fatalf("exit %d, stderr %q", code, errs)
 			}
 		})
@@ -301,6 +301,16 @@ func TestBadInputs(t *testing.T) {
 			"sdesample merge: no shard files; give them after the flags in shard order 0, 1, ..., n-1"},
 		{"replay of a missing record", []string{"replay", "run.json"}, nil, 1,
 			"sdesample replay: run.json: no such file"},
+		{"output is the input data", lik("-data", "good.csv", "-o", "good.csv"), nil, 2,
+			"sdesample likelihood: -o good.csv is also the input -data: the run would replace it; write to another file"},
+		{"two outputs in one file", smp("-sampler", "ode", "-plot", "p.png", "-plot-steps", "p.png"), nil, 2,
+			"sdesample sample: -plot-steps p.png is also -plot: give each output its own file"},
+		{"plot in a missing folder, before the work", smp("-plot", "nodir/p.png"), nil, 1,
+			"sdesample sample: -plot nodir/p.png: cannot create: folder nodir does not exist (create it first)"},
+		{"likelihood to a non-csv file", lik("-data", "good.csv", "-o", "x.npy"), nil, 2,
+			"sdesample likelihood: -o x.npy: likelihood results are written as .csv; give a .csv file"},
+		{"output is a folder", smp("-o", "dir/"), nil, 2,
+			"sdesample sample: -o dir/ is a folder; give a file name in it"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -206,6 +206,9 @@ func tableFormat(flagName, path string) (string, error) {
 	if path == "" {
 		return "", usagef("-%s is required: a .csv or .npy file to write", flagName)
 	}
+	if err := checkNotFolder(flagName, path); err != nil {
+		return "", err
+	}
 	switch ext := strings.ToLower(filepath.Ext(path)); ext {
 	case ".csv", ".npy":
 		return ext, nil
@@ -218,6 +221,9 @@ func checkPlotPath(flagName, path string) error {
 	if path == "" {
 		return nil
 	}
+	if err := checkNotFolder(flagName, path); err != nil {
+		return err
+	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".png", ".svg":
 		return nil
@@ -229,10 +235,14 @@ func checkPlotPath(flagName, path string) error {
 // table (-o, what says what it holds), a plot (-plot, -plot-size) and a run
 // record (-record), and returns the plot's size in pixels.
 func checkCSVOutputs(out, what, plotPath, plotSize, recPath string) (w, h int, err error) {
-	if ext, err := tableFormat("o", out); err != nil {
-		return 0, 0, err
-	} else if ext != ".csv" {
-		return 0, 0, usagef("-o %s: %s written as .csv", out, what)
+	switch {
+	case out == "":
+		return 0, 0, usagef("-o is required: the .csv file to write")
+	case checkNotFolder("o", out) != nil:
+		return 0, 0, checkNotFolder("o", out)
+	case !strings.EqualFold(filepath.Ext(out), ".csv"):
+		// one answer, not "use .csv or .npy" and then "not .npy"
+		return 0, 0, usagef("-o %s: %s written as .csv; give a .csv file", out, what)
 	}
 	if err := checkPlotPath("plot", plotPath); err != nil {
 		return 0, 0, err

@@ -80,6 +80,13 @@ func runData(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	rows := sh.rows(*n)
 	d := src.dim
+	var ins []ioPath
+	for _, f := range inputs {
+		ins = append(ins, ioPath{"from", f})
+	}
+	if err := checkPaths([]ioPath{{"o", *out}, {"record", *recPath}}, ins); err != nil {
+		return err
+	}
 	of, err := createOut("o", *out)
 	if err != nil {
 		return err

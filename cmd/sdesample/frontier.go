@@ -83,7 +83,10 @@ func runFrontier(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return usagef("-samplers: %s", strings.TrimPrefix(err.Error(), "study: "))
 	}
 	// The outputs are checked (their folders exist, a file can be created
-	// there) before any work.
+	// there, none is an input) before any work.
+	if err := checkPaths([]ioPath{{"o", *out}, {"plot", *plotPath}}, scoreInputs(prob)); err != nil {
+		return err
+	}
 	var of *outFile
 	if *out != "" {
 		if of, err = createOut("o", *out); err != nil {

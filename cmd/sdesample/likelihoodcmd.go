@@ -32,6 +32,7 @@ func runLikelihood(ctx context.Context, args []string, stdout, stderr io.Writer)
 	probes := fs.Int("probes", 1, "Hutchinson probes per point (their spread gives logp_stderr)")
 	eps := fs.Float64("eps", 1e-5, "data end of the integration: the density computed is p_eps, not p_0")
 	rtol := fs.Float64("rtol", 1e-5, "relative tolerance")
+	maxSteps := fs.Int("max-steps", likelihood.DefaultMaxSteps, "step attempts a point may take (a point that needs more stops the run, named: a diverged model runs on otherwise)")
 	atol := fs.Float64("atol", 1e-5, "absolute tolerance")
 	solver := fs.String("solver", "dopri5", "ode solver: dopri5, tsit5, bosh3, dop853")
 	controller := fs.String("controller", "i", "step-size controller: i (scipy's and Hairer's integral controller), pi3040, pi4020 or dopri5 (see sdesample sample -h)")
@@ -98,6 +99,9 @@ func runLikelihood(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := checkBlock(*block); err != nil {
 		return err
 	}
+	if *maxSteps < 1 {
+		return usagef("-max-steps %d: give the step attempts a point may take, >= 1", *maxSteps)
+	}
 	nw, err := resolveWorkers(*workers)
 	if err != nil {
 		return err
@@ -130,9 +134,13 @@ func runLikelihood(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	cfg := likelihood.Config{SDE: s, Score: vjp, Probe: *probe, Probes: *probes, Eps: *eps, RTol: *rtol, ATol: *atol,
-		Solver: *solver, Controller: pid, Joint: *joint, Workers: nw}
+		Solver: *solver, Controller: pid, Joint: *joint, Workers: nw, MaxSteps: *maxSteps}
 	d := tab.D
 	rows := sh.rows(tab.N)
+	if err := checkPaths([]ioPath{{"o", *out}, {"record", *recPath}, {"plot", *plotPath}},
+		append(scoreInputs(prob), ioPath{"data", *dataPath})); err != nil {
+		return err
+	}
 
 	of, err := createOut("o", *out)
 	if err != nil {
@@ -221,11 +229,11 @@ func runLikelihood(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	fmt.Fprintf(stdout, "log p_eps of %d points of %s (shard %s) under -sde %s -score %s, eps = %g: the density of the probability-flow model at time eps, not of p_0\n",
 		rows, *dataPath, sh, s.Name(), *scoreSpec, *eps)
-	fmt.Fprintf(stdout, "  mean log p    %.6g +- %.2g nats (standard error over points; it includes the probe noise)\n", acc.lp.mean, acc.lp.stderr())
-	fmt.Fprintf(stdout, "  mean bits/dim %.6g +- %.2g\n", acc.bpd.mean, acc.bpd.stderr())
+	fmt.Fprintf(stdout, "  mean log p    %.6g +- %s nats (standard error over points; it includes the probe noise)\n", acc.lp.mean, seText(acc.lp.stderr()))
+	fmt.Fprintf(stdout, "  mean bits/dim %.6g +- %s\n", acc.bpd.mean, seText(acc.bpd.stderr()))
 	fmt.Fprintf(stdout, "  convention    %s\n", convention)
 	if acc.exact {
-		fmt.Fprintf(stdout, "  exact log p_eps of the oracle: mean error %.3g +- %.2g nats, mean |error| %.3g nats\n", acc.err.mean, acc.err.stderr(), acc.aerr.mean)
+		fmt.Fprintf(stdout, "  exact log p_eps of the oracle: mean error %.3g +- %s nats, mean |error| %.3g nats\n", acc.err.mean, seText(acc.err.stderr()), acc.aerr.mean)
 	}
 	fmt.Fprintf(stdout, "  divergence    %s; solver %s rtol %g atol %g\n", probeText, *solver, *rtol, *atol)
 	fmt.Fprintf(stdout, "  evaluations   %.1f per point (min %d, max %d); steps accepted %.1f, rejected %.1f per point\n",
@@ -284,6 +292,14 @@ type likelihoodAcc struct {
 	n                  int
 	lp, bpd, err, aerr welford
 	stats              RunStats
+}
+
+// seText prints a standard error, which one point does not have.
+func seText(se float64) string {
+	if math.IsNaN(se) || math.IsInf(se, 0) {
+		return "n/a (one point)"
+	}
+	return fmt.Sprintf("%.2g", se)
 }
 
 func (a *likelihoodAcc) add(logp, bpd, exact float64, nfe, acc, rej int) {

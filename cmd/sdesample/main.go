@@ -39,6 +39,9 @@ type command struct {
 
 var commands = map[string]command{}
 
+// helpOut is where asked-for help goes (-h, help): the run's stdout.
+var helpOut io.Writer = os.Stdout
+
 func register(name, summary string, run func(ctx context.Context, args []string, stdout, stderr io.Writer) error) {
 	commands[name] = command{summary, run}
 }
@@ -65,11 +68,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 			code = 1
 		}
 	}()
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	helpOut = stdout
+	if len(args) == 0 {
 		printUsage(stderr)
-		if len(args) == 0 {
+		return 2
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		if args[0] == "help" && len(args) > 1 {
+			// sdesample help sample: the command's own flags
+			if _, ok := commands[args[1]]; ok {
+				return run(ctx, []string{args[1], "-h"}, stdout, stderr)
+			}
+			fmt.Fprintf(stderr, "sdesample: unknown command %q; run sdesample -h for the list\n", args[1])
 			return 2
 		}
+		printUsage(stdout) // asked for: the answer goes to stdout
 		return 0
 	}
 	c, ok := commands[args[0]]
@@ -115,7 +128,7 @@ func printUsage(w io.Writer) {
 		fmt.Fprintf(w, "  %-11s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "run sdesample <command> -h for the flags of one command")
+	fmt.Fprintln(w, "run sdesample <command> -h (or sdesample help <command>) for the flags of one command")
 }
 
 // newFlags returns a flag set that reports errors instead of exiting.
@@ -144,7 +157,8 @@ func parseArgs(fs *flag.FlagSet, args []string) error {
 	defer fs.SetOutput(out)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(out)
+			// -h was asked for: the help goes to stdout, errors to stderr
+			fs.SetOutput(helpOut)
 			fs.Usage()
 			return err
 		}

@@ -49,13 +49,13 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	seen := map[string]bool{}
 	for _, f := range files {
 		if seen[filepath.Clean(f)] {
-			return usagef("%s is given twice; give every shard once, in order 0 to n-1", f)
+			return usagef("%s is given twice; give every shard once, in shard order 0, 1, ..., n-1", f)
 		}
 		seen[filepath.Clean(f)] = true
 		if !strings.EqualFold(extOf(f), ext) {
 			return usagef("%s: every shard must be a %s file like -o %s", f, ext, *out)
 		}
-		if f == *out {
+		if sameFile(f, *out) {
 			return usagef("-o %s is also a shard; write the merged file elsewhere", *out)
 		}
 	}
@@ -97,7 +97,7 @@ func checkShardCounts(files []string, counts []int, want int) (int, error) {
 	}
 	n := len(files)
 	if want > 0 && total != want {
-		return 0, fmt.Errorf("the %d shards hold %d rows in all, -rows says %d; give every shard once, in order 0 to %d (a shard may be missing)", n, total, want, want-1)
+		return 0, fmt.Errorf("the %d shards hold %d rows in all, -rows says %d; a shard may be missing: give every shard once, in shard order 0, 1, ..., n-1", n, total, want)
 	}
 	for i, c := range counts {
 		want := 0
@@ -105,7 +105,7 @@ func checkShardCounts(files []string, counts []int, want int) (int, error) {
 			want = (total - i + n - 1) / n
 		}
 		if c != want {
-			return 0, fmt.Errorf("%s holds %d rows, but shard %d of %d shards of a %d-row run holds %d; give every shard once, in order 0 to %d, and check none was cut short",
+			return 0, fmt.Errorf("%s holds %d rows, but shard %d of %d shards of a %d-row run holds %d; give every shard once, in shard order 0, 1, ..., %d, and check none was cut short",
 				files[i], c, i, n, total, want, n-1)
 		}
 	}
@@ -147,6 +147,11 @@ func mergeCSV(ctx context.Context, w io.Writer, files []string, want int) (int, 
 	}
 	bw := bufio.NewWriterSize(w, 1<<16)
 	bw.Write(header)
+	// Outputs with a row column (likelihood, trajectory) say where each
+	// line belongs: the merged row r must read r, which catches shards
+	// given out of order (sample's and data's outputs carry no index; their
+	// order is the caller's).
+	hasRow := bytes.HasPrefix(header, []byte("row,"))
 	for r := 0; r < total; r++ {
 		if r%4096 == 0 && ctx.Err() != nil {
 			return 0, ctx.Err()
@@ -156,12 +161,27 @@ func mergeCSV(ctx context.Context, w io.Writer, files []string, want int) (int, 
 		if err != nil {
 			return 0, fmt.Errorf("%s: %v (did it change during the merge?)", files[i], err)
 		}
+		if hasRow {
+			if err := checkRowField(line, r, files[i], i); err != nil {
+				return 0, err
+			}
+		}
 		bw.Write(line)
 	}
 	if err := bw.Flush(); err != nil {
 		return 0, fmt.Errorf("write failed: %v", err)
 	}
 	return total, nil
+}
+
+// checkRowField checks that a line's first field, its row index, is r.
+func checkRowField(line []byte, r int, file string, pos int) error {
+	f, _, _ := bytes.Cut(line, []byte(","))
+	v, err := strconv.ParseFloat(strings.TrimSpace(string(f)), 64)
+	if err != nil || v != float64(r) {
+		return fmt.Errorf("%s (given as shard %d) has row %s where the merged row %d belongs: the shards are out of order; give them in shard order 0, 1, ..., n-1 (the i of -shard i/n)", file, pos, strings.TrimSpace(string(f)), r)
+	}
+	return nil
 }
 
 // readLine returns the next line with its '\n'; a last line without one gets

@@ -261,6 +261,13 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		ext := filepath.Ext(rec.Output)
 		dst = strings.TrimSuffix(rec.Output, ext) + ".replay" + ext
 	}
+	// The replay must not replace what it is checked against.
+	if sameFile(dst, rec.Output) && *out != "" {
+		return usagef("-o %s is the recorded run's output; write the replay to another file", dst)
+	}
+	if sameFile(dst, fs.Arg(0)) {
+		return usagef("-o %s is the run record itself; write the replay to another file", dst)
+	}
 	flags := make(map[string]string, len(rec.Flags))
 	for k, v := range rec.Flags {
 		flags[k] = v
@@ -303,7 +310,16 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("%s differs from the recorded output %s (sha256 %s, recorded %s); recorded with %s %s on %s/%s",
 			dst, rec.Output, short(sum), short(rec.OutputSHA256), rec.Module, rec.Version, rec.OS, rec.Arch)
 	}
-	fmt.Fprintf(stdout, "%s reproduces %s bit for bit (sha256 %s)\n", dst, rec.Output, sum)
+	// The comparison is with the recorded digest; say what the recorded
+	// file on disk holds now, which may have been replaced since.
+	switch disk, err := fileSHA256(rec.Output); {
+	case err == nil && disk == rec.OutputSHA256:
+		fmt.Fprintf(stdout, "%s reproduces %s bit for bit (sha256 %s)\n", dst, rec.Output, sum)
+	case err == nil:
+		fmt.Fprintf(stdout, "%s reproduces the recorded output bit for bit (sha256 %s); %s on disk has changed since the run (sha256 %s)\n", dst, sum, rec.Output, short(disk))
+	default:
+		fmt.Fprintf(stdout, "%s reproduces the recorded output bit for bit (sha256 %s); %s is no longer on disk\n", dst, sum, rec.Output)
+	}
 	return nil
 }
 

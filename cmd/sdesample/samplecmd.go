@@ -30,6 +30,7 @@ const plotRows = 20000
 // defaults.
 type samplerFlags struct {
 	sde, score, sampler string
+	noise               string
 	eps                 float64
 	seed                uint64
 	workers             int
@@ -69,6 +70,7 @@ func (f *samplerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.sde, "sde", "vp", "forward SDE: "+strings.Join(sde.Kinds(), ", "))
 	fs.StringVar(&f.score, "score", "gmm8", "score: gmm8, gauss:D (for example gauss:64), mixture:FILE.json or MODEL.ckpt")
 	fs.StringVar(&f.sampler, "sampler", "em", "sampler: "+strings.Join(sample.Names(), ", ")+" (each takes the options below that name it)")
+	fs.StringVar(&f.noise, "noise", "", "where the noise comes from: "+strings.Join(sample.NoiseNames(), " or ")+"; empty: the sampler's default (streams for em, pc, ddpm, ddim and the other first-wave samplers; the Brownian tree for the methods that refine or reject steps on one path)")
 	fs.Float64Var(&f.eps, "eps", 0, "last time of the reverse grid (0: the SDE's default, 1e-3 for vp and subvp, 1e-5 for ve)")
 	fs.Uint64Var(&f.seed, "seed", 1, "random seed; row i draws from its own stream, so a sample does not depend on -workers, -block or -shard")
 	fs.IntVar(&f.workers, "workers", 0, "goroutines (0: one per core); results do not depend on it")
@@ -185,6 +187,11 @@ func (f *samplerFlags) config() (sample.Config, *problem, error) {
 		return cfg, nil, err
 	}
 	cfg = sample.Config{SDE: s, Score: p.Score, Sampler: smp, Eps: f.eps, Workers: workers}
+	if f.noise != "" {
+		if cfg.Noise, err = sample.NoiseByName(f.noise); err != nil {
+			return cfg, nil, usagef("-noise %q: unknown; use %s (or leave it empty for the sampler's default)", f.noise, strings.Join(sample.NoiseNames(), " or "))
+		}
+	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, nil, optionUsage(err)
 	}
@@ -256,6 +263,9 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	cfg, prob, err := sf.config()
 	if err != nil {
+		return err
+	}
+	if err := checkPaths([]ioPath{{"o", *out}, {"record", *recPath}, {"plot", *plotPath}, {"plot-steps", *stepsPath}}, scoreInputs(prob)); err != nil {
 		return err
 	}
 	flow, isFlow := cfg.Sampler.(*sample.ProbabilityFlow)

@@ -49,15 +49,29 @@ func runSD15(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return usagef("%v", err)
 	}
-	progress := func(step int, loss float64) error {
+	trainProgress := func(step int, loss float64) error {
 		if step%(max(e.Steps/10, 100)) == 0 {
 			fmt.Fprintf(stderr, "step %d/%d: mean KL term %.4g bits\n", step, e.Steps, loss)
 		}
 		return ctx.Err()
 	}
-	res, err := sd15.Run(ctx, e, progress)
+	// The evaluation phases (minutes for a long chain) get a bar each.
+	var bar *progress
+	phase := ""
+	eval := func(name string, done, total int) {
+		if name != phase {
+			bar.done()
+			phase, bar = name, newProgress(stderr, total, name, "points")
+		}
+		bar.set(done)
+	}
+	res, err := sd15.RunEval(ctx, e, trainProgress, eval)
+	bar.done()
 	if err != nil {
 		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err // interrupted at the very end: say so, print nothing
 	}
 	say := func(format string, a ...any) { fmt.Fprintf(stdout, format+"\n", a...) }
 	basisText := fmt.Sprint(e.Basis)

@@ -145,7 +145,7 @@ func TestStudyBadInputs(t *testing.T) {
 		{"order of ddim on ve", ord("-sampler", "ddim", "-sde", "ve"), 2,
 			"sdesample order: the ddim sampler cannot run on the ve SDE; it needs a VP SDE (DDPM is the discretised VP SDE: sde.BetaGrid); use another sampler for sub-VP, VE and EDM"},
 		{"order of a refused step count", ord("-sampler", "ddim", "-ddpm-steps", "30", "-steps-list", "20,40"), 2,
-			"sdesample order: at 40 steps: -steps 40: more than the 30 steps of the DDPM schedule; use Steps <= DDPMSteps"},
+			"sdesample order: at 40 steps: -steps 40: more than the 30 levels of the DDPM schedule; use steps <= ddpm-steps"},
 		{"frontier spec without =", fr("-samplers", "em;ode solver"), 2,
 			`sdesample frontier: -samplers: sampler spec "ode solver": "solver" is not name=value`},
 		{"frontier empty spec", fr("-samplers", "em;;ode"), 2,

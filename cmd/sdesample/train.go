@@ -120,14 +120,13 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	default:
 		return usagef("-loss %q: use dsm, ddpm or smld", *loss)
 	}
-	if err := checkRecordPath(*recPath); err != nil {
+	// Fail early on a missing output folder, or an output that is an input.
+	if err := checkPaths([]ioPath{{"o", *out}, {"record", *recPath}},
+		[]ioPath{{"data", *dataSpec}, {"resume", *resume}}); err != nil {
 		return err
 	}
-	// Fail early on a missing output folder.
-	if f, err := data.CreateAtomic(*out); err != nil {
-		return dataErr("o", err)
-	} else {
-		f.Abort()
+	if err := checkRecordPath(*recPath); err != nil {
+		return err
 	}
 
 	var src data.Source
@@ -164,7 +163,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	net, err := model.NewTrainable(mc)
 	if err != nil {
-		return usagef("%s", err)
+		return usagef("%s", inFlags(err))
 	}
 	cfg := score.TrainConfig{
 		SDE: s, Param: p, Data: src, DataSpec: spec, Loss: lc, Model: net,
@@ -176,10 +175,10 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var tr *score.Trainer
 	if resumed != nil {
 		if tr, err = score.ResumeTrainer(cfg, resumed); err != nil {
-			return usagef("-resume %s: %s", *resume, strings.TrimPrefix(err.Error(), "score: resume: "))
+			return usagef("-resume %s: %s", *resume, inFlags(errors.New(strings.TrimPrefix(err.Error(), "score: resume: "))))
 		}
 	} else if tr, err = score.NewTrainer(cfg); err != nil {
-		return usagef("%s", strings.TrimPrefix(err.Error(), "score: "))
+		return usagef("%s", inFlags(errors.New(strings.TrimPrefix(err.Error(), "score: "))))
 	}
 	first := tr.Step()
 
@@ -327,4 +326,35 @@ func parseWidths(s string) ([]int, error) {
 		out = append(out, w)
 	}
 	return out, nil
+}
+
+// trainFlagNames maps the Go names in the library's messages about a
+// training configuration to the flags that set them, so that a user reads
+// "-embed-dim 3" and not "EmbedDim = 3".
+var trainFlagNames = []struct{ field, flag string }{
+	{"model: config: ", ""},
+	{"Hidden[", "-hidden layer ["},
+	{"EmbedDim = ", "-embed-dim "},
+	{"FourierScale = ", "-fourier-scale "},
+	{"Embedding = ", "-embedding "},
+	{"Precision = ", "-precision "},
+	{"Steps = ", "-steps "},
+	{"Batch = ", "-batch "},
+	{"LR = ", "-lr "},
+	{"Warmup = ", "-warmup "},
+	{"ClipNorm = ", "-clip "},
+	{"EMA = ", "-ema "},
+	{"Levels = ", "-levels "},
+}
+
+// inFlags rewrites an error's Go field names as flags.
+func inFlags(err error) string {
+	msg := err.Error()
+	for _, f := range trainFlagNames {
+		msg = strings.ReplaceAll(msg, f.field, f.flag)
+	}
+	if strings.HasPrefix(msg, "-") {
+		msg = strings.Replace(msg, ", want ", ": want ", 1) // "-embed-dim 3: want ..."
+	}
+	return msg
 }

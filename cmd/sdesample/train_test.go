@@ -125,9 +125,9 @@ func TestTrainBadInputs(t *testing.T) {
 		{trainArgs(out, "-resume", filepath.Join(dir, "none.ckpt")), 1, "no such file"},
 		{trainArgs(out, "-resume", bogus), 1, "not an sdekit model checkpoint"},
 		{trainArgs(out, "-resume", good, "-lr", "1e-3"), 2, "the learning rate is 0.01 in the checkpoint but 0.001 now"},
-		{trainArgs(out, "-resume", good, "-steps", "1"), 2, "beyond Steps = 1"},
+		{trainArgs(out, "-resume", good, "-steps", "1"), 2, "beyond -steps 1"},
 		{trainArgs(out, "-sde", "ve", "-param", "score", "-lr", "1e200"), 1, "training step 2: loss is NaN"},
-		{trainArgs(out, "-embed-dim", "3"), 2, "EmbedDim = 3"},
+		{trainArgs(out, "-embed-dim", "3"), 2, "-embed-dim 3: want an even number >= 2"},
 		{trainArgs(out, "-record", filepath.Join(dir, "r.txt")), 2, ".json"},
 		{append(trainArgs(out), "extra"), 2, "unexpected argument"},
 	}

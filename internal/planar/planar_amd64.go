@@ -16,3 +16,11 @@ func logWeightsAVX2(l, mx, inv0, inv1, c, s, x, mu, logW *float64, n, stride, K 
 //
 //go:noescape
 func scoresAVX2(dst, r, c, inv0, inv1, x, mu *float64, n, stride, K int)
+
+// Kernel names the code path this build and CPU use (for sdesample version).
+func Kernel() string {
+	if haveAVX2 {
+		return "avx2"
+	}
+	return "go"
+}

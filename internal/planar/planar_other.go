@@ -11,3 +11,6 @@ func logWeightsAVX2(l, mx, inv0, inv1, c, s, x, mu, logW *float64, n, stride, K 
 func scoresAVX2(dst, r, c, inv0, inv1, x, mu *float64, n, stride, K int) {
 	panic("planar: no AVX2 kernel in this build")
 }
+
+// Kernel names the code path this build and CPU use (for sdesample version).
+func Kernel() string { return "go" }

@@ -178,3 +178,14 @@ func selectPath(name string) (restore func()) {
 	useAVX2, useAVX512 = name == "avx2" || name == "avx512", name == "avx512"
 	return func() { useAVX2, useAVX512 = a2, a512 }
 }
+
+// Kernel names the code path this build and CPU use (for sdesample version).
+func Kernel() string {
+	switch {
+	case useAVX512:
+		return "avx-512"
+	case useAVX2:
+		return "avx2+fma"
+	}
+	return "go"
+}

@@ -24,3 +24,6 @@ func kernelPaths() []string { return []string{"go"} }
 
 // selectPath is a no-op here; see normal_amd64.go.
 func selectPath(name string) (restore func()) { return func() {} }
+
+// Kernel names the code path this build and CPU use (for sdesample version).
+func Kernel() string { return "go" }

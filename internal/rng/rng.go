@@ -17,6 +17,8 @@ const (
 	Dequant
 	// Data is the stream used to draw data points from a known density.
 	Data
+	// Brownian is the stream of a row's Brownian tree (sample.BrownianTree): normal n is a fixed function of the node it refines, so the path is the same whatever the queries.
+	Brownian
 )
 
 // mix is SplitMix64's output function: the golden-ratio step, then the

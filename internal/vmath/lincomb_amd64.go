@@ -24,3 +24,11 @@ func subMulAVX2(dst, a, x, b *float64, n int)
 //
 //go:noescape
 func shiftCutAVX2(l, m *float64, n int, cut float64)
+
+// Kernel names the code path this build and CPU use (for sdesample version).
+func Kernel() string {
+	if haveAVX2FMA {
+		return "avx2+fma"
+	}
+	return "go"
+}

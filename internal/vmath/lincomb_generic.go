@@ -15,3 +15,6 @@ func subMulAVX2(dst, a, x, b *float64, n int) {
 func shiftCutAVX2(l, m *float64, n int, cut float64) {
 	panic("vmath: no AVX2 kernel in this build")
 }
+
+// Kernel names the code path this build and CPU use (for sdesample version).
+func Kernel() string { return "go" }
