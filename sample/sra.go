@@ -202,15 +202,13 @@ func srkOptions(steps *int, rtol, atol *float64, maxSteps *int, g *Grid) []Optio
 	}, g.gridOptions(srkSchedule)...)
 }
 
-// DefaultNoise is the noise the method needs: a Brownian path shared by
-// runs with different steps, which also answers the Lévy area and retried
-// steps.
-// TODO(f18): return BrownianTree{} once sample/brownian.go lands.
-func (*SRA1) DefaultNoise() Noise { return Streams{} }
+// DefaultNoise is the Brownian tree: one Brownian path per row, shared by
+// runs with different steps, which answers the Lévy area of any interval
+// and a retried (shorter) step consistently.
+func (*SRA1) DefaultNoise() Noise { return BrownianTree{} }
 
-// DefaultNoise: see SRA1.DefaultNoise.
-// TODO(f18): return BrownianTree{} once sample/brownian.go lands.
-func (*ShARK) DefaultNoise() Noise { return Streams{} }
+// DefaultNoise is the Brownian tree (see SRA1.DefaultNoise).
+func (*ShARK) DefaultNoise() Noise { return BrownianTree{} }
 
 // srkOpts is the options of SRA1 or ShARK, prepared in a copy and written
 // back field by field where they changed (a prepared sampler shared by
