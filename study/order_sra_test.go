@@ -58,8 +58,8 @@ func strongOrderOf(t *testing.T, s sde.SDE, sc sde.Score, name, sch string) Stro
 //     towards 1.5 as N grows (on logsnr grids, 1.66 and 1.93 over
 //     80..1280 against 1.8 and 2.1 over 20..320); on gauss:4 1.89, 1.80
 //     (vp) and 2.15, 2.20 (edm); em 0.97-1.04. A linear drift has no
-//     f”-terms, and the first terms the methods leave out (of the
-//     space-time-time area) are O(h^2.5) a step with mean zero, which
+//     second-derivative terms, and the first terms the methods leave out
+//     (of the space-time-time area) are O(h^2.5) a step with mean zero, which
 //     makes order 2; the order 1.5 is the nonlinear case's bound, and a
 //     slope between 1.5 and 2 is what the error constants give before the
 //     asymptote. A slope below 1.25 is a lost order: a wrong sign of H or
