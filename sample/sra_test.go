@@ -464,3 +464,116 @@ func TestSRKAdaptiveMechanics(t *testing.T) {
 		t.Errorf("max-steps 5: error %v", err)
 	}
 }
+
+// srkScaleMix is a two-component mixture with one mode (weights 1/2, means
+// (0, 0) and (0.25, -0.25), stds 0.25 and 1): a nonlinear score without
+// the mode switches that make gmm8's pathwise errors heavy-tailed.
+func srkScaleMix(s sde.SDE) *score.Mixture {
+	m, err := score.NewMixture(s, []float64{0.5, 0.5}, [][]float64{{0, 0}, {0.25, -0.25}}, [][]float64{{0.25, 0.25}, {1, 1}})
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
+// rmsDiff is the RMS over values of a - b.
+func rmsDiff(a, b []float64) float64 {
+	var ss float64
+	for i := range a {
+		ss += (a[i] - b[i]) * (a[i] - b[i])
+	}
+	return math.Sqrt(ss / float64(len(a)))
+}
+
+// Adaptive steps on the Brownian tree follow the path: on srkScaleMix under
+// vp and edm (100 rows), sra1 and shark at rtol = atol = 3e-2 and 3e-3
+// against shark with 4000 fixed steps on the same tree (its own error,
+// about 1e-5, is far below these). A rejected step retried on the same path
+// converges to the path's solution: the RMS error must fall at least 3x
+// from 3e-2 to 3e-3 (measured 5-6x: the steps shrink as tol^(2/3)) and be
+// below 2 tol at 3e-3 (measured 1.6e-3 vp, 2.9e-3 edm). With fresh noise
+// for a retry (areaOnly) the rows would follow other paths and stay O(1)
+// away.
+func TestSRKAdaptiveFollowsPath(t *testing.T) {
+	for _, s := range []sde.SDE{sde.NewVP(), sde.NewEDM()} {
+		m := srkScaleMix(s)
+		const n = 100
+		ref, _ := gen(t, &Config{SDE: s, Score: m, Sampler: &ShARK{Steps: 4000}}, 5, n)
+		for _, method := range []string{"sra1", "shark"} {
+			var errs [2]float64
+			for k, tol := range []float64{3e-2, 3e-3} {
+				smp, _ := New(method)
+				if err := Configure(smp, map[string]string{"rtol": fmt.Sprint(tol), "atol": fmt.Sprint(tol)}); err != nil {
+					t.Fatal(err)
+				}
+				x, st := gen(t, &Config{SDE: s, Score: m, Sampler: smp}, 5, n)
+				var nfe, rej float64
+				for r := range st.NFE {
+					nfe += float64(st.NFE[r]) / n
+					rej += float64(st.Rejected[r]) / n
+				}
+				errs[k] = rmsDiff(x, ref)
+				t.Logf("%s %s tol %g: %.1f evaluations, %.1f rejections a row, path error %.3g", s.Name(), method, tol, nfe, rej, errs[k])
+			}
+			if !(errs[1] < errs[0]/3 && errs[1] < 2*3e-3) {
+				t.Errorf("%s %s: path error %.3g at tol 3e-2, %.3g at 3e-3", s.Name(), method, errs[0], errs[1])
+			}
+		}
+	}
+}
+
+// The adaptive solvers on the tree sample the right law: on gauss:4 with
+// rtol = atol = 1e-2, 4000 rows (sra1 and shark under vp, shark under edm),
+// each coordinate's sample mean within 4 standard errors sqrt(v/n) of
+// p_eps's and its variance within 4 standard errors v sqrt(2/(n-1)). A
+// rejection that redrew the noise would favour small increments and shrink
+// the variance; the tree's retried step is the same path's. (A mean's
+// discretisation bias is at most the path error, E|x_N - x| <= RMS: 4e-3
+// (vp) and 7e-3 (edm) on srkScaleMix at this tolerance, against standard
+// errors of 3e-3 to 1.3e-2 here.) The tree's
+// normals take 90% of the time here (a query on a non-dyadic interval
+// splits some 25 levels), hence the few rows.
+func TestSRKAdaptiveMomentsGauss(t *testing.T) {
+	n := 4000
+	type run struct {
+		s   sde.SDE
+		smp Sampler
+	}
+	list := []run{
+		{sde.NewVP(), &SRA1{RTol: 1e-2, ATol: 1e-2}},
+		{sde.NewVP(), &ShARK{RTol: 1e-2, ATol: 1e-2}},
+		{sde.NewEDM(), &ShARK{RTol: 1e-2, ATol: 1e-2}},
+	}
+	if testing.Short() {
+		list, n = list[:1], 1000
+	}
+	for _, rn := range list {
+		s, smp := rn.s, rn.smp
+		m := score.Gauss(s, 4)
+		{
+			c := Config{SDE: s, Score: m, Sampler: smp}
+			x, _ := gen(t, &c, 9, n)
+			cc, sd := s.Marginal(c.Eps)
+			for j := 0; j < 4; j++ {
+				var s1, s2 float64
+				for i := 0; i < n; i++ {
+					s1 += x[i*4+j]
+				}
+				mean := s1 / float64(n)
+				for i := 0; i < n; i++ {
+					e := x[i*4+j] - mean
+					s2 += e * e
+				}
+				vs := s2 / float64(n-1)
+				wm := cc * m.Means[0][j]
+				wv := cc*cc*m.Stds[0][j]*m.Stds[0][j] + sd*sd
+				if se := math.Sqrt(wv / float64(n)); math.Abs(mean-wm) > 4*se {
+					t.Errorf("%s %s coordinate %d: mean %.5g, exact %.5g (se %.2g)", s.Name(), smp.Name(), j, mean, wm, se)
+				}
+				if se := wv * math.Sqrt(2/float64(n-1)); math.Abs(vs-wv) > 4*se {
+					t.Errorf("%s %s coordinate %d: variance %.5g, exact %.5g (se %.2g)", s.Name(), smp.Name(), j, vs, wv, se)
+				}
+			}
+		}
+	}
+}
