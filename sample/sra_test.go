@@ -577,3 +577,71 @@ func TestSRKAdaptiveMomentsGauss(t *testing.T) {
 		}
 	}
 }
+
+// A row of sra1 and shark (fixed and adaptive steps, on the tree) is bit
+// for bit the same whatever the other rows, their order, Workers and
+// Block: rows 0..23 with one worker and blocks of 4 against a shuffled
+// shard with 2 workers and blocks of 1 and 3.
+func TestSRKRowsIndependentOfBatch(t *testing.T) {
+	s := sde.NewVP()
+	for _, smp := range []Sampler{&SRA1{Steps: 30}, &ShARK{Steps: 30}, &SRA1{RTol: 3e-2}, &ShARK{ATol: 3e-2}} {
+		full := Config{SDE: s, Score: score.GMM8(s), Sampler: smp, Workers: 1, Block: 4}
+		x, st := gen(t, &full, 21, 24)
+		for _, blk := range []int{1, 3} {
+			rows := []int{23, 3, 17, 8, 12, 0}
+			p := full
+			p.Workers, p.Block = 2, blk
+			y := make([]float64, len(rows)*2)
+			sp, err := Generate(context.Background(), p, 21, rows, y, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, r := range rows {
+				if y[2*k] != x[2*r] || y[2*k+1] != x[2*r+1] || sp.NFE[k] != st.NFE[r] {
+					t.Errorf("%s %s: row %d differs between the full run %v (%d evaluations) and a shard %v (%d)", smp.Name(), smp.(Describer).Describe(), r, x[2*r:2*r+2], st.NFE[r], y[2*k:2*k+2], sp.NFE[k])
+				}
+			}
+		}
+	}
+}
+
+// After warm-up the fixed steps of sra1 and shark do not allocate (on the
+// tree and on Streams): Generate with 400 steps allocates no more than with
+// 40 (the per-call setup only; the allowance of 8 as TestNoAllocationPerStep's).
+func TestSRKNoAllocationPerStep(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop items, so allocations are not counted")
+	}
+	s := sde.NewVP()
+	for _, noise := range []Noise{nil, Streams{}} {
+		for _, method := range []string{"sra1", "shark"} {
+			allocs := func(n int) float64 {
+				smp, _ := New(method)
+				setStepsSRK(smp, n)
+				c := Config{SDE: s, Score: gaussScore{s: s, d: 4, mu: 0.1, v0: 0.5, nanRow: -1}, Sampler: smp, Noise: noise, Workers: 1, Block: 16}
+				if err := c.Validate(); err != nil {
+					t.Fatal(err)
+				}
+				x := make([]float64, 40*4)
+				rows := seq(40)
+				return testing.AllocsPerRun(3, func() {
+					if _, err := Generate(context.Background(), c, 1, rows, x, nil); err != nil {
+						t.Fatal(err)
+					}
+				})
+			}
+			if a40, a400 := allocs(40), allocs(400); a400 > a40+8 {
+				t.Errorf("%s (noise %T): %v allocations with 40 steps, %v with 400", method, noise, a40, a400)
+			}
+		}
+	}
+}
+
+func setStepsSRK(s Sampler, n int) {
+	switch v := s.(type) {
+	case *SRA1:
+		v.Steps = n
+	case *ShARK:
+		v.Steps = n
+	}
+}
