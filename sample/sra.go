@@ -11,7 +11,8 @@ import (
 
 // Strong order 1.5 Runge-Kutta methods for additive noise on the
 // reverse-time SDE: SRA1 (Rößler 2010) and ShARK (Foster, dos Reis and
-// Strange 2023, eq. 6.1), in the two-stage form diffrax gives them.
+// Strange 2023, eq. 6.1 as diffrax cites it), in the two-stage form
+// diffrax gives them.
 //
 // Forward time. The reverse SDE
 //
@@ -49,7 +50,7 @@ import (
 // Rößler's SRA form, his I_(1,0)/h = W/2 + H:
 //
 //	SRA1   aH1 = 0, a21 = c2 = 3/4, aW2 = 3/4, aH2 = 3/2, b = (1/3, 2/3)
-//	       (Rößler 2010, Table 5.1 SRA1; diffrax's SRA1 tableau)
+//	       (Rößler 2010's SRA1; diffrax's SRA1 tableau)
 //	ShARK  aH1 = 1, a21 = c2 = 5/6, aW2 = 5/6, aH2 = 1, b = (2/5, 3/5)
 //	       (Foster, dos Reis and Strange 2023, eq. 6.1: the drift evaluated
 //	       at y0 + g H, "shifted"; diffrax's ShARK tableau)
@@ -94,19 +95,17 @@ type MultiplicativeNoise interface {
 // srkTableau is a two-stage stochastic Runge-Kutta method for additive
 // noise in the form above.
 type srkTableau struct {
-	aH1           float64 // stage 1: z1 = y0 + g0 aH1 H
-	a21, c2       float64 // stage 2: z2 = y0 + a21 h f1 + g0 (aW2 W + aH2 H), at tau0 + c2 h
-	aW2, aH2      float64
-	b1, b2        float64 // y1 = y0 + h (b1 f1 + b2 f2) + noise; error h b2 (f2 - f1)
-	reuseStage1   bool    // z1 = y0: a rejected step keeps f1
-	longName, cit string
+	aH1         float64 // stage 1: z1 = y0 + g0 aH1 H
+	a21, c2     float64 // stage 2: z2 = y0 + a21 h f1 + g0 (aW2 W + aH2 H), at tau0 + c2 h
+	aW2, aH2    float64
+	b1, b2      float64 // y1 = y0 + h (b1 f1 + b2 f2) + noise; error h b2 (f2 - f1)
+	reuseStage1 bool    // z1 = y0: a rejected step keeps f1
 }
 
 var (
 	sra1Tableau = srkTableau{a21: 0.75, c2: 0.75, aW2: 0.75, aH2: 1.5, b1: 1.0 / 3, b2: 2.0 / 3,
-		reuseStage1: true, longName: "SRA1", cit: "Rößler 2010"}
-	sharkTableau = srkTableau{aH1: 1, a21: 5.0 / 6, c2: 5.0 / 6, aW2: 5.0 / 6, aH2: 1, b1: 0.4, b2: 0.6,
-		longName: "ShARK", cit: "Foster, dos Reis and Strange 2023"}
+		reuseStage1: true}
+	sharkTableau = srkTableau{aH1: 1, a21: 5.0 / 6, c2: 5.0 / 6, aW2: 5.0 / 6, aH2: 1, b1: 0.4, b2: 0.6}
 )
 
 // Defaults of SRA1 and ShARK.

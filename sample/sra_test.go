@@ -20,7 +20,7 @@ import (
 // the increment of B, H = sqrt(h) hh its space-time Lévy area, and
 // Rößler's I_(1,0)/h = (1/h) int (B(u) - B(tau0)) du = W/2 + H.
 //
-// SRA1 (Rößler 2010, Table 5.1, with the diffusion of the stage at t0 as
+// SRA1 (Rößler 2010, with the diffusion of the stage at t0 as
 // diffrax takes it; c^(1) = (1, 0), beta^(1) = (1, 0), beta^(2) = (-1, 1)):
 //
 //	f1 = drift(y0, t0)
