@@ -20,8 +20,10 @@ import (
 // the increment of B, H = sqrt(h) hh its space-time Lévy area, and
 // Rößler's I_(1,0)/h = (1/h) int (B(u) - B(tau0)) du = W/2 + H.
 //
-// SRA1 (Rößler 2010, with the diffusion of the stage at t0 as
-// diffrax takes it; c^(1) = (1, 0), beta^(1) = (1, 0), beta^(2) = (-1, 1)):
+// SRA1 (Rößler 2010's SRA form with alpha = (1/3, 2/3), A0_21 = 3/4,
+// B0_21 = 3/2 and the diffusion combined as g1 W - (g1 - g0) I_(1,0)/h,
+// which is the exact int g dB for a g linear over the step; the stage's
+// diffusion at t0, as diffrax takes it):
 //
 //	f1 = drift(y0, t0)
 //	f2 = drift(y0 + 3/4 h f1 + 3/2 g0 I10/h, t0 - 3/4 h)
