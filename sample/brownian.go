@@ -21,11 +21,18 @@ import (
 //
 // # The virtual tree
 //
-// Per row, the path on [0, T] is a binary tree of dyadic intervals (Foster
-// 2020, section 6; the virtual Brownian tree of diffrax, Kidger 2021,
-// Jelincic et al. 2024; torchsde's BrownianInterval, Kidger et al. 2021,
-// "Efficient and accurate gradients for neural SDEs", section 5). A node of
-// length h holds, per dimension, the increment W and the space-time Levy area
+// Per row, the path on [0, T] is a binary tree of dyadic intervals: the
+// virtual Brownian tree (Li, Wong, Chen and Duvenaud 2020, "Scalable
+// gradients for stochastic differential equations"), with the space-time
+// Levy area carried in every node as in diffrax's VirtualBrownianTree
+// (Jelincic, Foster and Kidger 2024, "Single-seed generation of Brownian
+// paths and integrals for adaptive and high order SDE solvers"; Foster 2020,
+// "Numerical approximations for stochastic differential equations", thesis,
+// Definition 4.2.1 for H and Theorem 6.1.6 for the midpoint split) and a
+// per-row cache in the spirit of torchsde's BrownianInterval (Kidger, Foster,
+// Li and Lyons 2021, "Efficient and accurate gradients for neural SDEs",
+// section 5). A node of length h holds, per dimension, the increment W and
+// the space-time Levy area
 //
 //	H = (1/h) int_0^h (W(u) - (u/h) W) du      (W(u) measured from the node's start)
 //
@@ -78,50 +85,73 @@ import (
 // path at every dyadic point of depth Depth, and between them it misses
 // the bridge's conditional fluctuation, of variance
 // delta (u(1-u) - 3 u^2 (1-u)^2) <= delta/12 at fraction u. So a point is off
-// by at most sqrt(delta/12) in standard deviation (1.4e-6 sqrt(T) at the
-// default depth 36), an increment over [s, t] has variance t - s minus at
+// by at most sqrt(delta/12) in standard deviation (8.8e-6 sqrt(T) at the
+// default depth 30), an increment over [s, t] has variance t - s minus at
 // most delta/6, and everything is still one fixed continuous path: W adds
-// and H obeys (U) over any points, to rounding.
+// and H obeys (U) over any points, to rounding. (diffrax instead draws the
+// bridge inside the leaf from the leaf's key, which makes the law at one
+// point exact but not the joint law of two points in one leaf, and the
+// increments no longer add; the conditional mean keeps them adding.)
+//
+// Rounding: diffrax forms H(s, t) from running integrals t H(0, t) at both
+// ends, whose difference cancels badly for short intervals late in [0, T];
+// here every union joins two adjacent pieces of the interval itself, so the
+// rounding stays relative to the interval's own W and H.
 //
 // Queries. An interval [s, t] with s and t in different leaves is split at
 // the midpoint of their lowest common ancestor: [s, m] is a suffix of its
 // left child and [m, t] a prefix of its right child. The suffix is built
 // from s's leaf upward by (U), adding the right siblings of the path's left
 // turns; the prefix likewise from the left siblings of the right turns; (U)
-// joins the two. Each row caches the root-to-leaf path of its last queried
-// point (both children at every depth); a query descends only below the
-// depth where its path leaves the cached one, so a sequential sweep of a
-// dyadic grid of 2^k steps costs one split a step amortised, and a
-// non-dyadic grid of n steps about Depth - log2(n) splits a step (the
-// finger cannot reach below the grid's scale). Memory: (4 Depth + 8) d
-// float64 per row of the block in flight (d the dimension), 1216 d bytes
-// at the default depth; rows of finished blocks hold nothing.
+// joins the two. A point that starts a node (a dyadic point) needs the tree
+// only down to that node, not to the leaves. Each row caches the path of
+// its last queried point (both children of every node on it): a query
+// splits only below the depth where its path leaves the cached one, so a
+// sequential sweep of a dyadic grid of 2^k steps costs about one split
+// (2 normals a dimension) a step, and a sweep of a non-dyadic grid of n
+// steps about Depth - log2(n) splits a step: every grid point has its own
+// path below the grid's scale, which no cache can share. (Streams draws
+// 1 normal a dimension a step; BenchmarkBrownianTree measures the ratio.)
+// Measured (go test -run '^$' -bench BrownianTree ./sample; 128 rows x 64
+// dimensions, a shared 2-core machine): Streams 0.6 ns a value, the tree
+// at depth 30 about 6 ns on the dyadic sweep and 75 ns on the 1000-step
+// uniform one. Memory: (4 Depth + 8) d float64 per row of the blocks in
+// flight (d the dimension), 1024 d bytes at the default depth; a finished
+// block's rows hold nothing, so a run of 1e6 rows needs only
+// Workers x Block of them (at d = 2, 256 rows a block: 512 KiB a worker).
 type BrownianTree struct {
 	// T is the end of the time interval [0, T]; Config.Validate sets it to
 	// the SDE's T (BindTime).
 	T float64
 	// Depth is the number of dyadic levels below the root: leaves have
-	// length T/2^Depth. 0 selects 36 (see defaultTreeDepth); at most 50.
+	// length T/2^Depth. 0 selects 30 (see defaultTreeDepth); at most 50.
 	Depth int
 }
 
-// defaultTreeDepth: leaves of T/2^36 (1.5e-11 at T = 1) put the tree's
-// approximation (a point off by at most sqrt(delta/12), 1.4e-6 sqrt(T)) far
-// below any step a sampler takes: even a step of 1e-9 T sees a relative
-// variance error below delta/(6 h) = 2.4e-3, and at the steps of practice
-// (1e-5 T and up) below 3e-7, under the Monte Carlo error of any study.
-// Deeper levels cost time on non-dyadic grids (one split per level below
-// the step's scale) and memory (4 d float64 per level and row) for nothing
-// measurable.
-const defaultTreeDepth = 36
+// defaultTreeDepth: leaves of delta = T/2^30 (9.3e-10 at T = 1) put the
+// tree's approximation (a point off by at most sqrt(delta/12), 8.8e-6
+// sqrt(T) in standard deviation) below anything a study can see: a step of
+// h has its variance short by at most delta/(6h), 1.6e-4 at h = 1e-6 T (an
+// adaptive step near eps), 1e-5 at the 16000 steps of a strong order
+// reference and 1.6e-7 at 1000 steps, under the Monte Carlo error of a
+// variance from 1e6 rows (1.4e-3). Each further level costs one split a
+// step on a non-dyadic grid (2 normals a dimension, about as much again in
+// arithmetic: 30 levels make a 1000-step sweep about 20 splits a step) and
+// 4 d float64 a row, for a gain no study measures.
+const defaultTreeDepth = 30
 
 // maxTreeDepth keeps the leaf index exact in float64 (53 bits) with room
 // for the fraction, and the node counters 2 d k below 2^64 for d up to
 // 2^12 (see NewSource).
 const maxTreeDepth = 50
 
-// BindTime returns the tree on [0, T].
-func (b BrownianTree) BindTime(T float64) Noise { b.T = T; return b }
+// BindTime returns the tree on [0, T]. It panics on a Depth out of range
+// (in Config.Validate's goroutine, before any worker starts).
+func (b BrownianTree) BindTime(T float64) Noise {
+	b.depth()
+	b.T = T
+	return b
+}
 
 func (b BrownianTree) depth() int {
 	switch {
@@ -152,7 +182,6 @@ func (b BrownianTree) NewSource(d int) NoiseSource {
 		sh := math.Sqrt(math.Ldexp(b.T, -j)) // sqrt of the length of a node at depth j
 		s.cw[j], s.ch1[j], s.ch2[j] = sh/4, sh/8, sh/math.Sqrt(48)
 	}
-	s.stride = (2 + 4*depth) * d
 	return s
 }
 
@@ -171,16 +200,20 @@ type treeSource struct {
 	width uint64
 	tkeys []rng.Key // rng.Brownian
 
-	// path holds, per row, stride values: the root's W and H (d each), then
-	// for depth j = 1..depth the two children of the path's node at depth
-	// j-1: left W, left H, right W, right H (d each).
-	path   []float64
-	stride int
-	pos    []uint64 // leaf index of the cached point, per row
-	from   []int    // per row, during a descend: the first depth to split
-	have   []bool   // whether the row's path is cached
-	z      []float64
-	acc    []float64 // per row: s-side W, H, t-side W, H (d each)
+	// path holds the cached paths of the block's n rows, level by level
+	// (so a level's work over the rows runs through contiguous memory):
+	// the roots' W and H (2d a row), then for depth j = 1..depth the two
+	// children of each row's path node at depth j-1 (left W, left H, right
+	// W, right H: 4d a row). See at.
+	path []float64
+	n    int
+	// The cached path of row r leads to leaf pos[r] and is valid down to
+	// depth dep[r] (-1: nothing cached, the root not drawn).
+	pos  []uint64
+	dep  []int
+	from []int // per row, during a descend: the first depth to split
+	z    []float64
+	acc  []float64 // per row: lo-side W, H, hi-side W, H (d each)
 }
 
 func (s *treeSource) Start(seed uint64, rows []int) {
@@ -189,18 +222,19 @@ func (s *treeSource) Start(seed uint64, rows []int) {
 		s.keys = make([]rng.Key, n)
 		s.tkeys = make([]rng.Key, n)
 		s.pos = make([]uint64, n)
-		s.have = make([]bool, n)
+		s.dep = make([]int, n)
 		s.from = make([]int, n)
-		s.path = make([]float64, n*s.stride)
+		s.path = make([]float64, n*(2+4*s.depth)*s.d)
 		s.z = make([]float64, n*2*s.d)
 		s.acc = make([]float64, n*4*s.d)
 	}
-	s.keys, s.tkeys, s.pos, s.have, s.from = s.keys[:n], s.tkeys[:n], s.pos[:n], s.have[:n], s.from[:n]
+	s.keys, s.tkeys, s.pos, s.dep, s.from = s.keys[:n], s.tkeys[:n], s.pos[:n], s.dep[:n], s.from[:n]
 	for r, row := range rows {
 		s.keys[r] = rng.NewKey(seed, row, rng.Sampling)
 		s.tkeys[r] = rng.NewKey(seed, row, rng.Brownian)
-		s.have[r] = false
+		s.dep[r] = -1
 	}
+	s.n = n
 	s.drawn, s.width = 0, uint64(s.d)
 }
 
@@ -225,7 +259,7 @@ func (s *treeSource) IncrementArea(w, hh []float64, a, c int, t0, t1 float64) {
 }
 
 // point is a query time located in the leaves: leaf index m and the
-// fraction u in [0, 1] of the leaf before the point.
+// fraction u in [0, 1] of the leaf before the point (u = 1 only for T).
 type point struct {
 	m uint64
 	u float64
@@ -242,6 +276,15 @@ func (s *treeSource) locate(t float64) point {
 		return point{n - 1, 1}
 	}
 	return point{uint64(m), x - m}
+}
+
+// bound returns the depth of the largest node that starts at pt (pt a
+// node boundary, u = 0), or depth for a point inside a leaf.
+func (s *treeSource) bound(pt point) int {
+	if pt.u != 0 {
+		return s.depth
+	}
+	return s.depth - min(bits.TrailingZeros64(pt.m), s.depth)
 }
 
 func (s *treeSource) query(w, hh []float64, a, c int, t0, t1 float64) {
@@ -263,11 +306,12 @@ func (s *treeSource) query(w, hh []float64, a, c int, t0, t1 float64) {
 	}
 	scale := 1 / math.Sqrt(h)
 	if lo.m == hi.m {
-		s.descend(a, c, lo.m)
+		s.descend(a, c, lo.m, s.depth)
 		ua, ub := lo.u, hi.u
 		fw, fh := (ub-ua)*(1-ua-ub)*6, (ub-ua)*(ub-ua)
 		for r := a; r < c; r++ {
-			lw, lh := s.node(r, s.depth, lo.m)
+			o := s.at(s.depth, lo.m, r)
+			lw, lh := s.path[o:o+d], s.path[o+d:o+2*d]
 			out := w[r*d : (r+1)*d]
 			for i := range out {
 				out[i] = sign * ((ub-ua)*lw[i] + fw*lh[i]) * scale
@@ -281,25 +325,20 @@ func (s *treeSource) query(w, hh []float64, a, c int, t0, t1 float64) {
 		}
 		return
 	}
-	// The children of the lowest common ancestor are at depth cd.
+	// The children of the lowest common ancestor are at depth cd: [lo, mid]
+	// is a suffix of the left one, [mid, hi] a prefix of the right one.
 	cd := s.depth - bits.Len64(lo.m^hi.m) + 1
-	// Accumulate the first-queried point first, so the cache ends at t1,
-	// where a sequential sweep's next query starts.
-	first, second := p0, p1
+	// The first-asked point first, so the cache ends at t1, where a
+	// sequential sweep's next query starts.
 	if sign < 0 {
-		s.descend(a, c, first.m)
-		s.prefix(a, c, first, cd) // t0 is hi
-		s.descend(a, c, second.m)
-		s.suffix(a, c, second, cd)
+		s.prefix(a, c, hi, cd)
+		s.suffix(a, c, lo, cd)
 	} else {
-		s.descend(a, c, first.m)
-		s.suffix(a, c, first, cd)
-		s.descend(a, c, second.m)
-		s.prefix(a, c, second, cd)
+		s.suffix(a, c, lo, cd)
+		s.prefix(a, c, hi, cd)
 	}
-	// The suffix of lo (length ls leaves) joined by (U) to the prefix of hi.
 	// Lengths in leaves: from lo to the end of its depth-cd node, and from
-	// the start of hi's depth-cd node (the midpoint mid) to hi.
+	// the start of hi's (mid) to hi.
 	k := s.depth - cd
 	mid := hi.m >> k << k
 	ls := float64(mid-lo.m) - lo.u
@@ -307,7 +346,7 @@ func (s *treeSource) query(w, hh []float64, a, c int, t0, t1 float64) {
 	al, be := ls/(ls+lp), lp/(ls+lp)
 	for r := a; r < c; r++ {
 		acc := s.acc[r*4*d : (r+1)*4*d]
-		sw, sh, pw, ph := acc[:d], acc[d:2*d], acc[2*d:3*d], acc[3*d:]
+		sw, sh, pw, ph := acc[:d], acc[d:2*d], acc[2*d:3*d], acc[3*d:4*d]
 		out := w[r*d : (r+1)*d]
 		for i := range out {
 			out[i] = sign * (sw[i] + pw[i]) * scale
@@ -321,148 +360,215 @@ func (s *treeSource) query(w, hh []float64, a, c int, t0, t1 float64) {
 	}
 }
 
-// node returns W and H of the node at depth j on the cached path of row r
-// (which must lead to leaf m).
-func (s *treeSource) node(r, j int, m uint64) (w, h []float64) {
+// at returns where W of row r's node at depth j on the path to leaf m
+// lies in path (its H follows, then, for j >= 1, the other child of the
+// same parent, or before it, the left one).
+func (s *treeSource) at(j int, m uint64, r int) int {
 	d := s.d
-	p := s.path[r*s.stride : (r+1)*s.stride]
 	if j == 0 {
-		return p[:d], p[d : 2*d]
+		return r * 2 * d
 	}
-	off := (2 + 4*(j-1)) * d
+	o := s.n*2*d + ((j-1)*s.n+r)*4*d
 	if m>>(s.depth-j)&1 == 1 {
-		off += 2 * d
+		o += 2 * d
 	}
-	return p[off : off+d], p[off+d : off+2*d]
+	return o
 }
 
-// sibling returns W and H of the other child at depth j >= 1.
-func (s *treeSource) sibling(r, j int, m uint64) (w, h []float64) {
-	return s.node(r, j, m^1<<(s.depth-j))
-}
-
-// descend makes the cached path of rows a..c-1 lead to leaf m: it keeps the
-// part shared with the cached point and splits the nodes below it.
-func (s *treeSource) descend(a, c int, m uint64) {
+// descend makes the cached path of rows a..c-1 lead to leaf m down to
+// depth e: it keeps the part shared with the cached point and splits the
+// nodes below it.
+func (s *treeSource) descend(a, c int, m uint64, e int) {
 	d := s.d
-	jmin, jmax := s.depth, 0
+	jmin, jmax := e, 0
 	for r := a; r < c; r++ {
-		j := s.depth
-		if !s.have[r] {
-			p := s.path[r*s.stride : r*s.stride+2*d]
+		if s.dep[r] < 0 {
+			p := s.path[r*2*d : (r+1)*2*d]
 			z := s.z[r*2*d : (r+1)*2*d]
 			s.tkeys[r].Normals(z, 0)
 			for i := range d {
 				p[i] = s.rootW * z[i]
 				p[d+i] = s.rootH * z[d+i]
 			}
-			s.have[r] = true
-			j = 0
-		} else if x := s.pos[r] ^ m; x != 0 {
-			j = s.depth - bits.Len64(x)
+			s.pos[r], s.dep[r] = m, 0
 		}
+		// j: the depth down to which the cached path is also m's.
+		j := s.dep[r]
+		if x := s.pos[r] ^ m; x != 0 {
+			j = min(j, s.depth-bits.Len64(x))
+		}
+		if j >= e {
+			j = e // the cached path covers the target: keep it as it is
+		} else {
+			s.pos[r], s.dep[r] = m, e
+		}
+		s.from[r] = j
 		jmin, jmax = min(jmin, j), max(jmax, j)
-		s.pos[r], s.from[r] = m, j
 	}
-	if jmin == s.depth {
-		return
-	}
-	for j := jmin; j < s.depth; j++ {
+	for j := jmin; j < e; j++ {
 		k := uint64(1)<<j + m>>(s.depth-j) // heap index of the node split
 		n0 := 2 * uint64(d) * k
+		cw, c1, c2 := s.cw[j], s.ch1[j], s.ch2[j]
 		if j >= jmax {
+			// Every row splits: one draw and one loop for all.
 			rng.NormalsRows(s.z[a*2*d:c*2*d], 2*d, s.tkeys[a:c], n0)
+			s.split(j, m, a, c, cw, c1, c2)
+			continue
 		}
 		for r := a; r < c; r++ {
-			if j < s.from[r] {
-				continue
+			if j >= s.from[r] {
+				s.tkeys[r].Normals(s.z[r*2*d:(r+1)*2*d], n0)
+				s.split(j, m, r, r+1, cw, c1, c2)
 			}
-			z := s.z[r*2*d : (r+1)*2*d]
-			if j < jmax {
-				s.tkeys[r].Normals(z, n0)
-			}
-			s.split(r, j, m, z)
 		}
 	}
 }
 
-// split draws the children of row r's path node at depth j (on the way to
-// leaf m) by (S), from the normals z.
-func (s *treeSource) split(r, j int, m uint64, z []float64) {
+// split writes the children (left W, left H, right W, right H) of the path
+// nodes at depth j of rows a..c-1 by (S), from the normals in the rows' z
+// (z1 then z2) and the coefficients sqrt(h)/4, sqrt(h)/8, sqrt(h/48) of
+// their length h.
+func (s *treeSource) split(j int, m uint64, a, c int, cw, c1, c2 float64) {
 	d := s.d
-	pw, ph := s.node(r, j, m)
-	p := s.path[r*s.stride : (r+1)*s.stride]
-	off := (2 + 4*j) * d
-	lw, lh, rw, rh := p[off:off+d], p[off+d:off+2*d], p[off+2*d:off+3*d], p[off+3*d:off+4*d]
-	cw, c1, c2 := s.cw[j], s.ch1[j], s.ch2[j]
-	z1, z2 := z[:d], z[d:2*d]
-	for i := range d {
-		wl := 0.5*pw[i] + 1.5*ph[i] + cw*z1[i]
-		base := 0.25*ph[i] - c1*z1[i]
-		e := c2 * z2[i]
-		lw[i], rw[i] = wl, pw[i]-wl
-		lh[i], rh[i] = base+e, base-e
+	o, os := s.at(j, m, a), 4*d // the nodes, row by row
+	if j == 0 {
+		os = 2 * d
+	}
+	q := s.n*2*d + (j*s.n+a)*4*d // their children
+	z := s.z[a*2*d : c*2*d]
+	for zo := 0; zo < len(z); zo, o, q = zo+2*d, o+os, q+4*d {
+		pw, ph := s.path[o:o+d], s.path[o+d:o+2*d]
+		z1, z2 := z[zo:zo+d], z[zo+d:zo+2*d]
+		out := s.path[q : q+4*d]
+		lw, lh, rw, rh := out[:d], out[d:2*d], out[2*d:3*d], out[3*d:4*d]
+		ph, z1, z2, lw, lh, rw, rh = ph[:len(pw)], z1[:len(pw)], z2[:len(pw)], lw[:len(pw)], lh[:len(pw)], rw[:len(pw)], rh[:len(pw)]
+		for i := range pw {
+			wl := 0.5*pw[i] + 1.5*ph[i] + cw*z1[i]
+			base := 0.25*ph[i] - c1*z1[i]
+			e := c2 * z2[i]
+			lw[i], rw[i] = wl, pw[i]-wl
+			lh[i], rh[i] = base+e, base-e
+		}
 	}
 }
 
-// suffix writes into the s-side accumulators of rows a..c-1 the W and H of
-// the part of the depth-cd node containing pt that lies after pt.
+// suffix writes into the lo-side accumulators of rows a..c-1 the W and H
+// of the part of the depth-cd node containing pt that lies after pt: the
+// part of pt's leaf after it (or, when pt starts a node of depth e <= the
+// leaves, that whole node), joined by (U) to the right siblings of the
+// path's left turns, bottom up.
 func (s *treeSource) suffix(a, c int, pt point, cd int) {
 	d := s.d
 	u := pt.u
-	fw, fh := -6*(1-u)*u, (1-u)*(1-u)
+	e := max(s.bound(pt), cd)
+	s.descend(a, c, pt.m, e)
+	l := math.Ldexp(1, s.depth-e)
+	fw, fh := 1.0, 1.0
+	if e == s.depth {
+		l = 1 - u
+		fw, fh = -6*(1-u)*u, (1-u)*(1-u)
+	}
 	for r := a; r < c; r++ {
 		acc := s.acc[r*4*d : r*4*d+2*d]
-		aw, ah := acc[:d], acc[d:]
-		lw, lh := s.node(r, s.depth, pt.m)
-		for i := range d {
-			aw[i] = (1-u)*lw[i] + fw*lh[i]
-			ah[i] = fh * lh[i]
-		}
-		l := 1 - u
-		for j := s.depth; j > cd; j-- {
-			if pt.m>>(s.depth-j)&1 == 1 {
-				continue // a right child: nothing of its parent lies after it
+		aw, ah := acc[:d], acc[d:2*d]
+		o := s.at(e, pt.m, r)
+		nw, nh := s.path[o:o+d], s.path[o+d:o+2*d]
+		if e == s.depth {
+			nw, nh, ah = nw[:len(aw)], nh[:len(aw)], ah[:len(aw)]
+			for i := range aw {
+				aw[i] = (1-u)*nw[i] + fw*nh[i]
+				ah[i] = fh * nh[i]
 			}
-			b := math.Ldexp(1, s.depth-j)
-			al, be := l/(l+b), b/(l+b)
-			sw, sh := s.sibling(r, j, pt.m)
-			for i := range d {
+		} else {
+			copy(aw, nw)
+			copy(ah, nh)
+		}
+	}
+	for j := e; j > cd; j-- {
+		if pt.m>>(s.depth-j)&1 == 1 {
+			continue // a right child: nothing of its parent lies after it
+		}
+		b := math.Ldexp(1, s.depth-j)
+		al, be := l/(l+b), b/(l+b)
+		o := s.at(j, pt.m, a) + 2*d // the right siblings, 4d apart
+		for r := a; r < c; r, o = r+1, o+4*d {
+			acc := s.acc[r*4*d : r*4*d+2*d]
+			aw, ah := acc[:d], acc[d:2*d]
+			sw, sh := s.path[o:o+d], s.path[o+d:o+2*d]
+			ah, sw, sh = ah[:len(aw)], sw[:len(aw)], sh[:len(aw)]
+			for i := range aw {
 				ah[i] = al*ah[i] + be*sh[i] + (be*aw[i]-al*sw[i])/2
 				aw[i] += sw[i]
 			}
-			l += b
 		}
+		l += b
 	}
 }
 
-// prefix writes into the t-side accumulators of rows a..c-1 the W and H of
-// the part of the depth-cd node containing pt that lies before pt.
+// prefix writes into the hi-side accumulators of rows a..c-1 the W and H
+// of the part of the depth-cd node containing pt that lies before pt: the
+// part of pt's leaf before it (nothing when pt starts a node; all of the
+// depth-cd node for pt = T), joined by (U) to the left siblings of the
+// path's right turns, bottom up.
 func (s *treeSource) prefix(a, c int, pt point, cd int) {
 	d := s.d
 	u := pt.u
+	e := max(s.bound(pt), cd)
+	whole := u == 1 // pt = T: the depth-cd node is all before it
+	if whole {
+		e = cd
+	}
+	s.descend(a, c, pt.m, e)
+	l := u
 	fw, fh := 6*u*(1-u), u*u
+	switch {
+	case whole:
+		l = math.Ldexp(1, s.depth-e)
+	case e < s.depth:
+		l = 0
+	}
 	for r := a; r < c; r++ {
 		acc := s.acc[r*4*d+2*d : (r+1)*4*d]
-		aw, ah := acc[:d], acc[d:]
-		lw, lh := s.node(r, s.depth, pt.m)
-		for i := range d {
-			aw[i] = u*lw[i] + fw*lh[i]
-			ah[i] = fh * lh[i]
-		}
-		l := u
-		for j := s.depth; j > cd; j-- {
-			if pt.m>>(s.depth-j)&1 == 0 {
-				continue // a left child: nothing of its parent lies before it
+		aw, ah := acc[:d], acc[d:2*d]
+		o := s.at(e, pt.m, r)
+		nw, nh := s.path[o:o+d], s.path[o+d:o+2*d]
+		switch {
+		case whole:
+			copy(aw, nw)
+			copy(ah, nh)
+		case e < s.depth:
+			clear(aw)
+			clear(ah)
+		default:
+			nw, nh, ah = nw[:len(aw)], nh[:len(aw)], ah[:len(aw)]
+			for i := range aw {
+				aw[i] = u*nw[i] + fw*nh[i]
+				ah[i] = fh * nh[i]
 			}
-			b := math.Ldexp(1, s.depth-j)
-			al, be := b/(l+b), l/(l+b)
-			sw, sh := s.sibling(r, j, pt.m)
-			for i := range d {
+		}
+	}
+	for j := e; j > cd; j-- {
+		if pt.m>>(s.depth-j)&1 == 0 {
+			continue // a left child: nothing of its parent lies before it
+		}
+		b := math.Ldexp(1, s.depth-j)
+		al, be := b/(l+b), l/(l+b)
+		o := s.at(j, pt.m, a) - 2*d // the left siblings, 4d apart
+		for r := a; r < c; r, o = r+1, o+4*d {
+			acc := s.acc[r*4*d+2*d : (r+1)*4*d]
+			aw, ah := acc[:d], acc[d:2*d]
+			sw, sh := s.path[o:o+d], s.path[o+d:o+2*d]
+			if l == 0 {
+				copy(aw, sw)
+				copy(ah, sh)
+				continue
+			}
+			ah, sw, sh = ah[:len(aw)], sw[:len(aw)], sh[:len(aw)]
+			for i := range aw {
 				ah[i] = al*sh[i] + be*ah[i] + (be*sw[i]-al*aw[i])/2
 				aw[i] = sw[i] + aw[i]
 			}
-			l += b
 		}
+		l += b
 	}
 }

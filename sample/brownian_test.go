@@ -87,8 +87,8 @@ func TestBrownianUnionRule(t *testing.T) {
 // H/sqrt(h) ~ N(0, 1/12), uncorrelated. N = 40000 samples (20000 rows x 2
 // dims, independent): the mean is within 4/sqrt(N) = 0.02 of 0, the
 // variance within 4 sqrt(2/N) = 2.8% of its value, the correlation within
-// 4/sqrt(N). (At depth 36 the approximation below the leaves shifts a
-// variance by at most delta/(6h) < 3e-6 here; at depth 12, delta = 2.4e-4,
+// 4/sqrt(N). (At the default depth 30 the approximation below the leaves
+// shifts a variance by at most delta/(6h) < 2e-5 here; at depth 12, delta = 2.4e-4,
 // only the intervals with h >= 0.01 are asked, where the shift is below
 // 0.5%: shorter ones see the conditional-mean path inside the leaves, whose
 // variance falls short of h by up to delta/(6h) or more within one leaf.)
@@ -120,13 +120,14 @@ func TestBrownianTreeLaw(t *testing.T) {
 }
 
 // Disjoint intervals are independent: the correlations of the W's and H's
-// of [0.2, 0.3], [0.3, 0.45] (adjacent, sharing a point) and [0.6, 0.61]
-// (far) are within 4/sqrt(N) of 0, N = 40000.
+// of [0.2, 0.3], [0.3, 0.45] (adjacent, sharing a point), [0.6, 0.61]
+// (far) and the sibling nodes [0.75, 0.875], [0.875, 1] (the split rule (S))
+// are within 4/sqrt(N) of 0, N = 40000.
 func TestBrownianTreeDisjointIndependent(t *testing.T) {
 	const n, d = 20000, 2
 	N := float64(n * d)
 	src := treeSource(t, 1, 0, d, n)
-	ivs := [][2]float64{{0.2, 0.3}, {0.3, 0.45}, {0.6, 0.61}}
+	ivs := [][2]float64{{0.2, 0.3}, {0.3, 0.45}, {0.6, 0.61}, {0.75, 0.875}, {0.875, 1}}
 	var v [][]float64
 	for _, iv := range ivs {
 		w, hh := ask(src, n, d, iv[0], iv[1])
@@ -162,7 +163,7 @@ func TestBrownianTreeDisjointIndependent(t *testing.T) {
 // Additivity: W(a, c) = W(a, b) + W(b, c) and H(a, c) = (U) of the two
 // halves, for dyadic points and for any points (the tree answers for one
 // fixed path, the conditional-mean path below the leaves), to rounding:
-// each value is a sum over at most 2 x 36 nodes of a few roundings each of
+// each value is a sum over at most 2 x 30 nodes of a few roundings each of
 // numbers below 10, so 1e-13 absolute.
 func TestBrownianTreeAdditive(t *testing.T) {
 	const n, d = 50, 3
@@ -333,7 +334,7 @@ func (s *recordingSource) Increment(z []float64, a, c int, t0, t1 float64) {
 // Brownian path: each coarse increment is the sum of the two fine ones over
 // its halves. The grids are T = 1 down to eps = 1e-3 in uniform steps, not
 // dyadic: the tree answers for its one path (exact Brownian motion at the
-// points of depth 36, the conditional mean between them), so the sums agree
+// points of depth 30, the conditional mean between them), so the sums agree
 // to rounding all the same (1e-14: two roundings of increments of order
 // 0.03 and the fine grid's times equal to the coarse ones only where the
 // grid's arithmetic makes them so, checked first). With T = 1 and 2^k
@@ -466,5 +467,48 @@ func TestBrownianTreeBind(t *testing.T) {
 	}
 	if got := c.Noise.(sample.BrownianTree); got.T != ve.T() || got.Depth != 20 {
 		t.Errorf("bound tree %+v, want T = %v, depth 20", got, ve.T())
+	}
+}
+
+// On a dyadic grid (T = 1, 1024 and 512 steps from 1 to 0) every grid
+// point is a node boundary, where the tree is the Brownian motion itself
+// (no approximation below the leaves): the coarse increments are the sums
+// of the fine ones, W and H by (U), to rounding (1e-14 for values of order
+// 0.03-0.1).
+func TestBrownianTreeSharedDyadic(t *testing.T) {
+	const n, d = 20, 2
+	fine, coarse := treeSource(t, 1, 0, d, n), treeSource(t, 1, 0, d, n)
+	for k := range 512 {
+		t0, tm, t1 := 1-float64(2*k)/1024, 1-float64(2*k+1)/1024, 1-float64(2*k+2)/1024
+		w1, h1 := ask(fine, n, d, t0, tm)
+		w2, h2 := ask(fine, n, d, tm, t1)
+		w, h := ask(coarse, n, d, t0, t1)
+		for i := range w {
+			// Reverse time: W(t1) - W(t0) = -(W over [t1, t0]); H as it is,
+			// the pieces in increasing time: [t1, tm] then [tm, t0].
+			uw, uh := union(tm-t1, -w2[i], h2[i], t0-tm, -w1[i], h1[i])
+			if math.Abs(-uw-w[i]) > 1e-14 || math.Abs(uh-h[i]) > 1e-14 {
+				t.Fatalf("step %d value %d: coarse (%v, %v), from the fine steps (%v, %v)", k, i, w[i], h[i], -uw, uh)
+			}
+		}
+	}
+}
+
+// The source allocates per block (Start), never per query.
+func TestBrownianTreeNoAlloc(t *testing.T) {
+	const n, d = 8, 3
+	src := treeSource(t, 1, 0, d, n)
+	w, hh := make([]float64, n*d), make([]float64, n*d)
+	k := 0
+	allocs := testing.AllocsPerRun(100, func() {
+		t0, t1 := 1-float64(k)*1e-3, 1-float64(k+1)*1e-3
+		src.IncrementArea(w, hh, 0, n, t0, t1)
+		src.Next()
+		src.Increment(w, 2, 5, 0.3, t1)
+		src.Next()
+		k++
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations a query", allocs)
 	}
 }

@@ -357,7 +357,10 @@ func (pl *edmPlan) churn(b *Block, x, z []float64, f edmNode, m int) edmNode {
 	ah, sdh := pl.sde.Marginal(th)
 	h := edmNode{th, ah, sdh, sdh / ah}
 	amp := pl.noise * math.Sqrt(math.Max(h.sigma*h.sigma-f.sigma*f.sigma, 0))
-	b.Noise.Increment(z, 0, m, f.t, th)
+	// Fresh noise, not an increment of the reverse path: on a Brownian
+	// tree an Increment over [f.t, th] would reuse the path the steps walk.
+	// (With Streams, Normals and Increment take the same draws.)
+	b.Noise.Normals(z, 0, m)
 	b.Noise.Next()
 	for i := range x {
 		x[i] = h.alpha * (x[i]/f.alpha + amp*z[i])

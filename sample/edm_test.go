@@ -144,8 +144,10 @@ func TestEDMSDEChurnZeroIsHeun(t *testing.T) {
 	}
 }
 
-// recordNoise records the intervals of Increment calls (and checks each is
-// closed by Next) for the churn-window test.
+// recordNoise counts the Normals draws (the prior, then one per churned
+// step) and records any Increment (edm-sde asks none: its churn is fresh
+// noise, not a piece of the reverse path), checking each draw is closed by
+// Next, for the churn-window test.
 type recordNoise struct{ src *recordSource }
 
 func (n recordNoise) NewSource(d int) NoiseSource {
@@ -154,15 +156,23 @@ func (n recordNoise) NewSource(d int) NoiseSource {
 }
 
 type recordSource struct {
-	inner NoiseSource
-	t0    []float64
-	t1    []float64
-	open  bool
-	bad   bool
+	inner   NoiseSource
+	t0      []float64
+	t1      []float64
+	normals int
+	open    bool
+	bad     bool
 }
 
 func (s *recordSource) Start(seed uint64, rows []int) { s.inner.Start(seed, rows) }
-func (s *recordSource) Normals(z []float64, a, c int) { s.inner.Normals(z, a, c) }
+func (s *recordSource) Normals(z []float64, a, c int) {
+	if s.open {
+		s.bad = true
+	}
+	s.open = true
+	s.normals++
+	s.inner.Normals(z, a, c)
+}
 func (s *recordSource) Increment(z []float64, a, c int, t0, t1 float64) {
 	if s.open {
 		s.bad = true
@@ -174,12 +184,11 @@ func (s *recordSource) Increment(z []float64, a, c int, t0, t1 float64) {
 func (s *recordSource) Next() { s.open = false; s.inner.Next() }
 
 // Algorithm 2's window: edm-sde churns at exactly the grid levels sigma_i in
-// [S_tmin, S_tmax], once each, over the interval from t_i to the time of
-// sigma_hat = min(sigma_i (1 + gamma), sigma(T)), gamma = min(S_churn/N,
-// sqrt(2) - 1); a level at sigma(T) is not churned (the clamp leaves nothing
-// to add: VE's sigma_max = 50 = S_tmax). sigma(t1) is compared with the
-// formula within 1e-9 relative: t1 goes through lambda = -log sigma_hat and
-// back (sde.TimeAtLogSNR).
+// [S_tmin, S_tmax] below sigma(T), once each (VE's sigma_max = 50 = S_tmax
+// is not churned: the clamp at sigma(T) leaves nothing to add), with a fresh
+// normal draw after the prior's; it asks no Brownian increment. The amount
+// of noise (sigma_hat = min(sigma_i (1 + gamma), sigma(T))) is checked by
+// the exact moment recursion below.
 func TestEDMSDEChurnWindow(t *testing.T) {
 	for _, s := range edmSDEs() {
 		for _, churn := range []float64{40, 3} {
@@ -194,30 +203,20 @@ func TestEDMSDEChurnWindow(t *testing.T) {
 			}
 			gamma := math.Min(churn/steps, math.Sqrt2-1)
 			sT := sde.Sigma(s, s.T())
-			var want0, wantSig []float64
+			want := 0
 			for _, ti := range ts[:steps] {
 				sg := sde.Sigma(s, ti)
-				if sg < DefaultChurnTMin || sg > DefaultChurnTMax || sg >= sT {
-					continue
+				if sg >= DefaultChurnTMin && sg <= DefaultChurnTMax && sg < sT {
+					want++
 				}
-				want0 = append(want0, ti)
-				wantSig = append(wantSig, math.Min(sg*(1+gamma), sT))
 			}
 			if src.bad || src.open {
-				t.Errorf("%s: an Increment was not followed by Next", s.Name())
+				t.Errorf("%s: a draw was not followed by Next", s.Name())
 			}
-			if len(src.t0) != len(want0) {
-				t.Fatalf("%s churn %g: %d churned steps at %v, want %d at %v", s.Name(), churn, len(src.t0), src.t0, len(want0), want0)
+			if src.normals-1 != want || len(src.t0) != 0 {
+				t.Errorf("%s churn %g: %d churn draws and %d increments, want %d and 0", s.Name(), churn, src.normals-1, len(src.t0), want)
 			}
-			for i := range want0 {
-				if src.t0[i] != want0[i] {
-					t.Errorf("%s: churn %d from t = %v, want %v", s.Name(), i, src.t0[i], want0[i])
-				}
-				if got := sde.Sigma(s, src.t1[i]); math.Abs(got-wantSig[i]) > 1e-9*wantSig[i] || src.t1[i] > s.T() {
-					t.Errorf("%s: churn %d to sigma %v (t %v), want %v", s.Name(), i, got, src.t1[i], wantSig[i])
-				}
-			}
-			t.Logf("%s churn %g: %d of %d steps churned, gamma %.3f", s.Name(), churn, len(want0), steps, gamma)
+			t.Logf("%s churn %g: %d of %d steps churned, gamma %.3f", s.Name(), churn, want, steps, gamma)
 		}
 	}
 }

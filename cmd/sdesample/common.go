@@ -89,6 +89,11 @@ func loadMixture(path string, s sde.SDE) (*score.Mixture, error) {
 	if err != nil {
 		return nil, fmt.Errorf("-score mixture:%s: %s", path, fsMessage(err))
 	}
+	return parseMixture(raw, path, s)
+}
+
+// parseMixture reads a mixture file's bytes (path names it in errors).
+func parseMixture(raw []byte, path string, s sde.SDE) (*score.Mixture, error) {
 	var mf mixtureFile
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	dec.DisallowUnknownFields()

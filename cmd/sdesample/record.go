@@ -208,6 +208,11 @@ func readRecord(path string) (*Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s", path, fsMessage(err))
 	}
+	return parseRecord(raw, path)
+}
+
+// parseRecord reads a run record's bytes (path names it in errors).
+func parseRecord(raw []byte, path string) (*Record, error) {
 	var r Record
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return nil, fmt.Errorf("%s: not a run record (%v)", path, err)

@@ -1,0 +1,71 @@
+package data
+
+import (
+	"bytes"
+	"math"
+	"testing"
+)
+
+// The readers take any bytes: they return a table or an error, never panic,
+// and a table they return is whole and finite (non-finite values are an
+// error, not data). go test runs the seeds; CI fuzzes each briefly:
+//
+//	go test -run '^$' -fuzz '^FuzzReadCSV$' -fuzztime 10s ./data
+func FuzzReadCSV(f *testing.F) {
+	for _, s := range []string{"x0,x1\n1,2\n3,4\n", "1,2\n", "a\n", "x0\n1e308\n-1e-308\n", "x0,x1\n1,2\n3\n",
+		"x0,x1\n1,NaN\n", "\"x0\",\"x1\"\n1,2\n", "x0,x1\r\n1,2\r\n", "", "\n\n", "x0,x1\n1,2,3\n", "x0\n0x1p-3\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tab, err := ReadCSV(bytes.NewReader(b), "fuzz.csv")
+		if err != nil {
+			return
+		}
+		checkTable(t, tab)
+	})
+}
+
+// FuzzReadNPY: as FuzzReadCSV, for the NPY reader (seeds: files written by
+// NewNPYWriter, then bytes of them changed and cut).
+func FuzzReadNPY(f *testing.F) {
+	var buf bytes.Buffer
+	w := NewNPYWriter(&buf, 2, 3)
+	if err := w.WriteRows([]float64{1, 2, 3, 4, 5, 6}); err != nil || w.Close() != nil {
+		f.Fatal("writing the seed")
+	}
+	good := buf.Bytes()
+	f.Add(good)
+	f.Add(good[:len(good)-1])
+	f.Add(good[:10])
+	f.Add([]byte{})
+	bad := append([]byte(nil), good...)
+	bad[8] ^= 0xff
+	f.Add(bad)
+	// A header that promises 8e14 bytes it does not have: an error, not an
+	// allocation.
+	hdr := "{'descr': '<f8', 'fortran_order': False, 'shape': (100000000000, 1000), }"
+	for (10+len(hdr)+1)%64 != 0 {
+		hdr += " "
+	}
+	huge := append([]byte("\x93NUMPY\x01\x00"), byte(len(hdr)+1), byte((len(hdr)+1)>>8))
+	f.Add(append(append(huge, hdr...), '\n'))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tab, err := ReadNPY(bytes.NewReader(b), "fuzz.npy")
+		if err != nil {
+			return
+		}
+		checkTable(t, tab)
+	})
+}
+
+func checkTable(t *testing.T, tab *Table) {
+	t.Helper()
+	if tab.N < 0 || tab.D < 1 || len(tab.X) != tab.N*tab.D {
+		t.Fatalf("table %d x %d with %d values", tab.N, tab.D, len(tab.X))
+	}
+	for i, v := range tab.X {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			t.Fatalf("value %d is %v: a reader must refuse non-finite data", i, v)
+		}
+	}
+}
