@@ -20,6 +20,8 @@ func init() {
 	Register("dpmpp-3m", func() Sampler { return &DPMPP3M{} })
 	Register("dpmpp-2m-sde", func() Sampler { return &DPMPP2MSDE{} })
 	Register("unipc", func() Sampler { return &UniPC{} })
+	Register("sra1", func() Sampler { return &SRA1{} })
+	Register("shark", func() Sampler { return &ShARK{} })
 	Register("stochastic-heun", func() Sampler { return &StochasticHeun{} })
 	Register("reversible-heun", func() Sampler { return &ReversibleHeun{} })
 	Register("adaptive-sde", func() Sampler { return &AdaptiveSDE{} })

@@ -1,0 +1,103 @@
+package study
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/sdekit/sdekit/internal/fit"
+	"github.com/sdekit/sdekit/sample"
+)
+
+// StrongRefFactor is how many times more steps the reference run of
+// StrongOrder takes: its own error is then 16^-p of the coarse run's (for
+// p = 1, 6%; for p = 1.5, 1.6%), which moves the fitted slope by less than
+// the spread of the fit itself.
+const StrongRefFactor = 16
+
+// StrongResult is the strong (pathwise) error of a stochastic sampler for
+// each step count.
+type StrongResult struct {
+	Steps []int
+	// NFE is the mean number of score evaluations per row of the run with
+	// Steps[i] steps (not of its reference).
+	NFE []float64
+	// Err is the RMS over rows and coordinates of x_N - x_ref: the sample
+	// with N steps against the same sampler with StrongRefFactor*N steps on
+	// the same Brownian path (same seed, same rows, same Noise).
+	Err []float64
+	// Order is the least-squares slope of -log Err against log Steps.
+	Order float64
+}
+
+// StrongOrder measures the strong error of the samplers mk(steps) for each
+// of steps on cfg (its Sampler is ignored), over `rows` rows of the given
+// seed: each run is compared with mk(StrongRefFactor*steps) on the same
+// rows, seed and Noise. The comparison means something only when the two
+// runs see one Brownian path, so cfg.Noise must answer W(t1) - W(t0) for any
+// interval consistently (a Brownian tree); nil selects the sampler's own
+// default, and Streams (whose increments do not depend on the interval, so
+// two step counts see unrelated paths) is refused. Any score works: the
+// reference is the sampler itself, not an exact solution.
+//
+// For a method of strong order p, Err ~ C N^-p: Euler-Maruyama on additive
+// noise p = 1, SRA1 and ShARK p = 1.5.
+func StrongOrder(ctx context.Context, cfg sample.Config, mk func(steps int) (sample.Sampler, error), steps []int, rows int, seed uint64) (StrongResult, error) {
+	var res StrongResult
+	if len(steps) < 2 {
+		return res, fmt.Errorf("study: the strong order needs at least two step counts, got %d", len(steps))
+	}
+	if rows < 1 {
+		return res, fmt.Errorf("study: rows = %d; use >= 1", rows)
+	}
+	for _, n := range steps {
+		if n < 1 {
+			return res, fmt.Errorf("study: step count %d; use >= 1", n)
+		}
+	}
+	idx := make([]int, rows)
+	for i := range idx {
+		idx[i] = i
+	}
+	run := func(n int) ([]float64, sample.Stats, error) {
+		s, err := mk(n)
+		if err != nil {
+			return nil, sample.Stats{}, err
+		}
+		c := cfg
+		c.Sampler = s
+		if err := c.Validate(); err != nil {
+			return nil, sample.Stats{}, err
+		}
+		if _, ok := c.Noise.(sample.Streams); ok {
+			return nil, sample.Stats{}, fmt.Errorf("study: the strong order of %s needs one Brownian path for every step count; Streams draws unrelated paths (use a Brownian tree for Config.Noise)", s.Name())
+		}
+		x := make([]float64, rows*c.Dim)
+		st, err := sample.Generate(ctx, c, seed, idx, x, nil)
+		return x, st, err
+	}
+	for _, n := range steps {
+		x, st, err := run(n)
+		if err != nil {
+			return res, err
+		}
+		ref, _, err := run(StrongRefFactor * n)
+		if err != nil {
+			return res, err
+		}
+		var ss float64
+		for i := range x {
+			d := x[i] - ref[i]
+			ss += d * d
+		}
+		var nfe float64
+		for _, v := range st.NFE {
+			nfe += float64(v)
+		}
+		res.Steps = append(res.Steps, n)
+		res.NFE = append(res.NFE, nfe/float64(rows))
+		res.Err = append(res.Err, math.Sqrt(ss/float64(len(x))))
+	}
+	res.Order = fit.Order(res.Steps, res.Err)
+	return res, nil
+}
