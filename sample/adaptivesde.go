@@ -113,6 +113,9 @@ func (s *AdaptiveSDE) Options() []Option {
 
 // Prepare fills the defaults and builds the plan.
 func (s *AdaptiveSDE) Prepare(c *Config) (Plan, error) {
+	if err := needAdditive(s, c); err != nil {
+		return nil, err
+	}
 	if s.RTol == 0 {
 		s.RTol = AdaptiveSDERTol
 	}

@@ -167,7 +167,22 @@ type heunPlan struct {
 	reversible bool
 }
 
+// needAdditive refuses an SDE that declares a diffusion depending on x: the
+// Heun methods converge to the Stratonovich solution, which is the reverse
+// SDE's (an Ito SDE) only for additive noise, and adaptive-sde's error
+// estimate assumes it too.
+func needAdditive(s Sampler, c *Config) error {
+	if mn, ok := c.SDE.(MultiplicativeNoise); ok && mn.DiffusionDependsOnX() {
+		return &UnsupportedSDEError{Sampler: s.Name(), SDE: c.SDE.Name(),
+			Need: "additive noise (a diffusion g(t) that does not depend on x: its Stratonovich and Ito solutions then agree), and this SDE declares DiffusionDependsOnX"}
+	}
+	return nil
+}
+
 func prepareHeun(s Sampler, field string, g *Grid, steps *int, def int, c *Config, reversible bool) (Plan, error) {
+	if err := needAdditive(s, c); err != nil {
+		return nil, err
+	}
 	if *steps == 0 {
 		*steps = def
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/sdekit/sdekit/score"
@@ -526,4 +527,19 @@ func fitOrder(n []int, e []float64) float64 {
 		x[i], y[i] = math.Log(float64(n[i])), -math.Log(e[i])
 	}
 	return fitSlope(x, y)
+}
+
+// An SDE that declares a diffusion depending on x is refused by all three
+// solvers with an *UnsupportedSDEError naming the need: their Stratonovich
+// limit is the reverse (Ito) SDE only for additive noise.
+func TestHeunNeedAdditiveNoise(t *testing.T) {
+	s := userMultSDE{sde.NewVP()}
+	for _, smp := range []Sampler{&StochasticHeun{}, &ReversibleHeun{}, &AdaptiveSDE{}} {
+		c := Config{SDE: s, Score: score.Gauss(sde.NewVP(), 2), Sampler: smp}
+		err := c.Validate()
+		var ue *UnsupportedSDEError
+		if !errors.As(err, &ue) || ue.Sampler != smp.Name() || !strings.Contains(err.Error(), "additive noise") {
+			t.Errorf("%s: error %v, want an *UnsupportedSDEError for additive noise", smp.Name(), err)
+		}
+	}
 }

@@ -48,6 +48,73 @@ func TestOrderCommand(t *testing.T) {
 	}
 }
 
+// TestOrderStochastic runs `order` on stochastic samplers: two tables (the
+// strong error on one Brownian path, the exact weak error) and the lines
+// "strong order X.XX" and "weak order Y.YY", the latter last. em: strong 1
+// and weak 1 on additive noise; stochastic-heun: strong 1, weak 2 (the
+// sample package's and study's tests measure them more closely). Bands:
+// 0.3 on the strong order (64 rows: the RMS over them scatters the slope
+// by about 0.1, and 10 steps are pre-asymptotic) and 0.25 on the weak
+// order (exact, but 10 steps are pre-asymptotic: em's slope from 10 to 20
+// is 1.9 on vp, so em starts at 20). A sampler whose draws are not all
+// Brownian increments (pc's Langevin corrector) and one that is not affine
+// in its noise get a line saying what is not measured.
+func TestOrderStochastic(t *testing.T) {
+	for _, tc := range []struct {
+		sampler        []string
+		steps          string
+		strong, weak   float64
+		wantNFEPerStep int
+	}{
+		{[]string{"-sampler", "em"}, "20,40,80,160", 1, 1, 1},
+		{[]string{"-sampler", "stochastic-heun"}, "10,20,40,80", 1, 2, 2},
+	} {
+		out := mustRun(t, append([]string{"order", "-score", "gauss:4", "-n", "64", "-steps-list", tc.steps}, tc.sampler...)...)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		var strong, weak []string
+		for _, l := range lines {
+			if m := regexp.MustCompile(`^strong order (-?\d+\.\d\d)$`).FindStringSubmatch(l); m != nil {
+				strong = m
+			}
+		}
+		weak = regexp.MustCompile(`^weak order (-?\d+\.\d\d)$`).FindStringSubmatch(lines[len(lines)-1])
+		if strong == nil || weak == nil {
+			t.Fatalf("%v: no \"strong order X.XX\" line or last line not \"weak order Y.YY\":\n%s", tc.sampler, out)
+		}
+		ps, _ := strconv.ParseFloat(strong[1], 64)
+		pw, _ := strconv.ParseFloat(weak[1], 64)
+		if math.Abs(ps-tc.strong) > 0.3 || math.Abs(pw-tc.weak) > 0.25 {
+			t.Errorf("%v: strong order %v (want %v), weak order %v (want %v)\n%s", tc.sampler, ps, tc.strong, pw, tc.weak, out)
+		}
+		rows4, rows6 := 0, 0
+		for _, l := range lines {
+			f := strings.Fields(l)
+			if len(f) < 4 || !strings.Contains(","+tc.steps+",", ","+f[0]+",") {
+				continue
+			}
+			n, _ := strconv.Atoi(f[0])
+			if f[1] != strconv.Itoa(tc.wantNFEPerStep*n)+".0" {
+				t.Errorf("%v: line %q: NFE %s, want %d", tc.sampler, l, f[1], tc.wantNFEPerStep*n)
+			}
+			switch len(f) {
+			case 4:
+				rows4++
+			case 6:
+				rows6++
+			}
+		}
+		if want := len(strings.Split(tc.steps, ",")); rows4 != want || rows6 != want {
+			t.Errorf("%v: %d strong and %d weak table rows, want %d each:\n%s", tc.sampler, rows4, rows6, want, out)
+		}
+	}
+	out := mustRun(t, "order", "-sampler", "pc", "-corrector", "langevin", "-score", "gauss:2", "-n", "8", "-steps-list", "4,8")
+	for _, want := range []string{"strong order not measured: the sampler draws noise that belongs to no time interval", "weak order not measured: study: the sampler is not affine"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("pc with the langevin corrector: no line %q in\n%s", want, out)
+		}
+	}
+}
+
 // TestFrontierCommand runs a small frontier on gmm8 and on gauss:2: the
 // table on stdout, the CSV with its columns and one row per (sampler, steps)
 // (one for the adaptive ODE), and the picture.
@@ -128,10 +195,10 @@ func TestStudyBadInputs(t *testing.T) {
 		code int
 		line string
 	}{
-		{"order of a stochastic sampler", ord("-sampler", "em"), 2,
-			"sdesample order: -sampler em is stochastic (its samples depend on the noise after the prior draw), so it has no error against the flow map of its prior draw; order measures deterministic samplers (strong and weak orders are issue 18)"},
-		{"order of ddim eta 1", ord("-sampler", "ddim", "-eta", "1"), 2,
-			"sdesample order: -sampler ddim eta=1 is stochastic (its samples depend on the noise after the prior draw), so it has no error against the flow map of its prior draw; order measures deterministic samplers (strong and weak orders are issue 18)"},
+		{"strong order on streams", ord("-sampler", "em", "-noise", "streams"), 2,
+			"sdesample order: -sampler em is stochastic: its strong order compares runs with different steps on one Brownian path, which -noise streams does not give (its draws do not depend on the interval); use -noise tree, or leave -noise empty for it"},
+		{"order of the adaptive SDE solver", ord("-sampler", "adaptive-sde"), 2,
+			"sdesample order: -sampler adaptive-sde has no -steps (it chooses its own steps); order measures fixed-step samplers"},
 		{"order of the adaptive ODE", ord("-sampler", "ode"), 2,
 			"sdesample order: -sampler ode gives the same sample at 4 and 8 steps: it chooses its own steps (an adaptive solver); order measures fixed-step samplers"},
 		{"order on gmm8", ord("-sampler", "ode", "-solver", "euler", "-score", "gmm8"), 2,
