@@ -36,7 +36,9 @@ import (
 
 // DefaultHeunSteps and DefaultReversibleHeunSteps are the step counts of
 // stochastic-heun and reversible-heun at the cost of em's default (1000
-// score evaluations a row; reversible-heun's 1000 steps take 1001).
+// score evaluations a row; reversible-heun's 1000 steps take 1001). There
+// the exact weak error on gauss:16 under VP (study.WeakOrder) is 1.6e-5 for
+// stochastic-heun and 5.9e-6 for reversible-heun, against em's 1.2e-3.
 const (
 	DefaultHeunSteps           = 500
 	DefaultReversibleHeunSteps = 1000
@@ -151,9 +153,9 @@ func (s *ReversibleHeun) Describe() string {
 	return fmt.Sprintf("%d steps, schedule %s", s.Steps, s.Schedule)
 }
 
-// heunStep is one step of a Heun plan from t to tp < t, with the SDE's
-// coefficients at both ends: h = t - tp, the drift factors a, the squared
-// diffusions g2 and sqrt(h).
+// heunStep is one step of a Heun plan from t to tp < t: h = t - tp, sq =
+// sqrt(h), and the SDE's drift factors a0, a1 and diffusions g0, g1 at t
+// and tp.
 type heunStep struct {
 	t, tp, h, sq   float64
 	a0, a1, g0, g1 float64
