@@ -212,7 +212,7 @@ func (pl *adaptiveSDEPlan) Run(ctx context.Context, b *Block) error {
 	m, d := b.M(), b.D
 	n := m * d
 	x := b.X
-	f1, f2, xp, xpp := b.Scratch(0, n), b.Scratch(1, n), b.Scratch(2, n), b.Scratch(3, n)
+	f1, f2, x1, x2 := b.Scratch(0, n), b.Scratch(1, n), b.Scratch(2, n), b.Scratch(3, n)
 	prev, z, gx, gs := b.Scratch(4, n), b.Scratch(5, n), b.Scratch(6, n), b.Scratch(7, n)
 	loc := b.Local()
 	w, _ := (*loc).(*adaptiveSDERows)
@@ -257,17 +257,17 @@ func (pl *adaptiveSDEPlan) Run(ctx context.Context, b *Block) error {
 		for _, r := range need {
 			w.fresh[r] = false
 		}
-		// x' = x + h b(x, t) + g(t) dB, each row over its own interval.
+		// x1 = x + h b(x, t) + g(t) dB, each row over its own interval.
 		for _, r := range act {
 			b.Noise.Increment(z, r, r+1, w.t[r], w.te[r])
 			h := w.h[r]
 			gd := s.Diffusion(w.t[r]) * math.Sqrt(h)
 			for i := r * d; i < (r+1)*d; i++ {
-				xp[i] = x[i] + h*f1[i] + gd*z[i]
+				x1[i] = x[i] + h*f1[i] + gd*z[i]
 			}
 		}
 		b.Noise.Next()
-		pl.driftRows(b, w, f2, xp, gx, gs, act, w.te)
+		pl.driftRows(b, w, f2, x1, gx, gs, act, w.te)
 		for _, r := range act {
 			a, c := r*d, (r+1)*d
 			h := w.h[r]
@@ -275,22 +275,22 @@ func (pl *adaptiveSDEPlan) Run(ctx context.Context, b *Block) error {
 			gm := (s.Diffusion(w.t[r]) + s.Diffusion(w.te[r])) / 2 * math.Sqrt(h)
 			var ss float64
 			for i := a; i < c; i++ {
-				xpp[i] = x[i] + hh*(f1[i]+f2[i]) + gm*z[i]
-				del := math.Max(pl.atol, pl.rtol*math.Max(math.Abs(xp[i]), math.Abs(prev[i])))
-				e := (xpp[i] - xp[i]) / del
+				x2[i] = x[i] + hh*(f1[i]+f2[i]) + gm*z[i]
+				del := math.Max(pl.atol, pl.rtol*math.Max(math.Abs(x1[i]), math.Abs(prev[i])))
+				e := (x2[i] - x1[i]) / del
 				ss += e * e
 			}
 			E := math.Sqrt(ss / float64(d))
 			b.Steps[r]++
 			if math.IsNaN(E) || math.IsInf(E, 0) {
 				// x at t is finite (it passed this test), so the attempt
-				// made x' or x'' NaN or Inf.
+				// made x1 or x2 NaN or Inf.
 				return &NonFiniteError{Row: b.Rows[r], T: w.te[r]}
 			}
 			if E <= 1 {
 				b.Accepted[r]++
-				copy(x[a:c], xpp[a:c])
-				copy(prev[a:c], xp[a:c])
+				copy(x[a:c], x2[a:c])
+				copy(prev[a:c], x1[a:c])
 				w.t[r], w.fresh[r] = w.te[r], true
 				if w.last[r] {
 					w.done[r] = true
