@@ -296,12 +296,10 @@ func Frontier(ctx context.Context, fc FrontierConfig) (FrontierResult, error) {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		smp, err := r.spec.Sampler(r.steps)
+		cfg, err := frontierConfig(base, r.spec, r.steps) // the spec's sampler and noise=
 		if err != nil {
-			return res, &SpecError{Spec: r.spec.Text, Steps: r.steps, Err: err}
+			return res, err
 		}
-		cfg := base
-		cfg.Sampler = smp
 		row := FrontierRow{Spec: r.spec.Text, Sampler: r.spec.Name, Schedule: r.schedule, Steps: r.steps,
 			WeightErr: math.NaN(), KL: math.NaN()}
 		// The prior draws and the samples of one run: the first and last
@@ -548,6 +546,11 @@ func (s *splitSource) Normals(z []float64, a, c int) { s.src().Normals(z, a, c) 
 func (s *splitSource) Increment(z []float64, a, c int, t0, t1 float64) {
 	s.src().Increment(z, a, c, t0, t1)
 }
+// IncrementArea lets the 1.5 methods (sra1, shark) be told apart too.
+func (s *splitSource) IncrementArea(w, hh []float64, a, c int, t0, t1 float64) {
+	s.src().(sample.AreaSource).IncrementArea(w, hh, a, c, t0, t1)
+}
+
 func (s *splitSource) Next() {
 	s.prior.Next()
 	s.rest.Next()

@@ -289,3 +289,19 @@ func TestSpecNoise(t *testing.T) {
 		t.Errorf("noise=pink: %v", err)
 	}
 }
+
+// A spec's noise=tree reaches the run (Frontier once ran every spec with the
+// base noise, so "em noise=tree" gave em's streams bits): the two specs'
+// samples differ.
+func TestFrontierSpecNoise(t *testing.T) {
+	vp := sde.NewVP()
+	fc := FrontierConfig{SDE: vp, Mixture: score.Gauss(vp, 2), Specs: mustSpecs(t, "em;em noise=tree"),
+		Steps: []int{64}, Rows: 50, Seed: 1, Workers: 1}
+	res, err := Frontier(context.Background(), fc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 2 || res.Rows[0].SW2 == res.Rows[1].SW2 {
+		t.Errorf("em and em noise=tree gave the same samples: %+v", res.Rows)
+	}
+}
