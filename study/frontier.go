@@ -546,6 +546,7 @@ func (s *splitSource) Normals(z []float64, a, c int) { s.src().Normals(z, a, c) 
 func (s *splitSource) Increment(z []float64, a, c int, t0, t1 float64) {
 	s.src().Increment(z, a, c, t0, t1)
 }
+
 // IncrementArea lets the 1.5 methods (sra1, shark) be told apart too.
 func (s *splitSource) IncrementArea(w, hh []float64, a, c int, t0, t1 float64) {
 	s.src().(sample.AreaSource).IncrementArea(w, hh, a, c, t0, t1)
