@@ -188,23 +188,14 @@ func (w *adaptiveSDERows) grow(m int) {
 // the same rows of dst, from the rows of x; gx and gs are scratch of the
 // block's size. It counts one evaluation for each listed row.
 func (pl *adaptiveSDEPlan) driftRows(b *Block, w *adaptiveSDERows, dst, x, gx, gs []float64, rows []int, times []float64) {
-	d, blk := b.D, pl.cfg.Block
-	for k, r := range rows {
-		copy(gx[k*d:(k+1)*d], x[r*d:(r+1)*d])
-		w.gt[k] = times[r]
-	}
-	n := len(rows)
-	for a := 0; a < n; a += blk {
-		e := min(a+blk, n)
-		pl.cfg.Score.ScoreTo(gs[a*d:e*d], gx[a*d:e*d], w.gt[a:e])
-	}
+	d := b.D
+	b.gatherScore(gx, gs, w.gt, x, rows, func(r int) float64 { return times[r] })
 	s := pl.cfg.SDE
 	for k, r := range rows {
 		t := times[r]
 		out := dst[r*d : (r+1)*d]
 		copy(out, gs[k*d:(k+1)*d])
 		driftTo(out, gx[k*d:(k+1)*d], s.DriftCoef(t), s.Diffusion(t))
-		b.NFE[r]++
 	}
 }
 

@@ -122,7 +122,7 @@ func (s *DPMAdaptive) Prepare(c *Config) (Plan, error) {
 		return nil, optionErrorf(s, "DPMAdaptive.MaxSteps", "max-steps", s.MaxSteps, "use >= 1 step attempts (0 selects %d)", dpmAdaptiveMaxSteps)
 	}
 	T := c.SDE.T()
-	pl := &adaptivePlan{sde: c.SDE, score: c.Score, blk: c.Block, T: T, eps: c.Eps,
+	pl := &adaptivePlan{sde: c.SDE, T: T, eps: c.Eps,
 		lamT: sde.LogSNR(c.SDE, T), lamEps: sde.LogSNR(c.SDE, c.Eps),
 		order: s.Order, data: s.Prediction == PredictionData, rtol: s.RTol, atol: s.ATol, maxSteps: s.MaxSteps}
 	pl.r1 = 0.5
@@ -143,8 +143,6 @@ func (s *DPMAdaptive) Describe() string {
 // adaptivePlan is a prepared DPMAdaptive.
 type adaptivePlan struct {
 	sde          sde.SDE
-	score        sde.Score
-	blk          int
 	T, eps       float64
 	lamT, lamEps float64
 	order        int
@@ -186,15 +184,7 @@ func (w *adaptiveRows) grow(m int) {
 // for each listed row.
 func (pl *adaptivePlan) predictRows(b *Block, w *adaptiveRows, dst, x, gx, gs []float64, rows []int, stage int) {
 	d := b.D
-	for k, r := range rows {
-		copy(gx[k*d:(k+1)*d], x[r*d:(r+1)*d])
-		w.gt[k] = w.st[r].t[stage]
-	}
-	n := len(rows)
-	for a := 0; a < n; a += pl.blk {
-		e := min(a+pl.blk, n)
-		pl.score.ScoreTo(gs[a*d:e*d], gx[a*d:e*d], w.gt[a:e])
-	}
+	b.gatherScore(gx, gs, w.gt, x, rows, func(r int) float64 { return w.st[r].t[stage] })
 	for k, r := range rows {
 		al, sg := w.st[r].alpha[stage], w.st[r].sigma[stage]
 		out, xs, sc := dst[r*d:(r+1)*d], gx[k*d:(k+1)*d], gs[k*d:(k+1)*d]
@@ -208,7 +198,6 @@ func (pl *adaptivePlan) predictRows(b *Block, w *adaptiveRows, dst, x, gx, gs []
 				out[i] = -sg * sc[i]
 			}
 		}
-		b.NFE[r]++
 	}
 }
 

@@ -250,3 +250,25 @@ type UnsupportedSDEError struct {
 func (e *UnsupportedSDEError) Error() string {
 	return fmt.Sprintf("sample: the %s sampler cannot run on the %s SDE; it needs %s", e.Sampler, e.SDE, e.Need)
 }
+
+// gatherScore evaluates the score of the listed rows of x, row rows[k] at
+// its own time at(rows[k]), as adaptive samplers need (each row its own
+// step): the rows are gathered into gx (list order) so that one ScoreTo call
+// of at most Config.Block rows serves many of them, their times into gt
+// (len(rows) values of scratch), and the scores land in gs, row k for
+// rows[k]. Each listed row's evaluation is counted.
+func (b *Block) gatherScore(gx, gs, gt, x []float64, rows []int, at func(r int) float64) {
+	d, blk := b.D, b.j.cfg.Block
+	for k, r := range rows {
+		copy(gx[k*d:(k+1)*d], x[r*d:(r+1)*d])
+		gt[k] = at(r)
+	}
+	n := len(rows)
+	for a := 0; a < n; a += blk {
+		e := min(a+blk, n)
+		b.j.cfg.Score.ScoreTo(gs[a*d:e*d], gx[a*d:e*d], gt[a:e])
+	}
+	for _, r := range rows {
+		b.NFE[r]++
+	}
+}

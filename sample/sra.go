@@ -325,7 +325,7 @@ func prepareSRK(s Sampler, field string, tab *srkTableau, o *srkOpts, c *Config)
 		return nil, fmt.Errorf("sample: adaptive %s retries a rejected step on the same Brownian path, and Streams draws fresh noise for it (which biases the accepted noise); use -noise tree (Config.Noise = sample.BrownianTree{}) or fixed steps (rtol = atol = 0)", s.Name())
 	}
 	T := c.SDE.T()
-	pl := &srkPlan{tab: tab, name: s.Name(), sde: c.SDE, score: c.Score, blk: c.Block, T: T, eps: c.Eps}
+	pl := &srkPlan{tab: tab, name: s.Name(), sde: c.SDE, T: T, eps: c.Eps}
 	if adaptive {
 		pl.adaptive, pl.rtol, pl.atol, pl.maxSteps = true, o.RTol, o.ATol, o.MaxSteps
 		pl.h0 = (T - c.Eps) / float64(o.Steps)
@@ -392,8 +392,6 @@ type srkPlan struct {
 	tab      *srkTableau
 	name     string
 	sde      sde.SDE
-	score    sde.Score
-	blk      int
 	T, eps   float64
 	path     []float64
 	steps    []srkStep // fixed steps
@@ -516,18 +514,9 @@ func (w *srkRows) grow(m int) {
 // and counts one evaluation for each.
 func (pl *srkPlan) scoreRows(b *Block, w *srkRows, dst, x, gx, gs []float64, rows []int, time func(r int) float64) {
 	d := b.D
-	for k, r := range rows {
-		copy(gx[k*d:(k+1)*d], x[r*d:(r+1)*d])
-		w.gt[k] = time(r)
-	}
-	n := len(rows)
-	for a := 0; a < n; a += pl.blk {
-		e := min(a+pl.blk, n)
-		pl.score.ScoreTo(gs[a*d:e*d], gx[a*d:e*d], w.gt[a:e])
-	}
+	b.gatherScore(gx, gs, w.gt, x, rows, time)
 	for k, r := range rows {
 		copy(dst[r*d:(r+1)*d], gs[k*d:(k+1)*d])
-		b.NFE[r]++
 	}
 }
 
