@@ -4,7 +4,12 @@
 // fast samplers: EDM's (Karras et al. 2022, edm.go), DPM-Solver and
 // DPM-Solver++ singlestep, multistep and adaptive (Lu et al. 2022,
 // dpmsolver.go, dpmmulti.go, dpmadaptive.go) and UniPC (Zhao et al. 2023,
-// unipc.go). docs/samplers.md measures them against the exact flow.
+// unipc.go); and reverse-SDE solvers for additive noise: SRA1 (Roessler
+// 2010) and ShARK (Foster, dos Reis and Strange 2023), strong order 1.5 with
+// the space-time Levy area, fixed or PI-adaptive steps (sra.go); stochastic
+// and reversible Heun (sheun.go); the adaptive EM/improved-Euler pair of
+// Jolicoeur-Martineau et al. 2021 (adaptivesde.go). docs/samplers.md
+// measures them all against exact answers.
 //
 // # Exponential integrators
 //
@@ -52,9 +57,12 @@
 // Noise is an interface: a worker's NoiseSource answers independent
 // normals (prior draws, Langevin steps) and Brownian increments over a time
 // interval (reverse-SDE steps). The default Streams gives row i of seed s
-// its own counter-based stream and answers both in order; a Brownian tree
-// answers increments by time instead, so runs with different steps share one
-// path.
+// its own counter-based stream and answers both in order; BrownianTree
+// (brownian.go) answers increments, and the space-time Levy area the 1.5
+// methods need (AreaSource), by time instead, so runs with different steps
+// share one path and an adaptive solver retries a rejected step on it.
+// Samplers that need the tree choose it (NoiseChooser) when Config.Noise is
+// nil.
 //
 // Everything is on flat row-major []float64 (n rows of D values). Generate
 // takes the global indices of the rows to draw; row i takes all its

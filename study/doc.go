@@ -16,4 +16,10 @@
 // there, x = b + sum_k G_k z_k coordinate by coordinate, and running it with
 // impulse noise (draw k equal to 1, the others 0) gives b and each G_k
 // (gausskl.go). docs/samplers.md is this study for the built-in samplers.
+//
+// For stochastic samplers, StrongOrder measures the RMS distance to the same
+// sampler with 16 times the steps on the same Brownian path (the tree), and
+// WeakOrder the exact error of the output's mean and variance against the
+// reverse SDE's own law at eps (ReverseSDEGaussian), from the affine output
+// law, without Monte Carlo.
 package study
