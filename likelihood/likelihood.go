@@ -289,8 +289,13 @@ func Evaluate(ctx context.Context, cfg Config, seed uint64, x []float64, rows []
 
 // chunkRows is the number of points per solve between progress reports.
 // Results do not depend on it (except in Joint mode, which solves all points
-// at once).
-const chunkRows = 512
+// at once). 64 rather than 512: the solver's stage vectors of a chunk stay in
+// the caches at high dimension (gauss:784, 1000 points: 100 ms against
+// 123-146 ms with 512; gmm8 unchanged; go test -run '^$' -bench
+// 'Reference/(gauss784|gmm8)/rademacher$' -benchtime 5x ./likelihood, the
+// sizes 16-512 interleaved), and a slow point holds the progress bar back for
+// 64 points, not 512.
+const chunkRows = 64
 
 // run evaluates the jobs (x row p, global row rows[p], repeat rep[p], rep nil
 // meaning 0) into out.
