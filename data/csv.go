@@ -2,6 +2,7 @@ package data
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
+	"unsafe"
 )
 
 // ReadCSV reads an n x D table of numbers from comma-separated text. name is
@@ -20,6 +23,21 @@ import (
 // must have the same number of values (the header's count, if there is a
 // header), and every value must be a finite float64.
 func ReadCSV(r io.Reader, name string) (*Table, error) {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fileErr(name, "read failed: "+err.Error(), err)
+	}
+	// The common case, plain numbers without quotes, is parsed by the fast
+	// path below; anything it does not take (quotes, a bad value, ragged
+	// rows) goes through encoding/csv, which gives the exact messages.
+	if t, ok := fastCSV(raw, name); ok {
+		return t, nil
+	}
+	return readCSV(bytes.NewReader(raw), name)
+}
+
+// readCSV is ReadCSV through encoding/csv.
+func readCSV(r io.Reader, name string) (*Table, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	if b, err := br.Peek(3); err == nil && string(b) == "\xef\xbb\xbf" {
 		br.Discard(3)
@@ -216,4 +234,142 @@ func (c *CSVWriter) Flush() error {
 		c.err = err
 	}
 	return c.err
+}
+
+// fastCSV parses text of plain numbers (no quotes) with ReadCSV's rules:
+// an optional UTF-8 byte-order mark, a header when no cell of the first
+// record is a number, blank lines and '#' lines skipped, spaces around
+// values, every row as long as the first, every value finite. It reports
+// false for anything else, which ReadCSV then reads through encoding/csv
+// for its messages. Large inputs are split at line ends and parsed on up to
+// four goroutines (a 1000 x 784 file of %.17g values: 105 ms through
+// encoding/csv, the time of a whole gauss:784 likelihood).
+func fastCSV(raw []byte, name string) (*Table, bool) {
+	raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
+	if bytes.IndexByte(raw, '"') >= 0 || bytes.IndexByte(raw, '\r') >= 0 {
+		return nil, false
+	}
+	// The first record: the header or the first row.
+	pos, start := 0, -1
+	var first []byte
+	for pos < len(raw) {
+		end := len(raw)
+		if i := bytes.IndexByte(raw[pos:], '\n'); i >= 0 {
+			end = pos + i
+		}
+		line := raw[pos:end]
+		next := min(end+1, len(raw))
+		if len(line) > 0 && line[0] != '#' {
+			if len(bytes.TrimSpace(line)) == 0 {
+				return nil, false // encoding/csv's answer: an empty value
+			}
+			first, start = line, pos
+			pos = next
+			break
+		}
+		pos = next
+	}
+	if first == nil {
+		return nil, false
+	}
+	d := bytes.Count(first, []byte(",")) + 1
+	cells := make([]string, 0, d)
+	for _, c := range bytes.Split(first, []byte(",")) {
+		cells = append(cells, string(c))
+	}
+	body := raw[pos:]
+	if !isHeader(cells) {
+		body = raw[start:]
+	}
+	// Split the body at line ends into chunks for the workers.
+	const minChunk = 1 << 20
+	workers := min(4, max(1, len(body)/minChunk))
+	var chunks [][]byte
+	for k := 0; k < workers && len(body) > 0; k++ {
+		cut := len(body)
+		if k < workers-1 {
+			cut = min(len(body), len(body)/(workers-k))
+			if i := bytes.IndexByte(body[cut:], '\n'); i >= 0 {
+				cut += i + 1
+			} else {
+				cut = len(body)
+			}
+		}
+		chunks = append(chunks, body[:cut])
+		body = body[cut:]
+	}
+	parts := make([][]float64, len(chunks))
+	oks := make([]bool, len(chunks))
+	var wg sync.WaitGroup
+	for k, c := range chunks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			parts[k], oks[k] = fastRows(c, d)
+		}()
+	}
+	wg.Wait()
+	n := 0
+	for k := range parts {
+		if !oks[k] {
+			return nil, false
+		}
+		n += len(parts[k]) / d
+	}
+	if n == 0 {
+		return nil, false
+	}
+	x := make([]float64, 0, n*d)
+	for _, p := range parts {
+		x = append(x, p...)
+	}
+	return &Table{N: n, D: d, X: x, Name: name}, true
+}
+
+// fastRows parses the lines of b as rows of d finite numbers; false on
+// anything else.
+func fastRows(b []byte, d int) ([]float64, bool) {
+	x := make([]float64, 0, len(b)/8)
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		for j := 0; j < d; j++ {
+			cell := line
+			if i := bytes.IndexByte(line, ','); i >= 0 {
+				cell, line = line[:i], line[i+1:]
+			} else {
+				if j != d-1 {
+					return nil, false
+				}
+				line = nil
+			}
+			v, err := parseBytes(bytes.TrimSpace(cell))
+			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, false
+			}
+			x = append(x, v)
+		}
+		if line != nil {
+			return nil, false // more values than d
+		}
+	}
+	return x, true
+}
+
+// parseBytes is strconv.ParseFloat on a byte slice without copying it into
+// a string (a string per value was a third of the fast path's time): the
+// string only lives for the call, and its error, which could keep it, is
+// dropped by the caller (fastRows answers false and the slow path reports).
+func parseBytes(b []byte) (float64, error) {
+	if len(b) == 0 {
+		return 0, strconv.ErrSyntax
+	}
+	return strconv.ParseFloat(unsafe.String(&b[0], len(b)), 64)
 }

@@ -3,6 +3,7 @@ package data
 import (
 	"bytes"
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -18,6 +19,16 @@ func FuzzReadCSV(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tab, err := ReadCSV(bytes.NewReader(b), "fuzz.csv")
+		// The fast path must agree with encoding/csv wherever it answers.
+		if ft, ok := fastCSV(b, "fuzz.csv"); ok {
+			st, serr := readCSV(bytes.NewReader(b), "fuzz.csv")
+			if serr != nil {
+				t.Fatalf("the fast path read %d x %d values that encoding/csv refuses: %v", ft.N, ft.D, serr)
+			}
+			if st.N != ft.N || st.D != ft.D || !slices.Equal(st.X, ft.X) {
+				t.Fatalf("fast path %d x %d, encoding/csv %d x %d", ft.N, ft.D, st.N, st.D)
+			}
+		}
 		if err != nil {
 			return
 		}
