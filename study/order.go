@@ -15,8 +15,9 @@ type OrderResult struct {
 	Steps []int
 	// NFE is the mean number of score evaluations per row.
 	NFE []float64
-	// Err is the RMS over rows and coordinates of x - flow(x_T): the
-	// sample's distance to the exact flow map of its own prior draw.
+	// Err is the error of each run: for Order, the RMS over rows and
+	// coordinates of x - flow(x_T), the sample's distance to the exact flow
+	// map of its own prior draw (StrongResult and WeakOrder say theirs).
 	Err []float64
 	// Order is the least-squares slope of -log Err against log Steps.
 	Order float64

@@ -15,20 +15,11 @@ import (
 // the spread of the fit itself.
 const StrongRefFactor = 16
 
-// StrongResult is the strong (pathwise) error of a stochastic sampler for
-// each step count.
-type StrongResult struct {
-	Steps []int
-	// NFE is the mean number of score evaluations per row of the run with
-	// Steps[i] steps (not of its reference).
-	NFE []float64
-	// Err is the RMS over rows and coordinates of x_N - x_ref: the sample
-	// with N steps against the same sampler with StrongRefFactor*N steps on
-	// the same Brownian path (same seed, same rows, same Noise).
-	Err []float64
-	// Order is the least-squares slope of -log Err against log Steps.
-	Order float64
-}
+// StrongResult is StrongOrder's answer: OrderResult's fields, with Err the
+// RMS over rows and coordinates of x_N - x_ref, the sample with N steps
+// against the same sampler with StrongRefFactor*N steps on the same Brownian
+// path (same seed, rows and Noise), and NFE that of the N-step run.
+type StrongResult = OrderResult
 
 // StrongOrder measures the strong error of the samplers mk(steps) for each
 // of steps on cfg (its Sampler is ignored), over `rows` rows of the given
