@@ -20,6 +20,11 @@ func linCombAVX2(x, s, z *float64, n int, px, ps, pz float64) float64
 //go:noescape
 func subMulAVX2(dst, a, x, b *float64, n int)
 
+// addMulAVX2 does AddMul's arithmetic on n values.
+//
+//go:noescape
+func addMulAVX2(acc, k *float64, n int, v float64)
+
 // shiftCutAVX2 does ShiftCut's arithmetic on n values, n a multiple of 4.
 //
 //go:noescape

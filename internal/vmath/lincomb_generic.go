@@ -12,6 +12,10 @@ func subMulAVX2(dst, a, x, b *float64, n int) {
 	panic("vmath: no AVX2 kernel in this build")
 }
 
+func addMulAVX2(acc, k *float64, n int, v float64) {
+	panic("vmath: no AVX2 kernel in this build")
+}
+
 func shiftCutAVX2(l, m *float64, n int, cut float64) {
 	panic("vmath: no AVX2 kernel in this build")
 }
