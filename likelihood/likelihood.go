@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"strconv"
+	"strings"
 
 	"github.com/sdekit/sdekit/internal/rng"
 	"github.com/sdekit/sdekit/ode"
@@ -443,6 +445,17 @@ func (p *plan) wrapErr(err error, res ode.Result, rows []int, done, n int) error
 		hint := "loosen rtol/atol or raise eps"
 		if errors.Is(err, ode.ErrMaxSteps) {
 			hint = "the model may have diverged; otherwise raise the step limit (-max-steps), loosen rtol/atol or raise eps"
+			// The other rows of the solve ran on; name every one that
+			// hit the budget too, not only the first.
+			var more []string
+			for i, ei := range res.Errs {
+				if i != re.Row && i < len(rows) && errors.Is(ei, ode.ErrMaxSteps) {
+					more = append(more, strconv.Itoa(rows[i]))
+				}
+			}
+			if len(more) > 0 {
+				hint = fmt.Sprintf("data rows %s of the same %d points hit it too; %s", strings.Join(more, ", "), len(rows), hint)
+			}
 		}
 		return fmt.Errorf("likelihood: data row %d: %w; %s", e.Row, &e, hint)
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):

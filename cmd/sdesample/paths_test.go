@@ -160,14 +160,16 @@ func TestTrainDiverges(t *testing.T) {
 }
 
 // A point that needs more than -max-steps step attempts stops the run with
-// a line naming it (a diverged model ran on for minutes, silently).
+// a line naming it and the other points of its solve that hit the budget
+// (a diverged model ran on for minutes, silently).
 func TestLikelihoodStepBudget(t *testing.T) {
 	t.Chdir(t.TempDir())
 	if err := os.WriteFile("p.csv", []byte("x0,x1\n0.5,0.25\n4,0\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, _, errs := cli(t, t.Context(), "likelihood", "-score", "gmm8", "-data", "p.csv", "-o", "r.csv", "-max-steps", "3")
-	if code != 1 || !strings.Contains(errs, "data row 0: ode: maximum number of steps reached") || !strings.Contains(errs, "raise the step limit (-max-steps)") {
+	code, _, errs := cli(t, t.Context(), "likelihood", "-score", "gmm8", "-data", "p.csv", "-o", "r.csv", "-max-steps", "3", "-workers", "1")
+	if code != 1 || !strings.Contains(errs, "data row 0: ode: maximum number of steps reached") || !strings.Contains(errs, "raise the step limit (-max-steps)") ||
+		!strings.Contains(errs, "data rows 1 of the same 2 points hit it too") {
 		t.Errorf("exit %d, stderr %q", code, errs)
 	}
 	if _, err := os.Stat("r.csv"); err == nil {
