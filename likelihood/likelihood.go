@@ -453,7 +453,11 @@ func (p *plan) wrapErr(err error, res ode.Result, rows []int, done, n int) error
 					more = append(more, strconv.Itoa(rows[i]))
 				}
 			}
-			if len(more) > 0 {
+			switch len(more) {
+			case 0:
+			case 1:
+				hint = fmt.Sprintf("data row %s of the same %d points hit it too; %s", more[0], len(rows), hint)
+			default:
 				hint = fmt.Sprintf("data rows %s of the same %d points hit it too; %s", strings.Join(more, ", "), len(rows), hint)
 			}
 		}

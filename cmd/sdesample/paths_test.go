@@ -169,7 +169,7 @@ func TestLikelihoodStepBudget(t *testing.T) {
 	}
 	code, _, errs := cli(t, t.Context(), "likelihood", "-score", "gmm8", "-data", "p.csv", "-o", "r.csv", "-max-steps", "3", "-workers", "1")
 	if code != 1 || !strings.Contains(errs, "data row 0: ode: maximum number of steps reached") || !strings.Contains(errs, "raise the step limit (-max-steps)") ||
-		!strings.Contains(errs, "data rows 1 of the same 2 points hit it too") {
+		!strings.Contains(errs, "data row 1 of the same 2 points hit it too") {
 		t.Errorf("exit %d, stderr %q", code, errs)
 	}
 	if _, err := os.Stat("r.csv"); err == nil {
