@@ -25,6 +25,11 @@ func subMulAVX2(dst, a, x, b *float64, n int)
 //go:noescape
 func addMulAVX2(acc, k *float64, n int, v float64)
 
+// gaussVJPAVX2 does GaussVJP's arithmetic on n values.
+//
+//go:noescape
+func gaussVJPAVX2(out, score, v, x, sd2, mu *float64, n int, c, c2, s2 float64)
+
 // shiftCutAVX2 does ShiftCut's arithmetic on n values, n a multiple of 4.
 //
 //go:noescape

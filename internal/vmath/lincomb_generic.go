@@ -16,6 +16,10 @@ func addMulAVX2(acc, k *float64, n int, v float64) {
 	panic("vmath: no AVX2 kernel in this build")
 }
 
+func gaussVJPAVX2(out, score, v, x, sd2, mu *float64, n int, c, c2, s2 float64) {
+	panic("vmath: no AVX2 kernel in this build")
+}
+
 func shiftCutAVX2(l, m *float64, n int, cut float64) {
 	panic("vmath: no AVX2 kernel in this build")
 }
