@@ -309,21 +309,12 @@ func Frontier(ctx context.Context, fc FrontierConfig) (FrontierResult, error) {
 			return res, fmt.Errorf("%s: %w", runName(r), err)
 		}
 		x := states[len(states)-1]
-		var nfe float64
-		for _, v := range st.NFE {
-			nfe += float64(v)
-		}
-		row.NFE = nfe / float64(fc.Rows)
+		row.NFE = meanNFE(st)
 		ref, err := refs.flow(ctx, states[0], times[0], times[len(times)-1])
 		if err != nil {
 			return res, fmt.Errorf("%s: the reference flow: %w", runName(r), err)
 		}
-		var ss float64
-		for i := range x {
-			e := x[i] - ref[i]
-			ss += e * e
-		}
-		row.PathErr = math.Sqrt(ss / float64(len(x)))
+		row.PathErr = rmsDiff(x, ref)
 		if row.Stochastic, err = Stochastic(ctx, cfg, fc.Seed, min(fc.Rows, 4)); err != nil {
 			return res, fmt.Errorf("%s: %w", runName(r), err)
 		}

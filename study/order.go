@@ -63,19 +63,35 @@ func Order(ctx context.Context, cfg sample.Config, mk func(steps int) (sample.Sa
 		if err := m.FlowTo(exact, prior, times[0], times[len(times)-1]); err != nil {
 			return res, err
 		}
-		var ss float64
-		for i := range x {
-			d := x[i] - exact[i]
-			ss += d * d
-		}
-		var nfe float64
-		for _, v := range st.NFE {
-			nfe += float64(v)
-		}
-		res.Steps = append(res.Steps, n)
-		res.NFE = append(res.NFE, nfe/float64(rows))
-		res.Err = append(res.Err, math.Sqrt(ss/float64(len(x))))
+		res.add(n, meanNFE(st), rmsDiff(x, exact))
 	}
 	res.Order = fit.Order(res.Steps, res.Err)
 	return res, nil
+}
+
+// add appends one step count's point.
+func (r *OrderResult) add(steps int, nfe, err float64) {
+	r.Steps = append(r.Steps, steps)
+	r.NFE = append(r.NFE, nfe)
+	r.Err = append(r.Err, err)
+}
+
+// rmsDiff is the RMS over rows and coordinates of a - b: the error measure
+// of Order, StrongOrder and the frontier's path error.
+func rmsDiff(a, b []float64) float64 {
+	var ss float64
+	for i := range a {
+		d := a[i] - b[i]
+		ss += d * d
+	}
+	return math.Sqrt(ss / float64(len(a)))
+}
+
+// meanNFE is the mean number of score evaluations per row of a run.
+func meanNFE(st sample.Stats) float64 {
+	var nfe float64
+	for _, v := range st.NFE {
+		nfe += float64(v)
+	}
+	return nfe / float64(len(st.NFE))
 }

@@ -3,7 +3,6 @@ package study
 import (
 	"context"
 	"fmt"
-	"math"
 
 	"github.com/sdekit/sdekit/internal/fit"
 	"github.com/sdekit/sdekit/sample"
@@ -76,18 +75,7 @@ func StrongOrder(ctx context.Context, cfg sample.Config, mk func(steps int) (sam
 		if err != nil {
 			return res, err
 		}
-		var ss float64
-		for i := range x {
-			d := x[i] - ref[i]
-			ss += d * d
-		}
-		var nfe float64
-		for _, v := range st.NFE {
-			nfe += float64(v)
-		}
-		res.Steps = append(res.Steps, n)
-		res.NFE = append(res.NFE, nfe/float64(rows))
-		res.Err = append(res.Err, math.Sqrt(ss/float64(len(x))))
+		res.add(n, meanNFE(st), rmsDiff(x, ref))
 	}
 	res.Order = fit.Order(res.Steps, res.Err)
 	return res, nil
