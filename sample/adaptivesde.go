@@ -169,18 +169,13 @@ func (pl *adaptiveSDEPlan) Path() []float64 { return []float64{pl.T, pl.eps} }
 // adaptiveSDERows is one worker's per-row state (Block.Local), grown to
 // the largest block.
 type adaptiveSDERows struct {
-	t, h, te    []float64 // each row's time, trial step and the attempt's end
-	done, fresh []bool    // finished; b(x, t) not yet evaluated
-	last        []bool    // the attempt ends at eps
-	act, need   []int     // rows still running; rows that need b(x, t)
-	gt          []float64 // gathered times
+	rowSteps
+	te []float64 // the attempt's end
 }
 
 func (w *adaptiveSDERows) grow(m int) {
-	if cap(w.t) < m {
-		*w = adaptiveSDERows{t: make([]float64, m), h: make([]float64, m), te: make([]float64, m),
-			done: make([]bool, m), fresh: make([]bool, m), last: make([]bool, m),
-			act: make([]int, 0, m), need: make([]int, 0, m), gt: make([]float64, m)}
+	if w.rowSteps.grow(m) {
+		w.te = make([]float64, m)
 	}
 }
 

@@ -162,19 +162,14 @@ func (pl *adaptivePlan) Path() []float64 { return []float64{pl.T, pl.eps} }
 // adaptiveRows is one worker's per-row state (Block.Local), grown to the
 // largest block.
 type adaptiveRows struct {
-	st          []dpmStep
-	lam, h, t   []float64 // lambda and time of each row's state, its next step
-	done, fresh []bool    // finished; the prediction at s is not yet evaluated
-	last        []bool    // the current attempt ends at eps
-	act, need   []int     // rows still running; rows that need an evaluation
-	gt          []float64 // gathered times
+	rowSteps
+	st  []dpmStep
+	lam []float64 // lambda of each row's state
 }
 
 func (w *adaptiveRows) grow(m int) {
-	if cap(w.lam) < m {
-		*w = adaptiveRows{st: make([]dpmStep, m), lam: make([]float64, m), h: make([]float64, m),
-			t: make([]float64, m), done: make([]bool, m), fresh: make([]bool, m), last: make([]bool, m),
-			act: make([]int, 0, m), need: make([]int, 0, m), gt: make([]float64, m)}
+	if w.rowSteps.grow(m) {
+		w.st, w.lam = make([]dpmStep, m), make([]float64, m)
 	}
 }
 

@@ -272,3 +272,28 @@ func (b *Block) gatherScore(gx, gs, gt, x []float64, rows []int, at func(r int) 
 		b.NFE[r]++
 	}
 }
+
+// rowSteps is the per-row state every adaptive sampler keeps (each row its
+// own step): its time t and trial step h, whether it is done, whether its
+// evaluation at t is still to be made (fresh), whether the current attempt
+// ends at eps (last), the lists of rows still running and of rows that need
+// an evaluation, and gt, gatherScore's times. Samplers embed it with their
+// own fields; it lives in Block.Local, so it is allocated once per worker.
+type rowSteps struct {
+	t, h              []float64
+	done, fresh, last []bool
+	act, need         []int
+	gt                []float64
+}
+
+// grow makes room for m rows; it reports whether it allocated (the
+// embedding sampler then sizes its own fields).
+func (w *rowSteps) grow(m int) bool {
+	if cap(w.t) >= m {
+		return false
+	}
+	*w = rowSteps{t: make([]float64, m), h: make([]float64, m),
+		done: make([]bool, m), fresh: make([]bool, m), last: make([]bool, m),
+		act: make([]int, 0, m), need: make([]int, 0, m), gt: make([]float64, m)}
+	return true
+}

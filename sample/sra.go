@@ -489,23 +489,15 @@ func (pl *srkPlan) finish(y1, y0, f1, f2, z2, w, hh []float64, st *srkStep, lo, 
 // srkRows is one worker's per-row state of the adaptive solver
 // (Block.Local), grown to the largest block.
 type srkRows struct {
-	st        []srkStep
-	t, h      []float64 // each row's time and its next trial step (in t)
-	prevErr   []float64 // the error norm of the row's last accepted step (PI memory)
-	done      []bool
-	fresh     []bool // f1 of the row (stage 1 at y0) is not yet evaluated
-	rejected  []bool // the row's last attempt was rejected (the next accepted step does not grow)
-	last      []bool // the current attempt ends at eps
-	act, need []int
-	gt        []float64 // gathered times
+	rowSteps
+	st       []srkStep
+	prevErr  []float64 // the error norm of the row's last accepted step (PI memory)
+	rejected []bool    // the row's last attempt was rejected (the next accepted step does not grow)
 }
 
 func (w *srkRows) grow(m int) {
-	if cap(w.t) < m {
-		*w = srkRows{st: make([]srkStep, m), t: make([]float64, m), h: make([]float64, m),
-			prevErr: make([]float64, m), done: make([]bool, m), fresh: make([]bool, m),
-			rejected: make([]bool, m), last: make([]bool, m),
-			act: make([]int, 0, m), need: make([]int, 0, m), gt: make([]float64, m)}
+	if w.rowSteps.grow(m) {
+		w.st, w.prevErr, w.rejected = make([]srkStep, m), make([]float64, m), make([]bool, m)
 	}
 }
 
