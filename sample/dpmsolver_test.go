@@ -478,30 +478,7 @@ func TestDPMRowsIndependentOfBatch(t *testing.T) {
 			}
 			return s
 		}
-		full := Config{SDE: vp, Score: newGauss(vp, 2), Sampler: mk(), Workers: 1, Block: 4}
-		x, _ := gen(t, &full, 21, 30)
-		for _, part := range []struct {
-			rows           []int
-			workers, block int
-		}{
-			{[]int{29, 3, 17, 8, 12}, 2, 1},
-			{[]int{1, 4, 7, 10, 13, 16, 19, 22, 25, 28}, 2, 3},
-			{[]int{2, 5, 11, 20, 27}, 1, 64},
-		} {
-			p := Config{SDE: vp, Score: newGauss(vp, 2), Sampler: mk(), Workers: part.workers, Block: part.block}
-			if err := p.Validate(); err != nil {
-				t.Fatal(err)
-			}
-			y := make([]float64, len(part.rows)*2)
-			if _, err := Generate(context.Background(), p, 21, part.rows, y, nil); err != nil {
-				t.Fatal(err)
-			}
-			for k, r := range part.rows {
-				if y[2*k] != x[2*r] || y[2*k+1] != x[2*r+1] {
-					t.Errorf("%s: row %d differs between the full run %v and a shard %v", name, r, x[2*r:2*r+2], y[2*k:2*k+2])
-				}
-			}
-		}
+		checkRowsIndependent(t, Config{SDE: vp, Score: newGauss(vp, 2)}, mk)
 	}
 }
 

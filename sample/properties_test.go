@@ -233,30 +233,46 @@ func TestRowsIndependentOfBatch(t *testing.T) {
 		case *EulerMaruyama, *PC:
 			setSteps(c.Sampler, 40)
 		}
-		full := c
-		full.Workers, full.Block = 1, 4
-		x, _ := gen(t, &full, 21, 30)
-		for _, part := range []struct {
-			rows           []int
-			workers, block int
-		}{
-			{[]int{29, 3, 17, 8, 12}, 2, 1},
-			{[]int{1, 4, 7, 10, 13, 16, 19, 22, 25, 28}, 2, 2},
-			{[]int{2, 5, 11, 20, 27}, 2, 64}, // fewer rows than 2 blocks: split between the workers
-		} {
-			p := c
-			p.Workers, p.Block = part.workers, part.block
-			if err := p.Validate(); err != nil {
-				t.Fatal(err)
-			}
-			y := make([]float64, len(part.rows)*2)
-			if _, err := Generate(context.Background(), p, 21, part.rows, y, nil); err != nil {
-				t.Fatal(err)
-			}
-			for k, r := range part.rows {
-				if y[2*k] != x[2*r] || y[2*k+1] != x[2*r+1] {
-					t.Errorf("%s: row %d differs between the full run %v and a shard %v", describe(full), r, x[2*r:2*r+2], y[2*k:2*k+2])
-				}
+		checkRowsIndependent(t, c, func() Sampler { return cloneSampler(c.Sampler) })
+	}
+}
+
+// shardParts are the calls checkRowsIndependent compares with one call of
+// rows 0..29 (one worker, blocks of 4): a shuffled shard with 2 workers and
+// blocks of 1, the shard 1/3 with blocks of 2 and of 3, and five rows with
+// blocks of 64 (which the two workers split, or one worker runs).
+var shardParts = []struct {
+	rows           []int
+	workers, block int
+}{
+	{[]int{29, 3, 17, 8, 12}, 2, 1},
+	{[]int{1, 4, 7, 10, 13, 16, 19, 22, 25, 28}, 2, 2},
+	{[]int{1, 4, 7, 10, 13, 16, 19, 22, 25, 28}, 2, 3},
+	{[]int{2, 5, 11, 20, 27}, 2, 64},
+	{[]int{2, 5, 11, 20, 27}, 1, 64},
+}
+
+// checkRowsIndependent requires every row of cfg's problem (2-D) to be bit
+// for bit the same in one call of rows 0..29 and in each call of
+// shardParts, each with a fresh sampler from mk.
+func checkRowsIndependent(t *testing.T, cfg Config, mk func() Sampler) {
+	t.Helper()
+	full := cfg
+	full.Sampler, full.Workers, full.Block = mk(), 1, 4
+	x, _ := gen(t, &full, 21, 30)
+	for _, part := range shardParts {
+		p := cfg
+		p.Sampler, p.Workers, p.Block = mk(), part.workers, part.block
+		if err := p.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		y := make([]float64, len(part.rows)*2)
+		if _, err := Generate(context.Background(), p, 21, part.rows, y, nil); err != nil {
+			t.Fatal(err)
+		}
+		for k, r := range part.rows {
+			if y[2*k] != x[2*r] || y[2*k+1] != x[2*r+1] {
+				t.Errorf("%s %T: row %d differs between the full run %v and a shard %v (workers %d, block %d)", describe(full), cfg.Noise, r, x[2*r:2*r+2], y[2*k:2*k+2], part.workers, part.block)
 			}
 		}
 	}

@@ -1,7 +1,6 @@
 package sample
 
 import (
-	"context"
 	"errors"
 	"math"
 	"slices"
@@ -374,7 +373,7 @@ func TestHeunRowsIndependentOfBatch(t *testing.T) {
 	} {
 		g := newGauss(vp, 2)
 		full := Config{SDE: vp, Score: g, Sampler: mk(), Workers: 1, Block: 4}
-		x, st := gen(t, &full, 21, 30)
+		_, st := gen(t, &full, 21, 30)
 		total := 0
 		for _, v := range st.NFE {
 			total += v
@@ -382,28 +381,7 @@ func TestHeunRowsIndependentOfBatch(t *testing.T) {
 		if int64(total) != g.rows.Load() {
 			t.Errorf("%s: NFE sums to %d, the score saw %d rows", full.Sampler.Name(), total, g.rows.Load())
 		}
-		for _, part := range []struct {
-			rows           []int
-			workers, block int
-		}{
-			{[]int{29, 3, 17, 8, 12}, 2, 1},
-			{[]int{1, 4, 7, 10, 13, 16, 19, 22, 25, 28}, 2, 3},
-			{[]int{2, 5, 11, 20, 27}, 1, 64},
-		} {
-			p := Config{SDE: vp, Score: newGauss(vp, 2), Sampler: mk(), Workers: part.workers, Block: part.block}
-			if err := p.Validate(); err != nil {
-				t.Fatal(err)
-			}
-			y := make([]float64, len(part.rows)*2)
-			if _, err := Generate(context.Background(), p, 21, part.rows, y, nil); err != nil {
-				t.Fatal(err)
-			}
-			for k, r := range part.rows {
-				if y[2*k] != x[2*r] || y[2*k+1] != x[2*r+1] {
-					t.Errorf("%s: row %d differs between the full run %v and a shard %v", p.Sampler.Name(), r, x[2*r:2*r+2], y[2*k:2*k+2])
-				}
-			}
-		}
+		checkRowsIndependent(t, Config{SDE: vp, Score: newGauss(vp, 2)}, mk)
 	}
 }
 
