@@ -363,8 +363,8 @@ func prepareSRK(s Sampler, field string, tab *srkTableau, o *srkOpts, c *Config)
 // large (at 100 steps the moments are off by 100x their size). EDM's own
 // grid (Karras et al. 2022) fixes it.
 func srkDefaultSchedule(s sde.SDE) string {
-	if _, ok := s.(*sde.EDM); ok {
-		return ScheduleKarras
+	if d, ok := s.(sde.ScheduleDefaulter); ok && validSchedule(d.DefaultSchedule()) {
+		return d.DefaultSchedule() // EDM: karras, through the SDE, not its type
 	}
 	return srkSchedule
 }

@@ -61,6 +61,10 @@ func (s *EDM) DefaultParam() string { return "sigma" }
 // DefaultAncestralVariance is "beta-tilde", as for VE (no drift).
 func (s *EDM) DefaultAncestralVariance() string { return "beta-tilde" }
 
+// DefaultSchedule is "karras" (sde.ScheduleDefaulter): t = sigma spans
+// 0.002..80, so equal steps in t cross all of sigma < 1 in one step.
+func (s *EDM) DefaultSchedule() string { return "karras" }
+
 // Params returns sigma_min and sigma_max.
 func (s *EDM) Params() map[string]float64 {
 	return map[string]float64{"sigma_min": s.SigmaMin, "sigma_max": s.SigmaMax}

@@ -80,6 +80,14 @@ func (s *VE) DefaultParam() string { return "sigma" }
 // AncestralSamplingPredictor for VE uses the posterior variance).
 func (s *VE) DefaultAncestralVariance() string { return "beta-tilde" }
 
+// ScheduleDefaulter is implemented by SDEs whose time is a poor clock for
+// equal steps (EDM, whose t is the noise level from 0.002 to 80): a solver
+// that would step uniformly in t takes the named schedule of package sample
+// instead ("karras").
+type ScheduleDefaulter interface {
+	DefaultSchedule() string
+}
+
 // Parameterized SDEs report the parameters that rebuild them with New:
 // New(s.Name(), s.Params()) is an SDE equal to s. A checkpoint records the
 // name and these parameters.
