@@ -287,10 +287,7 @@ func Frontier(ctx context.Context, fc FrontierConfig) (FrontierResult, error) {
 	}
 	exactA := exactSample(m, fc.Rows, refSeedA)
 	res.SW2Floor = metrics.SlicedW2(exactSample(m, fc.Rows, refSeedB), exactA, d, sw2Directions, newRand(metricSeed))
-	idx := make([]int, fc.Rows)
-	for i := range idx {
-		idx[i] = i
-	}
+	idx := firstRows(fc.Rows)
 	refs := &refCache{m: m, s: fc.SDE, workers: fc.Workers}
 	for k, r := range runs {
 		if err := ctx.Err(); err != nil {
@@ -490,10 +487,7 @@ func Stochastic(ctx context.Context, cfg sample.Config, seed uint64, rows int) (
 	if err := cfg.Validate(); err != nil {
 		return false, err
 	}
-	idx := make([]int, rows)
-	for i := range idx {
-		idx[i] = i
-	}
+	idx := firstRows(rows)
 	var out [2][]float64
 	for k := range out {
 		c := cfg

@@ -40,18 +40,10 @@ func Order(ctx context.Context, cfg sample.Config, mk func(steps int) (sample.Sa
 	if rows < 1 {
 		return res, fmt.Errorf("study: rows = %d; use >= 1", rows)
 	}
-	idx := make([]int, rows)
-	for i := range idx {
-		idx[i] = i
-	}
+	idx := firstRows(rows)
 	for _, n := range steps {
-		s, err := mk(n)
+		c, err := withSampler(cfg, mk, n)
 		if err != nil {
-			return res, err
-		}
-		c := cfg
-		c.Sampler = s
-		if err := c.Validate(); err != nil {
 			return res, err
 		}
 		times, states, st, err := sample.TrajectoryStats(ctx, c, seed, idx, 2)
@@ -94,4 +86,24 @@ func meanNFE(st sample.Stats) float64 {
 		nfe += float64(v)
 	}
 	return nfe / float64(len(st.NFE))
+}
+
+// firstRows returns the row indices 0..n-1.
+func firstRows(n int) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
+}
+
+// withSampler returns cfg with the sampler mk(steps), validated: one point
+// of Order, StrongOrder and WeakOrder.
+func withSampler(cfg sample.Config, mk func(steps int) (sample.Sampler, error), steps int) (sample.Config, error) {
+	s, err := mk(steps)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Sampler = s
+	return cfg, cfg.Validate()
 }

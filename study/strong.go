@@ -45,22 +45,14 @@ func StrongOrder(ctx context.Context, cfg sample.Config, mk func(steps int) (sam
 			return res, fmt.Errorf("study: step count %d; use >= 1", n)
 		}
 	}
-	idx := make([]int, rows)
-	for i := range idx {
-		idx[i] = i
-	}
+	idx := firstRows(rows)
 	run := func(n int) ([]float64, sample.Stats, error) {
-		s, err := mk(n)
+		c, err := withSampler(cfg, mk, n)
 		if err != nil {
 			return nil, sample.Stats{}, err
 		}
-		c := cfg
-		c.Sampler = s
-		if err := c.Validate(); err != nil {
-			return nil, sample.Stats{}, err
-		}
 		if _, ok := c.Noise.(sample.Streams); ok {
-			return nil, sample.Stats{}, fmt.Errorf("study: the strong order of %s needs one Brownian path for every step count; Streams draws unrelated paths (use a Brownian tree for Config.Noise)", s.Name())
+			return nil, sample.Stats{}, fmt.Errorf("study: the strong order of %s needs one Brownian path for every step count; Streams draws unrelated paths (use a Brownian tree for Config.Noise)", c.Sampler.Name())
 		}
 		x := make([]float64, rows*c.Dim)
 		st, err := sample.Generate(ctx, c, seed, idx, x, nil)

@@ -103,13 +103,8 @@ func WeakOrder(ctx context.Context, cfg sample.Config, mk func(steps int) (sampl
 		return res, fmt.Errorf("study: the weak order needs at least two step counts, got %d", len(steps))
 	}
 	for i, n := range steps {
-		s, err := mk(n)
+		c, err := withSampler(cfg, mk, n)
 		if err != nil {
-			return res, err
-		}
-		c := cfg
-		c.Sampler = s
-		if err := c.Validate(); err != nil {
 			return res, err
 		}
 		if i == 0 {
