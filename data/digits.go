@@ -152,6 +152,9 @@ func NewDigits() DigitsSource { return DigitsSource{Scaling: DigitsSymmetric} }
 func (DigitsSource) Name() string { return "digits" }
 func (DigitsSource) Dim() int     { return DigitsDim }
 
+// Shape returns the image shape of a row: 1 channel of 8 x 8 pixels.
+func (DigitsSource) Shape() (c, h, w int) { return 1, 8, 8 }
+
 // Sample draws n images: an index r.IntN(1797) for each, then, with
 // Dequantize, 64 r.Float64(). It panics if the embedded data are corrupt
 // (ByName reports that as an error instead).

@@ -19,7 +19,7 @@ type Source interface {
 }
 
 // names lists the built-in sources in the order error messages give them.
-var names = []string{"gmm8", "swissroll", "checkerboard", "moons", "digits"}
+var names = []string{"gmm8", "swissroll", "checkerboard", "moons", "digits", "fashion-mnist", "fashion-mnist-test"}
 
 // Names returns the names ByName accepts.
 func Names() []string { return append([]string(nil), names...) }
@@ -31,7 +31,11 @@ func Names() []string { return append([]string(nil), names...) }
 //	checkerboard  NewCheckerboard()  (4 x 4 board on [-4, 4]^2)
 //	moons         NewMoons()         (noise 0.1)
 //	digits        NewDigits()        (scaled to [-1, 1], no dequantisation)
+//	fashion-mnist       ImageSource of the 60,000 training images (2v/255 - 1, no dequantisation)
+//	fashion-mnist-test  ImageSource of the 10,000 test images
 //
+// The Fashion-MNIST files come from Debian's dataset-fashion-mnist package
+// (see LoadFashionMNIST); without them the error says how to install them.
 // An unknown name gives an error that lists the valid ones.
 func ByName(name string) (Source, error) {
 	switch name {
@@ -48,6 +52,12 @@ func ByName(name string) (Source, error) {
 			return nil, err
 		}
 		return NewDigits(), nil
+	case "fashion-mnist", "fashion-mnist-test":
+		m, _, err := ImageSet(name)
+		if err != nil {
+			return nil, err
+		}
+		return ImageSource{Set: m}, nil
 	}
 	return nil, fmt.Errorf("data: unknown source %q; valid names: %s", name, strings.Join(names, ", "))
 }
