@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,7 +25,8 @@ type rowSampler struct {
 
 // resolveSource reads -from: a built-in problem (gmm8, gauss:D,
 // mixture:FILE.json: exact p_0 of the mixture) or a data source (swissroll,
-// checkerboard, moons, digits).
+// checkerboard, moons, digits, fashion-mnist, fashion-mnist-test: images
+// drawn with replacement).
 func resolveSource(spec string) (*rowSampler, []string, error) {
 	if spec == "gmm8" || strings.HasPrefix(spec, "gauss:") || strings.HasPrefix(spec, "mixture:") {
 		p, err := resolveScore(spec, sde.NewVP()) // p_0 does not depend on the SDE
@@ -35,6 +37,9 @@ func resolveSource(spec string) (*rowSampler, []string, error) {
 		return &rowSampler{dim: m.Dim(), draw: func(dst []float64, st *rng.Stream) { m.SampleData(dst, st.R) }}, p.Inputs, nil
 	}
 	src, err := data.ByName(spec)
+	if err != nil && slices.Contains(data.Names(), spec) {
+		return nil, nil, dataErr("from", err) // a known source whose files are missing
+	}
 	if err != nil {
 		return nil, nil, usagef("-from %q: unknown source; use gmm8, gauss:D, mixture:FILE.json, %s", spec, strings.Join(data.Names()[1:], ", "))
 	}
@@ -44,7 +49,7 @@ func resolveSource(spec string) (*rowSampler, []string, error) {
 func runData(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	fs := newFlags("data", stderr)
-	from := fs.String("from", "gmm8", "what to draw from: gmm8, gauss:D or mixture:FILE.json (the exact p_0), or swissroll, checkerboard, moons, digits")
+	from := fs.String("from", "gmm8", "what to draw from: gmm8, gauss:D or mixture:FILE.json (the exact p_0), or swissroll, checkerboard, moons, digits, fashion-mnist, fashion-mnist-test (images drawn with replacement)")
 	n := fs.Int("n", 1000, "number of rows")
 	seed := fs.Uint64("seed", 1, "random seed; row i uses its own stream (rng.Data)")
 	shardSpec := fs.String("shard", "", "compute only rows i, i+n, ... : i/n, or auto/n to read i from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID")
