@@ -195,3 +195,16 @@ func TestFashionMNISTFiles(t *testing.T) {
 		}
 	}
 }
+
+func TestShapeOf(t *testing.T) {
+	for _, c := range []struct {
+		spec    string
+		c, h, w int
+		ok      bool
+	}{{"digits", 1, 8, 8, true}, {"fashion-mnist,dequant=uniform", 1, 28, 28, true}, {"fashion-mnist-test", 1, 28, 28, true}, {"gmm8", 0, 0, 0, false}, {"x.npy", 0, 0, 0, false}} {
+		c0, h, w, ok := ShapeOf(c.spec)
+		if c0 != c.c || h != c.h || w != c.w || ok != c.ok {
+			t.Errorf("ShapeOf(%q) = %d %d %d %v", c.spec, c0, h, w, ok)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package data
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 )
 
 // ImageLevels is the number of grey levels of the 8-bit image sets.
@@ -96,6 +97,14 @@ type ImageSource struct {
 func (s ImageSource) Name() string { return s.Set.Name }
 func (s ImageSource) Dim() int     { return s.Set.Dim() }
 
+// Classes returns the number of classes of the set's labels (0: none).
+func (s ImageSource) Classes() int {
+	if s.Set.Labels == nil {
+		return 0
+	}
+	return len(s.Set.Classes)
+}
+
 // Shape returns the image shape (channels, height, width) of the rows.
 func (s ImageSource) Shape() (c, h, w int) { return s.Set.Shape() }
 
@@ -130,4 +139,20 @@ func (s ImageSource) SampleLabeled(dst []float64, labels []int, n int, r *rand.R
 			labels[i] = m.Labels[k]
 		}
 	}
+}
+
+// ShapeOf returns the image shape (channels, height, width) of the rows of
+// a built-in source by name, "digits" (1, 8, 8) or "fashion-mnist" and
+// "fashion-mnist-test" (1, 28, 28), without reading any file; whatever
+// follows a comma is ignored (a checkpoint records "fashion-mnist,dequant=uniform").
+// ok is false for sources whose rows are not images.
+func ShapeOf(spec string) (c, h, w int, ok bool) {
+	name, _, _ := strings.Cut(spec, ",")
+	switch name {
+	case "digits":
+		return 1, 8, 8, true
+	case "fashion-mnist", "fashion-mnist-test":
+		return 1, 28, 28, true
+	}
+	return 0, 0, 0, false
 }

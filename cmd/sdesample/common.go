@@ -33,6 +33,9 @@ type problem struct {
 	Mix   *score.Mixture
 	// Inputs are files the score was read from, for the run record.
 	Inputs []string
+	// Shape is the image shape (channels, height, width) of the data a
+	// network was trained on, zero when the rows are not images.
+	Shape [3]int
 }
 
 // resolveSDE reads the -sde flag.
@@ -65,11 +68,16 @@ func resolveScore(spec string, s sde.SDE) (*problem, error) {
 		}
 		p.Score, p.Mix, p.Inputs = m, m, []string{path}
 	case strings.EqualFold(filepath.Ext(spec), ".ckpt"):
-		sc, err := loadNetScore(spec, s)
+		ck, err := model.LoadCheckpoint(spec)
+		if err != nil {
+			return nil, fmt.Errorf("-score %s: %s", spec, checkpointMessage(spec, err))
+		}
+		sc, err := netScore(ck, spec, s)
 		if err != nil {
 			return nil, err
 		}
 		p.Score, p.Inputs = sc, []string{spec}
+		p.Shape = checkpointShape(ck)
 	default:
 		return nil, usagef("-score %q: unknown score; use gmm8, gauss:D (for example gauss:64), mixture:FILE.json or a MODEL.ckpt file", spec)
 	}
@@ -353,4 +361,17 @@ func rowsOf(dst []int, sh shard, k0, k1 int) []int {
 		dst = append(dst, sh.row(k))
 	}
 	return dst
+}
+
+// checkpointShape returns the image shape of the data a network was trained
+// on, as its training metadata names them (zero when they are not images).
+func checkpointShape(ck *model.Checkpoint) [3]int {
+	meta, err := score.ReadMeta(ck)
+	if err != nil {
+		return [3]int{}
+	}
+	if c, h, w, ok := data.ShapeOf(meta.Data); ok {
+		return [3]int{c, h, w}
+	}
+	return [3]int{}
 }
