@@ -123,7 +123,7 @@ func TestComponentScoreIsGaussian(t *testing.T) {
 // The exact classifier gradient grad log p_t(c | x) against central
 // differences of log p_t(c | x) = log W_c + log p_t(x | c) - log p_t(x),
 // computed from LogProb (W_c the class's total weight). Step h = 1e-5:
-// truncation ~h^2 |f'''| ~ 1e-8 and rounding ~1e-16/h ~ 1e-11 for these
+// truncation ~h^2 |d3f| ~ 1e-8 and rounding ~1e-16/h ~ 1e-11 for these
 // O(1) log-probabilities, so 1e-6 absolute plus 1e-6 relative holds with
 // margin.
 func TestClassGradientFiniteDifferences(t *testing.T) {
