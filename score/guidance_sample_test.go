@@ -114,7 +114,7 @@ func TestCFGSamplesGuidedLawNotTilted(t *testing.T) {
 // oracle tests). With w > 0 the guided law is narrower and pushed away from
 // the other components (see the package doc); only the nearest-component
 // fraction is checked. The full run (10^4 samples) is a command in
-// docs/guidance.md.
+// docs/cli.md (Conditional sampling and guidance).
 func TestGMM8ComponentGuidance(t *testing.T) {
 	s := sde.NewVP()
 	const n, eps, k = 2000, 1e-3, 3
