@@ -33,6 +33,9 @@ type problem struct {
 	Mix   *score.Mixture
 	// Inputs are files the score was read from, for the run record.
 	Inputs []string
+	// Classifier is the classifier checkpoint of classifier guidance
+	// (-classifier FILE), an input too.
+	Classifier string
 	// Shape is the image shape (channels, height, width) of the data a
 	// network was trained on, zero when the rows are not images.
 	Shape [3]int

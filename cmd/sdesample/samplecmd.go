@@ -36,6 +36,9 @@ type samplerFlags struct {
 	workers             int
 	opts                map[string]*optionFlag
 	fs                  *flag.FlagSet
+	// guide, when set before register, adds the conditional-generation
+	// flags (-class, -guidance, -classifier): sample and trajectory.
+	guide *guideFlags
 }
 
 // optionFlag is the flag of a sampler option: its text, kept until the
@@ -74,6 +77,9 @@ func (f *samplerFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.eps, "eps", 0, "last time of the reverse grid (0: the SDE's default, 1e-3 for vp and subvp, 1e-5 for ve)")
 	fs.Uint64Var(&f.seed, "seed", 1, "random seed; row i draws from its own stream, so a sample does not depend on -workers, -block or -shard")
 	fs.IntVar(&f.workers, "workers", 0, "goroutines (0: one per core); results do not depend on it")
+	if f.guide != nil {
+		f.guide.register(fs)
+	}
 	f.opts = map[string]*optionFlag{}
 	var order []string
 	usage := map[string]string{}
@@ -182,7 +188,13 @@ func (f *samplerFlags) config() (sample.Config, *problem, error) {
 	if err != nil {
 		return cfg, nil, err
 	}
-	p, err := resolveScore(f.score, s)
+	var p *problem
+	if f.guide != nil {
+		p, err = f.guide.resolve(f.score, s)
+	}
+	if p == nil && err == nil {
+		p, err = resolveScore(f.score, s)
+	}
 	if err != nil {
 		return cfg, nil, err
 	}
@@ -218,7 +230,7 @@ func optionUsage(err error) error {
 func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	fs := newFlags("sample", stderr)
-	var sf samplerFlags
+	sf := samplerFlags{guide: &guideFlags{}}
 	sf.register(fs)
 	n := fs.Int("n", 10000, "number of samples")
 	shardSpec := fs.String("shard", "", "compute only rows i, i+n, ... of the run: i/n, or auto/n to take i from JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID (Slurm)")
@@ -289,6 +301,7 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if prob.Shape[0] > 0 {
 		keep.images()
 	}
+	tally := sf.guide.newClassTally(cfg.Eps, cfg.SDE)
 	var nfes []float64
 	var stats RunStats
 	bar := newProgress(stderr, rows, "sample", "samples")
@@ -320,6 +333,7 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return fmt.Errorf("-o %s: write failed: %v", *out, err)
 		}
 		keep.add(x)
+		tally.add(x)
 		bar.block(k1 - k0)
 	}
 	bar.done()
@@ -332,6 +346,7 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintf(stdout, "wrote %d samples of dimension %d to %s (%s, %s, sde %s, score %s, seed %d, shard %s) in %.2fs\n",
 		rows, d, *out, cfg.Sampler.Name(), samplerDetail(cfg), cfg.SDE.Name(), prob.Spec, sf.seed, sh, time.Since(start).Seconds())
 	stats.print(stdout)
+	tally.print(stdout)
 	if *plotPath != "" && prob.Shape[0] > 0 {
 		if err := saveImageGrid(*plotPath, keep.x, prob.Shape); err != nil {
 			return fmt.Errorf("-plot %s: %s", *plotPath, trimViz(err))
@@ -355,9 +370,7 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if *recPath != "" {
 		rec := newRecord("sample", args, flagValues(fs), sf.seed, sh, cfg.Workers)
-		for _, in := range prob.Inputs {
-			rec.addInput("score", in)
-		}
+		addScoreInputs(rec, prob)
 		rec.Stats = &stats
 		rec.finish(start, *out, of.Sum(), rows, d)
 		if err := writeRecord(*recPath, rec); err != nil {
