@@ -56,6 +56,7 @@ func runData(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	block := fs.Int("block", 4096, "rows per block written")
 	out := fs.String("o", "", "output file, .csv or .npy (required)")
 	recPath := fs.String("record", "", "write a JSON run record here")
+	plotPath := fs.String("plot", "", "image sources (digits, fashion-mnist, fashion-mnist-test): draw the first 64 rows as a .png grid")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -83,13 +84,24 @@ func runData(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	var shape [3]int
+	if *plotPath != "" {
+		c, h, w, ok := data.ShapeOf(*from)
+		if !ok {
+			return usagef("-plot draws image rows; -from %s is not an image source (use digits, fashion-mnist or fashion-mnist-test)", *from)
+		}
+		if !strings.EqualFold(extOf(*plotPath), ".png") {
+			return usagef("-plot %s: image rows are drawn as a PNG grid; use a name ending in .png", *plotPath)
+		}
+		shape = [3]int{c, h, w}
+	}
 	rows := sh.rows(*n)
 	d := src.dim
 	var ins []ioPath
 	for _, f := range inputs {
 		ins = append(ins, ioPath{"from", f})
 	}
-	if err := checkPaths([]ioPath{{"o", *out}, {"record", *recPath}}, ins); err != nil {
+	if err := checkPaths([]ioPath{{"o", *out}, {"record", *recPath}, {"plot", *plotPath}}, ins); err != nil {
 		return err
 	}
 	of, err := createOut("o", *out)
@@ -100,6 +112,7 @@ func runData(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	tw, finish := newTableWriter(ext, of, rows, d)
 	buf := make([]float64, min(*block, rows)*d)
 	st := rng.NewStream(*seed, 0, rng.Data)
+	var grid []float64
 	for k0 := 0; k0 < rows; k0 += *block {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -113,6 +126,9 @@ func runData(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err := tw.WriteRows(b); err != nil {
 			return fmt.Errorf("-o %s: write failed: %v", *out, err)
 		}
+		if *plotPath != "" && len(grid) < gridImages*d {
+			grid = append(grid, b[:min(len(b), gridImages*d-len(grid))]...)
+		}
 	}
 	if err := finish(); err != nil {
 		return fmt.Errorf("-o %s: write failed: %v", *out, err)
@@ -121,6 +137,12 @@ func runData(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %d rows of %d values drawn from %s (seed %d, shard %s) to %s\n", rows, d, *from, *seed, sh, *out)
+	if *plotPath != "" {
+		if err := saveImageGrid(*plotPath, grid, shape); err != nil {
+			return fmt.Errorf("-plot %s: %s", *plotPath, trimViz(err))
+		}
+		fmt.Fprintf(stdout, "drew %s (the first %d rows)\n", *plotPath, len(grid)/d)
+	}
 	if *recPath != "" {
 		rec := newRecord("data", args, flagValues(fs), *seed, sh, 1)
 		for _, in := range inputs {

@@ -68,6 +68,11 @@ func TestImagesEndToEnd(t *testing.T) {
 	if b := img.Bounds(); b.Dx() != 8*58+2 || b.Dy() != 2*58+2 {
 		t.Fatalf("grid of %v", b)
 	}
+	// The data themselves: 3 images in one row.
+	mustRun(t, "data", "-from", "fashion-mnist-test", "-n", "3", "-o", p("real.npy"), "-plot", p("real.png"))
+	if img, err := png.Decode(bytes.NewReader(readFile(t, p("real.png")))); err != nil || img.Bounds().Dx() != 3*58+2 || img.Bounds().Dy() != 58+2 {
+		t.Fatalf("data grid: %v", err)
+	}
 	// A vector picture of images is refused before any work.
 	if code, _, errs := cli(t, context.Background(), "sample", "-score", p("f.ckpt"), "-n", "2", "-steps", "2", "-o", p("t.npy"), "-plot", p("t.svg")); code != 2 || !strings.Contains(errs, "use a name ending in .png") {
 		t.Fatalf("svg grid: exit %d, %s", code, errs)
@@ -147,6 +152,7 @@ func TestImagesBadInputs(t *testing.T) {
 		{"fd no features", []string{"fd", "-data", "two.csv", "-ref", "two.csv"}, 2, "-features is required"},
 		{"fd features not a checkpoint", []string{"fd", "-data", "two.csv", "-ref", "two.csv", "-features", "f.txt"}, 2, "give a classifier checkpoint"},
 		{"fd n too large", []string{"fd", "-data", "two.csv", "-ref", "two.csv", "-features", "pixels", "-n", "3"}, 2, "-n 3: -data two.csv has only 2 rows"},
+		{"data -plot of points", []string{"data", "-from", "gmm8", "-o", "x.npy", "-plot", "x.png"}, 2, "not an image source"},
 		{"hist-bpd not an image set", []string{"hist-bpd", "-fit", "two.csv"}, 2, "give an image set"},
 		{"bound needs vp", []string{"bound", "-sde", "ve", "-score", "gauss:2", "-data", "two.csv"}, 2, "use -sde vp"},
 		{"bound continuous data", []string{"bound", "-score", "gauss:2", "-data", "two.csv"}, 1, "not an 8-bit value on [-1, 1]"},
