@@ -15,6 +15,11 @@ import (
 // LabelColumn is the CSV header name of the class label column.
 const LabelColumn = "label"
 
+// ErrLabels is wrapped by every error about class labels (missing,
+// fractional, negative, of the wrong length), so that a command can tell a
+// labeling problem from other bad data.
+var ErrLabels = errors.New("bad or missing class labels")
+
 // LabeledSource is a source whose draws carry a class label in
 // 0..Classes()-1: gmm8 (the component), the digits (0..9) and files with
 // labels. SampleLabeled draws the same points as Sample with the same
@@ -33,7 +38,7 @@ func Labeled(src Source) (LabeledSource, error) {
 	if l, ok := src.(LabeledSource); ok && l.Classes() > 0 {
 		return l, nil
 	}
-	return nil, fmt.Errorf("data: %s has no class labels; use gmm8, digits, digits-train, or a .csv file with a column named %q (or a .npy file with a NAME.labels.npy beside it) holding integers 0..C-1", src.Name(), LabelColumn)
+	return nil, fmt.Errorf("data: %s has no class labels; use gmm8, digits, digits-train, or a .csv file with a column named %q (or a .npy file with a NAME.labels.npy beside it) holding integers 0..C-1%w", src.Name(), LabelColumn, noText{ErrLabels})
 }
 
 // Classes returns the number of classes of GMM8: its 8 components.
@@ -92,7 +97,7 @@ func splitLabelColumn(t *Table, raw []byte, name string) error {
 	for j, h := range hdr {
 		if strings.EqualFold(strings.TrimSpace(h), LabelColumn) {
 			if col >= 0 {
-				return fileErr(name, fmt.Sprintf("two %q columns in the header", LabelColumn), nil)
+				return fileErr(name, fmt.Sprintf("two %q columns in the header", LabelColumn), ErrLabels)
 			}
 			col = j
 		}
@@ -101,7 +106,7 @@ func splitLabelColumn(t *Table, raw []byte, name string) error {
 		return nil
 	}
 	if t.D == 1 {
-		return fileErr(name, fmt.Sprintf("only a %q column; the rows need data values too", LabelColumn), nil)
+		return fileErr(name, fmt.Sprintf("only a %q column; the rows need data values too", LabelColumn), ErrLabels)
 	}
 	d := t.D - 1
 	x := make([]float64, 0, t.N*d)
@@ -110,7 +115,9 @@ func splitLabelColumn(t *Table, raw []byte, name string) error {
 		row := t.X[i*t.D : (i+1)*t.D]
 		y, err := classLabel(row[col])
 		if err != nil {
-			return lineErr(name, csvDataLine(raw, i), col+1, err.Error())
+			e := lineErr(name, csvDataLine(raw, i), col+1, err.Error())
+			e.Err = ErrLabels
+			return e
 		}
 		labels[i] = y
 		x = append(append(x, row[:col]...), row[col+1:]...)
@@ -176,16 +183,22 @@ func loadNPYLabels(t *Table, path string) error {
 		return err
 	}
 	if lt.D != 1 || lt.N != t.N {
-		return fileErr(lp, fmt.Sprintf("%d x %d labels for the %d rows of %s; want %d labels (shape (%d,))", lt.N, lt.D, t.N, path, t.N, t.N), nil)
+		return fileErr(lp, fmt.Sprintf("%d x %d labels for the %d rows of %s; want %d labels (shape (%d,))", lt.N, lt.D, t.N, path, t.N, t.N), ErrLabels)
 	}
 	labels := make([]int, t.N)
 	for i, v := range lt.X {
 		y, err := classLabel(v)
 		if err != nil {
-			return &FileError{Path: lp, Row: i, Col: -1, Msg: err.Error()}
+			return &FileError{Path: lp, Row: i, Col: -1, Msg: err.Error(), Err: ErrLabels}
 		}
 		labels[i] = y
 	}
 	t.Labels = labels
 	return nil
 }
+
+// noText wraps an error for %w without adding its text to the message.
+type noText struct{ err error }
+
+func (noText) Error() string   { return "" }
+func (n noText) Unwrap() error { return n.err }
