@@ -89,7 +89,7 @@ func runTrainClassifier(ctx context.Context, args []string, stdout, stderr io.Wr
 	}
 	ls, err := data.Labeled(src)
 	if err != nil {
-		return usagef("-data %s", strings.TrimPrefix(strings.TrimPrefix(err.Error(), "data: "), *dataSpec+" "))
+		return usagef("-data: %s", strings.TrimPrefix(err.Error(), "data: "))
 	}
 	c, err := model.NewClassifier(model.ClassifierConfig{Dim: src.Dim(), Classes: max(ls.Classes(), 2), Hidden: widths,
 		EmbedDim: *embedDim, FourierScale: *fourierScale, Seed: *seed})
@@ -256,7 +256,7 @@ func classifyRows(spec string, n int, seed uint64) (x []float64, labels []int, d
 	}
 	ls, err := data.Labeled(src)
 	if err != nil {
-		return nil, nil, 0, "", usagef("-data %s", strings.TrimPrefix(strings.TrimPrefix(err.Error(), "data: "), spec+" "))
+		return nil, nil, 0, "", usagef("-data: %s", strings.TrimPrefix(err.Error(), "data: "))
 	}
 	d = src.Dim()
 	x, labels = make([]float64, n*d), make([]int, n)
