@@ -18,7 +18,8 @@ import (
 // used in error messages (typically the file path).
 //
 // The first record is taken as a header, and skipped, when none of its cells
-// is a number. Blank lines and lines starting with '#' are ignored, a UTF-8
+// is a number. A header cell "label" (any letter case) makes that column the
+// rows' class labels (Table.Labels, integers >= 0), not data. Blank lines and lines starting with '#' are ignored, a UTF-8
 // byte-order mark is skipped, and spaces around numbers are allowed. Every row
 // must have the same number of values (the header's count, if there is a
 // header), and every value must be a finite float64.
@@ -30,10 +31,16 @@ func ReadCSV(r io.Reader, name string) (*Table, error) {
 	// The common case, plain numbers without quotes, is parsed by the fast
 	// path below; anything it does not take (quotes, a bad value, ragged
 	// rows) goes through encoding/csv, which gives the exact messages.
-	if t, ok := fastCSV(raw, name); ok {
-		return t, nil
+	t, ok := fastCSV(raw, name)
+	if !ok {
+		if t, err = readCSV(bytes.NewReader(raw), name); err != nil {
+			return nil, err
+		}
 	}
-	return readCSV(bytes.NewReader(raw), name)
+	if err := splitLabelColumn(t, raw, name); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // readCSV is ReadCSV through encoding/csv.

@@ -62,7 +62,7 @@ func TestLoadFashionMNIST(t *testing.T) {
 		}
 	}
 	tab := m.Table()
-	if tab.N != 12 || tab.D != 12 || !slices.Equal(tab.Row(0), row) {
+	if tab.N != 12 || tab.D != 12 || !slices.Equal(tab.Row(0), row) || !slices.Equal(tab.Labels, labels) {
 		t.Fatalf("Table %d x %d", tab.N, tab.D)
 	}
 }

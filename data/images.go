@@ -38,11 +38,13 @@ func (m *Images) RowTo(dst []float64, i int) {
 	}
 }
 
-// Table returns the whole set scaled as RowTo, in order (N x D float64: 8
-// bytes a pixel, 376 MB for the 60,000 Fashion-MNIST training images).
+// Table returns the whole set scaled as RowTo, in order, with a copy of the
+// labels (N x D float64: 8 bytes a pixel, 376 MB for the 60,000
+// Fashion-MNIST training images).
 func (m *Images) Table() *Table {
 	t := NewTable(m.N, m.Dim())
 	t.Name = m.Name
+	t.Labels = append([]int(nil), m.Labels...)
 	for i := range m.N {
 		m.RowTo(t.Row(i), i)
 	}
@@ -142,14 +144,14 @@ func (s ImageSource) SampleLabeled(dst []float64, labels []int, n int, r *rand.R
 }
 
 // ShapeOf returns the image shape (channels, height, width) of the rows of
-// a built-in source by name, "digits" (1, 8, 8) or "fashion-mnist" and
+// a built-in source by name, the digits (1, 8, 8) or "fashion-mnist" and
 // "fashion-mnist-test" (1, 28, 28), without reading any file; whatever
 // follows a comma is ignored (a checkpoint records "fashion-mnist,dequant=uniform").
 // ok is false for sources whose rows are not images.
 func ShapeOf(spec string) (c, h, w int, ok bool) {
 	name, _, _ := strings.Cut(spec, ",")
 	switch name {
-	case "digits":
+	case "digits", "digits-train", "digits-test":
 		return 1, 8, 8, true
 	case "fashion-mnist", "fashion-mnist-test":
 		return 1, 28, 28, true

@@ -19,7 +19,7 @@ type Source interface {
 }
 
 // names lists the built-in sources in the order error messages give them.
-var names = []string{"gmm8", "swissroll", "checkerboard", "moons", "digits", "fashion-mnist", "fashion-mnist-test"}
+var names = []string{"gmm8", "swissroll", "checkerboard", "moons", "digits", "digits-train", "digits-test", "fashion-mnist", "fashion-mnist-test"}
 
 // Names returns the names ByName accepts.
 func Names() []string { return append([]string(nil), names...) }
@@ -31,6 +31,8 @@ func Names() []string { return append([]string(nil), names...) }
 //	checkerboard  NewCheckerboard()  (4 x 4 board on [-4, 4]^2)
 //	moons         NewMoons()         (noise 0.1)
 //	digits        NewDigits()        (scaled to [-1, 1], no dequantisation)
+//	digits-train  NewDigits() with Split DigitsTrain (image i with i mod 5 != 4)
+//	digits-test   NewDigits() with Split DigitsTest (i mod 5 == 4, held out)
 //	fashion-mnist       ImageSource of the 60,000 training images (2v/255 - 1, no dequantisation)
 //	fashion-mnist-test  ImageSource of the 10,000 test images
 //
@@ -47,11 +49,18 @@ func ByName(name string) (Source, error) {
 		return NewCheckerboard(), nil
 	case "moons":
 		return NewMoons(), nil
-	case "digits":
+	case "digits", "digits-train", "digits-test":
 		if _, err := loadDigits(); err != nil {
 			return nil, err
 		}
-		return NewDigits(), nil
+		d := NewDigits()
+		switch name {
+		case "digits-train":
+			d.Split = DigitsTrain
+		case "digits-test":
+			d.Split = DigitsTest
+		}
+		return d, nil
 	case "fashion-mnist", "fashion-mnist-test":
 		m, _, err := ImageSet(name)
 		if err != nil {

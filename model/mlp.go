@@ -163,24 +163,40 @@ func (m *MLP) Dim() int { return m.core.cfg.Dim }
 // NumParams returns the number of trainable parameters.
 func (m *MLP) NumParams() int { return len(m.core.params) }
 
-// Forward implements Net.
-func (m *MLP) Forward(dst, x, t []float64) {
+// Classes returns the number of class labels of a conditional network
+// (Config.Classes), 0 for an unconditional one.
+func (m *MLP) Classes() int { return m.core.cfg.Classes }
+
+// Forward implements Net. A conditional network computes its unconditional
+// output (every label NullLabel).
+func (m *MLP) Forward(dst, x, t []float64) { m.ForwardLabels(dst, x, t, nil) }
+
+// ForwardLabels implements Conditional.
+func (m *MLP) ForwardLabels(dst, x, t []float64, labels []int) {
 	n := checkBatch("Forward", m.core.cfg.Dim, t, "dx", dst, x)
-	m.core.forward(x, t, n)
+	checkLabels("Forward", labels, n, m.core.cfg.Classes)
+	m.core.forward(x, t, n, labels)
 	m.core.ws.ready = false
 	copy(dst, m.core.output())
 }
 
 // ForwardTrain implements Trainable.
-func (m *MLP) ForwardTrain(dst, x, t []float64) {
-	m.Forward(dst, x, t)
+func (m *MLP) ForwardTrain(dst, x, t []float64) { m.ForwardTrainLabels(dst, x, t, nil) }
+
+// ForwardTrainLabels implements ConditionalTrainable.
+func (m *MLP) ForwardTrainLabels(dst, x, t []float64, labels []int) {
+	m.ForwardLabels(dst, x, t, labels)
 	m.core.ws.ready = true
 }
 
 // InputVJP implements Net.
-func (m *MLP) InputVJP(dst, v, x, t []float64) {
+func (m *MLP) InputVJP(dst, v, x, t []float64) { m.InputVJPLabels(dst, v, x, t, nil) }
+
+// InputVJPLabels implements Conditional.
+func (m *MLP) InputVJPLabels(dst, v, x, t []float64, labels []int) {
 	n := checkBatch("InputVJP", m.core.cfg.Dim, t, "dvx", dst, v, x)
-	m.core.forward(x, t, n)
+	checkLabels("InputVJP", labels, n, m.core.cfg.Classes)
+	m.core.forward(x, t, n, labels)
 	m.core.ws.ready = false
 	m.core.backprop(v, nil, 0, dst)
 }
@@ -280,10 +296,19 @@ func (m *MLP32) reserveIO(n int) {
 	}
 }
 
-// Forward implements Net.
-func (m *MLP32) Forward(dst, x, t []float64) {
+// Classes returns the number of class labels of a conditional network
+// (Config.Classes), 0 for an unconditional one.
+func (m *MLP32) Classes() int { return m.core.cfg.Classes }
+
+// Forward implements Net. A conditional network computes its unconditional
+// output (every label NullLabel).
+func (m *MLP32) Forward(dst, x, t []float64) { m.ForwardLabels(dst, x, t, nil) }
+
+// ForwardLabels implements Conditional.
+func (m *MLP32) ForwardLabels(dst, x, t []float64, labels []int) {
 	n := checkBatch("Forward", m.core.cfg.Dim, t, "dx", dst, x)
-	m.core.forward(x, t, n)
+	checkLabels("Forward", labels, n, m.core.cfg.Classes)
+	m.core.forward(x, t, n, labels)
 	m.core.ws.ready = false
 	for i, v := range m.core.output() {
 		dst[i] = float64(v)
@@ -291,15 +316,22 @@ func (m *MLP32) Forward(dst, x, t []float64) {
 }
 
 // ForwardTrain implements Trainable.
-func (m *MLP32) ForwardTrain(dst, x, t []float64) {
-	m.Forward(dst, x, t)
+func (m *MLP32) ForwardTrain(dst, x, t []float64) { m.ForwardTrainLabels(dst, x, t, nil) }
+
+// ForwardTrainLabels implements ConditionalTrainable.
+func (m *MLP32) ForwardTrainLabels(dst, x, t []float64, labels []int) {
+	m.ForwardLabels(dst, x, t, labels)
 	m.core.ws.ready = true
 }
 
 // InputVJP implements Net.
-func (m *MLP32) InputVJP(dst, v, x, t []float64) {
+func (m *MLP32) InputVJP(dst, v, x, t []float64) { m.InputVJPLabels(dst, v, x, t, nil) }
+
+// InputVJPLabels implements Conditional.
+func (m *MLP32) InputVJPLabels(dst, v, x, t []float64, labels []int) {
 	n := checkBatch("InputVJP", m.core.cfg.Dim, t, "dvx", dst, v, x)
-	m.core.forward(x, t, n)
+	checkLabels("InputVJP", labels, n, m.core.cfg.Classes)
+	m.core.forward(x, t, n, labels)
 	m.core.ws.ready = false
 	m.reserveIO(n)
 	v32, dx := m.io32[:len(v)], m.dx32[:len(dst)]
@@ -372,6 +404,6 @@ func (m *MLP32) Clone() Net {
 }
 
 var (
-	_ Trainable = (*MLP)(nil)
-	_ Trainable = (*MLP32)(nil)
+	_ ConditionalTrainable = (*MLP)(nil)
+	_ ConditionalTrainable = (*MLP32)(nil)
 )

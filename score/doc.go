@@ -50,6 +50,26 @@
 // (network kind and config, parameters, Adam, EMA, step) resumes bit for
 // bit.
 //
+// # Conditional networks and classifiers
+//
+// A conditional network (model.Config.Classes = C > 0) trains on labeled
+// data (data.LabeledSource: gmm8's components, the digits, a file's
+// labels) with the DSM loss unchanged, the label of each row fed to the
+// network; with TrainConfig.LabelDropout = p each label is replaced by
+// NullLabel with probability p (one uniform per row, drawn after the noise),
+// so the same network learns the unconditional score s(x, t | null) that
+// classifier-free guidance (Ho & Salimans 2022) combines with the
+// conditional one, (1 + w) s(x | c) - w s(x). LabeledNet is its Labeled
+// score (LabelScoreTo; ScoreTo is the null label's score).
+//
+// The classifier trainer (ClassifierTrainer) minimises the cross-entropy of
+// a model.Classifier's logits on x_t = c(t) x_0 + s(t) z, t ~ U(eps, T)
+// (a noise-conditional classifier, Dhariwal & Nichol 2021), or on x_0 at
+// t = 0 with Clean, with Adam and an optional EMA; its checkpoint records
+// the SDE under ClassifierMetaKey. ClassifierGrad is the trained
+// classifier's ClassGradient, grad_x log p_t(c | x), the term classifier
+// guidance scales; a clean classifier is evaluated at t = 0.
+//
 // # Checkpoints, the network and the SDE
 //
 // A checkpoint records the network's kind and config; LoadNet rebuilds any

@@ -351,6 +351,10 @@ type TrainMeta struct {
 	Seed   uint64     `json:"seed"`  // the run's seed: batch k draws from stream (Seed, k)
 	Batch  int        `json:"batch"` // rows per step
 	Steps  int        `json:"steps"` // the run's planned number of steps
+	// Classes and LabelDropout describe a conditional run (0 otherwise,
+	// left out of the JSON).
+	Classes      int     `json:"classes,omitempty"`
+	LabelDropout float64 `json:"label_dropout,omitempty"`
 }
 
 // metaFormat is the TrainMeta format this build writes and reads.
@@ -414,6 +418,9 @@ func LoadNet(path string, s sde.SDE) (*Net, error) {
 // NetFromCheckpoint is LoadNet on a checkpoint in memory; name identifies it
 // in error messages.
 func NetFromCheckpoint(ck *model.Checkpoint, s sde.SDE, name string) (*Net, error) {
+	if ck.Kind == model.KindClassifier {
+		return nil, fmt.Errorf("score: %s holds a classifier, not a score network; give it where a classifier is expected (sdesample sample -classifier, classify -model)", name)
+	}
 	meta, err := ReadMeta(ck)
 	if err != nil {
 		return nil, fmt.Errorf("score: %s: %w", name, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/sdekit/sdekit/data"
 	"github.com/sdekit/sdekit/likelihood"
 	"github.com/sdekit/sdekit/metrics"
+	"github.com/sdekit/sdekit/model"
 )
 
 // fakeFashion writes a Fashion-MNIST folder of small sets (nTrain and nTest
@@ -116,6 +117,32 @@ func TestImagesEndToEnd(t *testing.T) {
 	out = mustRun(t, "fd", "-data", p("a.csv"), "-ref", p("b.npy"), "-features", "pixels", "-n", "3")
 	if want := metrics.FrechetDistance(a.X[:9], b.X[:9], 3); !strings.Contains(out, fmt.Sprintf("%.6g between 3 rows", want)) {
 		t.Fatalf("fd -n 3 printed %q, want %.6g", out, want)
+	}
+
+	// fd in a classifier's features: the library's Features at t = 0 of
+	// every image of both sets, then metrics.FrechetDistance.
+	mustRun(t, "train-classifier", "-data", "fashion-mnist", "-clean", "-hidden", "8,6", "-steps", "2", "-batch", "4", "-o", p("c.ckpt"))
+	out = mustRun(t, "fd", "-data", "fashion-mnist-test", "-ref", "fashion-mnist", "-features", p("c.ckpt"), "-block", "16")
+	ck, err := model.LoadCheckpoint(p("c.ckpt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clf, err := ck.Classifier()
+	if err != nil {
+		t.Fatal(err)
+	}
+	feats := func(m *data.Images) []float64 {
+		f := make([]float64, m.N*6)
+		clf.Features(f, m.Table().X, make([]float64, m.N))
+		return f
+	}
+	testSet, _, _ := data.ImageSet("fashion-mnist-test")
+	trainSet, _, _ := data.ImageSet("fashion-mnist")
+	if want := metrics.FrechetDistance(feats(testSet), feats(trainSet), 6); !strings.Contains(out, fmt.Sprintf("FID's formula) %.6g between 8 rows", want)) {
+		t.Fatalf("fd with a classifier printed %q, want %.6g", out, want)
+	}
+	if code, _, errs := cli(t, context.Background(), "fd", "-data", "fashion-mnist-test", "-features", p("f.ckpt")); code != 2 || !strings.Contains(errs, "not a classifier") {
+		t.Fatalf("fd with a score network: exit %d, %s", code, errs)
 	}
 
 	// hist-bpd: the library's histogram, fitted and scored on the sets.

@@ -52,8 +52,10 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	every := fs.Int("checkpoint-every", 0, "also save the state every k steps (and on Ctrl-C) to NAME.partial.ckpt beside -o, removed on completion (0: never)")
 	resume := fs.String("resume", "", "continue the run saved in this checkpoint; unset flags take its values, set ones must agree")
 	recPath := fs.String("record", "", "write a JSON run record here")
+	conditional := fs.Bool("conditional", false, "train a class-conditional network on the data's labels (gmm8, digits, digits-train, a CSV 'label' column or NAME.labels.npy), with a null label for classifier-free guidance")
+	labelDropout := fs.Float64("label-dropout", 0.1, "with -conditional: probability of replacing a row's label by the null label (Ho & Salimans 2022), in [0, 1)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: sdesample train -sde vp|subvp|ve -data SOURCE|FILE [flags] -o model.ckpt")
+		fmt.Fprintln(fs.Output(), "usage: sdesample train -sde vp|subvp|ve -data SOURCE|FILE [-conditional [-label-dropout 0.1]] [flags] -o model.ckpt")
 		fmt.Fprintln(fs.Output(), "Trains an MLP score network; step k's batch comes from stream (seed, k), so -resume continues bit for bit.")
 		fs.PrintDefaults()
 	}
@@ -103,6 +105,10 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("-precision %q: use float64 or float32", *precision)
 	case *embedding != model.EmbeddingFourier && *embedding != model.EmbeddingSinusoidal:
 		return usagef("-embedding %q: use fourier or sinusoidal", *embedding)
+	case trainFlagSet(fs, "label-dropout") && *labelDropout != 0.1 && !*conditional: // the default passes (run records repeat every flag)
+		return usagef("-label-dropout: only a -conditional network has labels to drop; add -conditional")
+	case !(*labelDropout >= 0 && *labelDropout < 1):
+		return usagef("-label-dropout %g: use a probability in [0, 1) (typical 0.1; 0: no unconditional score)", *labelDropout)
 	}
 	var p score.Param
 	if *param != "" {
@@ -135,12 +141,18 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	switch *dequant {
 	case "none":
 		if src, err = data.Open(*dataSpec); err != nil {
-			return dataErr("data", err)
+			return labelsErr("data", err)
 		}
 	case "uniform":
 		switch *dataSpec {
-		case "digits":
-			src = data.DigitsSource{Scaling: data.DigitsSymmetric, Dequantize: true}
+		case "digits", "digits-train", "digits-test":
+			s, err := data.ByName(*dataSpec)
+			if err != nil {
+				return dataErr("data", err)
+			}
+			d := s.(data.DigitsSource)
+			d.Dequantize = true
+			src = d
 		case "fashion-mnist", "fashion-mnist-test":
 			m, _, err := data.ImageSet(*dataSpec)
 			if err != nil {
@@ -148,7 +160,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			src = data.ImageSource{Set: m, Dequantize: true}
 		default:
-			return usagef("-dequant uniform: only the digits and the image sets have known quantisation levels; use -data digits or fashion-mnist, or -dequant none")
+			return usagef("-dequant uniform: only the digits and the image sets have known quantisation levels; use -data digits, digits-train or fashion-mnist, or -dequant none")
 		}
 		spec += trainDequantSuffix
 	default:
@@ -161,6 +173,20 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		FourierScale: *fourierScale, Precision: *precision, Seed: *seed}
 	if *embedding != model.EmbeddingFourier && !trainFlagSet(fs, "fourier-scale") {
 		mc.FourierScale = 0
+	}
+	dropout := 0.0
+	if *conditional {
+		ls, err := data.Labeled(src)
+		if err != nil {
+			return usagef("-conditional: %s", strings.TrimPrefix(err.Error(), "data: "))
+		}
+		mc.Classes, dropout = ls.Classes(), *labelDropout
+		if resumed != nil {
+			// A file's classes are 1 + its largest label: keep the network's.
+			if rc, err := model.ParseConfig(resumed.Config); err == nil && rc.Classes >= mc.Classes {
+				mc.Classes = rc.Classes
+			}
+		}
 	}
 	if resumed != nil {
 		// No flag sets the time scale: keep the checkpoint's.
@@ -175,7 +201,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("%s", inFlags(err))
 	}
 	cfg := score.TrainConfig{
-		SDE: s, Param: p, Data: src, DataSpec: spec, Loss: lc, Model: net,
+		SDE: s, Param: p, Data: src, DataSpec: spec, Loss: lc, Model: net, LabelDropout: dropout,
 		Steps: *steps, Batch: *batch, LR: *lr, Warmup: *warmup, ClipNorm: *clip, EMA: *ema, Seed: *seed,
 	}
 	if *every > 0 {
@@ -232,6 +258,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "trained steps %d..%d on %s (sde %s, param %s, loss %s, hidden %s, %s, batch %d, lr %g, ema %g, seed %d): %.1fs, %.1f steps/s; last batch loss %.5g (running mean %.5g)\n",
 		first+1, tr.Step(), spec, s.Name(), tr.Config().Param, tr.Loss().Config().Kind, *hidden, *precision, *batch, *lr, *ema, *seed,
 		runTime.Seconds(), rate, last.Loss, lossEMA)
+	if *conditional {
+		fmt.Fprintf(stdout, "conditional on %d classes, label dropout %g\n", mc.Classes, dropout)
+	}
 	fmt.Fprintf(stdout, "wrote %s; sample from it with: sdesample sample -sde %s -score %s -o samples.csv\n", *out, s.Name(), *out)
 	if *recPath != "" {
 		rec := newRecord("train", args, flagValues(fs), *seed, shard{0, 1, "flag"}, 1)
@@ -308,6 +337,10 @@ func trainFillFromCheckpoint(fs *flag.FlagSet, ck *model.Checkpoint) error {
 	}
 	vals["hidden"] = strings.Join(ws, ",")
 	vals["embedding"], vals["embed-dim"], vals["precision"] = mc.Embedding, strconv.Itoa(mc.EmbedDim), mc.Precision
+	vals["conditional"] = strconv.FormatBool(mc.Classes > 0)
+	if mc.Classes > 0 {
+		vals["label-dropout"] = g(meta.LabelDropout)
+	}
 	if mc.Embedding == model.EmbeddingFourier {
 		vals["fourier-scale"] = g(mc.FourierScale)
 	}
