@@ -35,7 +35,7 @@ func runFD(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	dataPath := fs.String("data", "", "the set to score: .npy or .csv rows (samples), or an image set such as fashion-mnist-test (required)")
 	refPath := fs.String("ref", "fashion-mnist-test", "the reference set: an image set (fashion-mnist-test, fashion-mnist) or a .npy or .csv file")
 	features := fs.String("features", "", "CLASSIFIER.ckpt (its last hidden layer at t = 0, from sdesample train-classifier) or pixels (the raw values; required)")
-	n := fs.Int("n", 0, "use the first n rows of each set (0: all)")
+	n := fs.Int("n", 0, "use the first n rows of -data (0: all); -ref is always used whole, so the floor for n samples is -data fashion-mnist -n n")
 	block := fs.Int("block", 1000, "rows put through the classifier at a time")
 	workers := fs.Int("workers", 0, "goroutines of the classifier (0: one per core); the result does not depend on it")
 	fs.Usage = func() {
@@ -85,13 +85,13 @@ func runFD(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-features %s takes rows of %d values but the sets have %d; use the classifier trained on these data", *features, net.Dim(), d)
 	}
 	counts := [2]int{rows[0].N, rows[1].N}
-	for i := range counts {
-		if *n > 0 {
-			if *n > counts[i] {
-				return usagef("-n %d: -%s %s has only %d rows", *n, sets[i].flag, sets[i].path, counts[i])
-			}
-			counts[i] = *n
+	if *n > 0 {
+		if *n > counts[0] {
+			return usagef("-n %d: -data %s has only %d rows", *n, *dataPath, counts[0])
 		}
+		counts[0] = *n
+	}
+	for i := range counts {
 		if counts[i] < 2 {
 			return fmt.Errorf("-%s %s: %d row; a covariance needs at least 2", sets[i].flag, sets[i].path, counts[i])
 		}

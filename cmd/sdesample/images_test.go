@@ -115,7 +115,7 @@ func TestImagesEndToEnd(t *testing.T) {
 		t.Fatalf("fd printed %q, want %.6g", out, want)
 	}
 	out = mustRun(t, "fd", "-data", p("a.csv"), "-ref", p("b.npy"), "-features", "pixels", "-n", "3")
-	if want := metrics.FrechetDistance(a.X[:9], b.X[:9], 3); !strings.Contains(out, fmt.Sprintf("%.6g between 3 rows", want)) {
+	if want := metrics.FrechetDistance(a.X[:9], b.X, 3); !strings.Contains(out, fmt.Sprintf("%.6g between 3 rows of %s and 4 rows", want, p("a.csv"))) {
 		t.Fatalf("fd -n 3 printed %q, want %.6g", out, want)
 	}
 
