@@ -34,11 +34,11 @@ for smp in dpmpp-2m unipc; do
 	t "sample $smp" "$S" sample -sde vp -score "$out/$name.ckpt" -sampler "$smp" -steps 20 -n 1000 -seed 1 \
 		-o "$out/$name-$smp.npy" -plot "$out/$name-$smp.png"
 done
-# Test-set bits/dim on 200 images (shard 0/50: test images 0, 50, 100, ...),
+# Test-set bits/dim on 100 images (shard 0/100: test images 0, 100, 200, ...),
 # uniform dequantisation, score_sde's convention (offset 7 on [-1, 1]).
-t "likelihood" "$S" likelihood -sde vp -score "$out/$name.ckpt" -data fashion-mnist-test -shard 0/50 \
+t "likelihood" "$S" likelihood -sde vp -score "$out/$name.ckpt" -data fashion-mnist-test -shard 0/100 \
 	-data-range -1,1 -bits 8 -dequant uniform -seed 1 -o "$out/$name-likelihood.csv"
-t "bound" "$S" bound -sde vp -score "$out/$name.ckpt" -data fashion-mnist-test -n 200 -seed 1 -o "$out/$name-bound.csv"
+t "bound" "$S" bound -sde vp -score "$out/$name.ckpt" -data fashion-mnist-test -n 100 -seed 1 -o "$out/$name-bound.csv"
 if [ ! -f "$out/classifier.ckpt" ]; then
 	t "classifier" "$S" train-classifier -data fashion-mnist -clean -hidden 256,128 -steps 4000 -batch 128 -seed 1 -o "$out/classifier.ckpt"
 	"$S" classify -model "$out/classifier.ckpt" -data fashion-mnist-test | head -1
@@ -47,6 +47,8 @@ if [ ! -f "$out/classifier.ckpt" ]; then
 	"$S" fd -data fashion-mnist -ref fashion-mnist-test -features "$out/classifier.ckpt"
 	"$S" hist-bpd -fit fashion-mnist -eval fashion-mnist-test
 fi
+# The samples as they are, and clamped to [-1, 1] as an 8-bit picture of them is.
 for smp in dpmpp-2m unipc; do
 	"$S" fd -data "$out/$name-$smp.npy" -ref fashion-mnist-test -features "$out/classifier.ckpt"
+	"$S" fd -data "$out/$name-$smp.npy" -ref fashion-mnist-test -features "$out/classifier.ckpt" -clip -1,1
 done

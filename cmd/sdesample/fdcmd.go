@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"time"
 
@@ -36,6 +37,7 @@ func runFD(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	refPath := fs.String("ref", "fashion-mnist-test", "the reference set: an image set (fashion-mnist-test, fashion-mnist) or a .npy or .csv file")
 	features := fs.String("features", "", "CLASSIFIER.ckpt (its last hidden layer at t = 0, from sdesample train-classifier) or pixels (the raw values; required)")
 	n := fs.Int("n", 0, "use the first n rows of -data (0: all); -ref is always used whole, so the floor for n samples is -data fashion-mnist -n n")
+	clip := fs.String("clip", "", "lo,hi: clamp the -data values to [lo, hi] before the features, as saving samples as 8-bit images does (for example -1,1); empty: as they are")
 	block := fs.Int("block", 1000, "rows put through the classifier at a time")
 	workers := fs.Int("workers", 0, "goroutines of the classifier (0: one per core); the result does not depend on it")
 	fs.Usage = func() {
@@ -56,6 +58,13 @@ func runFD(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if err := checkBlock(*block); err != nil {
 		return err
+	}
+	clipLo, clipHi := math.Inf(-1), math.Inf(1)
+	if *clip != "" {
+		var ok bool
+		if clipLo, clipHi, ok = parseRange(*clip); !ok || !(clipLo < clipHi) {
+			return usagef("-clip %q: want lo,hi with lo < hi (for example -1,1)", *clip)
+		}
 	}
 	nw, err := resolveWorkers(*workers)
 	if err != nil {
@@ -115,6 +124,11 @@ func runFD(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 					return dataErr(sets[i].flag, err)
 				}
 			}
+			if i == 0 && *clip != "" {
+				for j, v := range x[:m*d] {
+					x[j] = min(max(v, clipLo), clipHi)
+				}
+			}
 			net.Features(f[:m*k], x[:m*d], t[:m])
 			mom[i].Add(f[:m*k])
 			done += m
@@ -128,6 +142,9 @@ func runFD(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	what := fmt.Sprintf("the %d features of %s at t = 0", k, *features)
 	if *features == "pixels" {
 		what = fmt.Sprintf("the %d raw values (no classifier)", d)
+	}
+	if *clip != "" {
+		what += fmt.Sprintf(", -data clamped to [%g, %g]", clipLo, clipHi)
 	}
 	fmt.Fprintf(stdout, "Frechet distance (squared, FID's formula) %.6g between %d rows of %s and %d rows of %s in %s (%.1fs)\n",
 		fd, counts[0], *dataPath, counts[1], *refPath, what, time.Since(start).Seconds())

@@ -114,6 +114,15 @@ func TestImagesEndToEnd(t *testing.T) {
 	if !strings.Contains(out, fmt.Sprintf("FID's formula) %.6g between 5 rows of %s and 4 rows of %s", want, p("a.csv"), p("b.npy"))) {
 		t.Fatalf("fd printed %q, want %.6g", out, want)
 	}
+	// -clip clamps -data only: a with values above 2 set to 2.
+	out = mustRun(t, "fd", "-data", p("a.csv"), "-ref", p("b.npy"), "-features", "pixels", "-clip", "-5,2")
+	ac := append([]float64(nil), a.X...)
+	for i := range ac {
+		ac[i] = min(ac[i], 2)
+	}
+	if want := metrics.FrechetDistance(ac, b.X, 3); !strings.Contains(out, fmt.Sprintf("%.6g between 5 rows", want)) || !strings.Contains(out, "clamped to [-5, 2]") {
+		t.Fatalf("fd -clip printed %q, want %.6g", out, want)
+	}
 	out = mustRun(t, "fd", "-data", p("a.csv"), "-ref", p("b.npy"), "-features", "pixels", "-n", "3")
 	if want := metrics.FrechetDistance(a.X[:9], b.X, 3); !strings.Contains(out, fmt.Sprintf("%.6g between 3 rows of %s and 4 rows", want, p("a.csv"))) {
 		t.Fatalf("fd -n 3 printed %q, want %.6g", out, want)
@@ -178,6 +187,7 @@ func TestImagesBadInputs(t *testing.T) {
 		{"fd shapes differ", []string{"fd", "-data", "two.csv", "-ref", "three.csv", "-features", "pixels"}, 1, "-data two.csv has 2 values per row but -ref three.csv has 3"},
 		{"fd no features", []string{"fd", "-data", "two.csv", "-ref", "two.csv"}, 2, "-features is required"},
 		{"fd features not a checkpoint", []string{"fd", "-data", "two.csv", "-ref", "two.csv", "-features", "f.txt"}, 2, "give a classifier checkpoint"},
+		{"fd bad clip", []string{"fd", "-data", "two.csv", "-ref", "two.csv", "-features", "pixels", "-clip", "1,-1"}, 2, "-clip \"1,-1\": want lo,hi"},
 		{"fd n too large", []string{"fd", "-data", "two.csv", "-ref", "two.csv", "-features", "pixels", "-n", "3"}, 2, "-n 3: -data two.csv has only 2 rows"},
 		{"data -plot of points", []string{"data", "-from", "gmm8", "-o", "x.npy", "-plot", "x.png"}, 2, "not an image source"},
 		{"hist-bpd not an image set", []string{"hist-bpd", "-fit", "two.csv"}, 2, "give an image set"},
