@@ -56,7 +56,7 @@
 // on the grid (both ends included), and with Dequantize -1 + 2(v + u)/256,
 // u ~ U[0, 1), uniform in the pixel's bin, the density whose bits/dim carry
 // the offset 8 - log2(2) = 7 (score_sde's convention). Sources whose rows
-// are images have a Shape method; ShapeOf gives it by name.
+// are images have an ImageShape method; ShapeOf gives it by name.
 //
 // Empirical resamples the rows of a Table uniformly with replacement: the
 // source for a data file.

@@ -115,7 +115,7 @@ func TestFashionByName(t *testing.T) {
 	if !ok || src.Dim() != 784 || src.Name() != "fashion-mnist" {
 		t.Fatalf("source %T dim %d", src, src.Dim())
 	}
-	if c, h, w := is.Shape(); c != 1 || h != 28 || w != 28 {
+	if c, h, w := is.ImageShape(); c != 1 || h != 28 || w != 28 {
 		t.Fatalf("shape %d %d %d", c, h, w)
 	}
 	// Sample and SampleLabeled draw the same images; labels belong to them.

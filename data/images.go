@@ -23,8 +23,8 @@ type Images struct {
 // Dim is the number of values of one image, C H W.
 func (m *Images) Dim() int { return m.C * m.H * m.W }
 
-// Shape returns the image shape (channels, height, width).
-func (m *Images) Shape() (c, h, w int) { return m.C, m.H, m.W }
+// ImageShape returns the image shape (channels, height, width).
+func (m *Images) ImageShape() (c, h, w int) { return m.C, m.H, m.W }
 
 // RowTo writes image i scaled to [-1, 1], 2v/255 - 1: the 256 levels on the
 // grid of likelihood.DataSpec{Lo: -1, Hi: 1, Bits: 8} (both ends included).
@@ -107,8 +107,8 @@ func (s ImageSource) Classes() int {
 	return len(s.Set.Classes)
 }
 
-// Shape returns the image shape (channels, height, width) of the rows.
-func (s ImageSource) Shape() (c, h, w int) { return s.Set.Shape() }
+// ImageShape returns the image shape (channels, height, width) of the rows.
+func (s ImageSource) ImageShape() (c, h, w int) { return s.Set.ImageShape() }
 
 // Sample draws n images: an index r.IntN(N) for each, then, with
 // Dequantize, D r.Float64().
