@@ -70,6 +70,13 @@ func runFD(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The classifier first: a bad checkpoint fails before any data are read.
+	var net featureNet
+	if *features != "pixels" {
+		if net, err = loadFeatureNet(*features, nw); err != nil {
+			return err
+		}
+	}
 	sets := [2]struct{ flag, path string }{{"data", *dataPath}, {"ref", *refPath}}
 	var rows [2]*rowReader
 	for i, s := range sets {
@@ -84,11 +91,8 @@ func runFD(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-data %s has %d values per row but -ref %s has %d; compare sets of the same shape", *dataPath, rows[0].D, *refPath, rows[1].D)
 	}
 	d := rows[0].D
-	var net featureNet
-	if *features == "pixels" {
+	if net == nil {
 		net = pixelFeatures{d}
-	} else if net, err = loadFeatureNet(*features, nw); err != nil {
-		return err
 	}
 	if net.Dim() != d {
 		return fmt.Errorf("-features %s takes rows of %d values but the sets have %d; use the classifier trained on these data", *features, net.Dim(), d)
