@@ -37,11 +37,13 @@ type unetCore[T float, K kernels[T]] struct {
 	buffers []float64
 	freq    []float64
 	t       []unetTensor[T]
-	aux     [][2][]T    // per op: GroupNorm xhat and sigmoid; dropout mask; attention probabilities
+	aux     [][2][]T    // per op: GroupNorm sigmoid (aux[1]); dropout mask; attention probabilities
 	stats   [][]float64 // per GroupNorm op: mean and 1/std per (image, group)
 	n, cap  int
 	cols    []T // im2col rows of a chunk
 	zs, dz  []T // element-wise scratch, the largest tensor
+	na, nb  []T // GroupNorm per-channel coefficients
+	nm, nr  []T
 	acc     []float64
 	par     workers[T, K]
 	drop    *rand.Rand
@@ -130,6 +132,7 @@ func (c *unetCore[T, K]) reserve(n int) {
 		maxSize, maxC = max(maxSize, t.size()), max(maxC, t.c)
 	}
 	c.acc = make([]float64, 2*maxC)
+	c.na, c.nb, c.nm, c.nr = make([]T, maxC), make([]T, maxC), make([]T, maxC), make([]T, maxC)
 	c.zs = make([]T, n*maxSize)
 	c.dz = make([]T, n*maxSize)
 	c.cols = nil
@@ -137,7 +140,6 @@ func (c *unetCore[T, K]) reserve(n int) {
 		in := &c.t[o.in]
 		switch o.kind {
 		case opNorm:
-			c.aux[i][0] = make([]T, n*in.size())
 			if o.silu {
 				c.aux[i][1] = make([]T, n*in.size())
 			}

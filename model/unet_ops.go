@@ -146,145 +146,179 @@ func col2imAdd[T float](dx, cols []T, h, w, cin, r0, r1 int) {
 	}
 }
 
-// normForward: per image and group of C/G channels, xhat = (x - mean) /
-// sqrt(var + eps) (biased variance, two passes in float64), z = xhat gamma
-// + beta, out = z or SiLU(z) (the MLP's fused bias+SiLU kernel; z itself
-// is recomputed in backward from xhat).
+// normForward: per image and group of C/G channels, with mean m and 1/std
+// r (biased variance, from float64 per-channel sums of x and x^2),
+// z = (x - m) r gamma + beta = x A + B with A = r gamma and B = beta - m A
+// per channel, and out = z or SiLU(z) (the MLP's fused bias+SiLU kernel
+// adds B). Only m and r are kept: backward recomputes z from x, which no
+// later operation changes.
 func (c *unetCore[T, K]) normForward(o *unetOp, oi int) {
 	var kern K
 	X, Y := &c.t[o.in], &c.t[o.out]
-	C, hw, G := X.c, X.h*X.w, c.cfg.Groups
-	cg := C / G
+	C, hw := X.c, X.h*X.w
 	gamma := c.params[o.wOff : o.wOff+C]
 	beta := c.params[o.bOff : o.bOff+C]
-	xhat, st := c.aux[oi][0], c.stats[oi]
-	cnt := float64(hw * cg)
 	for i := 0; i < c.n; i++ {
 		xi := X.v[i*hw*C : (i+1)*hw*C]
-		hi := xhat[i*hw*C : (i+1)*hw*C]
-		for gr := 0; gr < G; gr++ {
-			lo := gr * cg
-			var s float64
-			for p := 0; p < hw; p++ {
-				for _, v := range xi[p*C+lo : p*C+lo+cg] {
-					s += float64(v)
-				}
-			}
-			mean := s / cnt
-			var q float64
-			for p := 0; p < hw; p++ {
-				for _, v := range xi[p*C+lo : p*C+lo+cg] {
-					d := float64(v) - mean
-					q += d * d
-				}
-			}
-			rstd := 1 / math.Sqrt(q/cnt+GroupNormEps)
-			st[2*(i*G+gr)], st[2*(i*G+gr)+1] = mean, rstd
-			for p := 0; p < hw; p++ {
-				h := hi[p*C+lo : p*C+lo+cg]
-				for j, v := range xi[p*C+lo : p*C+lo+cg] {
-					h[j] = T((float64(v) - mean) * rstd)
-				}
+		c.normStats(o, oi, i, xi, hw)
+		a, b := c.normAffine(o, oi, i, gamma, beta)
+		yi := Y.v[i*hw*C : (i+1)*hw*C]
+		z := yi
+		if o.silu {
+			z = c.zs[i*hw*C : (i+1)*hw*C]
+		}
+		for p := 0; p < hw; p++ {
+			zr, xr := z[p*C:(p+1)*C], xi[p*C:(p+1)*C]
+			for j, v := range a {
+				zr[j] = xr[j] * v
 			}
 		}
-	}
-	rows := c.n * hw
-	if o.silu {
-		z := c.zs[:rows*C]
-		for r := 0; r < rows; r++ {
-			zr, hr := z[r*C:(r+1)*C], xhat[r*C:(r+1)*C]
-			for j, g := range gamma {
-				zr[j] = hr[j] * g
-			}
+		if o.silu {
+			kern.biasSiLU(z, c.aux[oi][1][i*hw*C:(i+1)*hw*C], yi, b, hw, C)
+			continue
 		}
-		kern.biasSiLU(z, c.aux[oi][1], Y.v, beta, rows, C)
-		return
-	}
-	for r := 0; r < rows; r++ {
-		yr, hr := Y.v[r*C:(r+1)*C], xhat[r*C:(r+1)*C]
-		for j, g := range gamma {
-			yr[j] = T(hr[j]*g) + beta[j]
+		for p := 0; p < hw; p++ {
+			zr := z[p*C : (p+1)*C]
+			for j, v := range b {
+				zr[j] += v
+			}
 		}
 	}
 }
 
-// normBackward: dz = dout (times SiLU'(z)); dgamma = sum dz xhat, dbeta =
-// sum dz; with g = dz gamma, dx = rstd (g - mean(g) - xhat mean(g xhat))
-// per image and group.
+// normStats stores the mean and 1/std of each group of image i (rows xi).
+func (c *unetCore[T, K]) normStats(o *unetOp, oi, i int, xi []T, hw int) {
+	C, G := c.t[o.in].c, c.cfg.Groups
+	cg := C / G
+	s, q := c.acc[:C], c.acc[C:2*C]
+	clear(s)
+	clear(q)
+	for p := 0; p < hw; p++ {
+		for j, v := range xi[p*C : (p+1)*C] {
+			f := float64(v)
+			s[j] += f
+			q[j] += f * f
+		}
+	}
+	cnt := float64(hw * cg)
+	st := c.stats[oi][2*i*G : 2*(i+1)*G]
+	for gr := 0; gr < G; gr++ {
+		var sg, qg float64
+		for j := gr * cg; j < (gr+1)*cg; j++ {
+			sg += s[j]
+			qg += q[j]
+		}
+		mean := sg / cnt
+		v := max(0, qg/cnt-mean*mean)
+		st[2*gr], st[2*gr+1] = mean, 1/math.Sqrt(v+GroupNormEps)
+	}
+}
+
+// normAffine returns the per-channel A = r gamma and B = beta - m A of image
+// i (in c.zs's tail scratch: c.na and c.nb).
+func (c *unetCore[T, K]) normAffine(o *unetOp, oi, i int, gamma, beta []T) (a, b []T) {
+	C, G := len(gamma), c.cfg.Groups
+	cg := C / G
+	st := c.stats[oi][2*i*G : 2*(i+1)*G]
+	a, b = c.na[:C], c.nb[:C]
+	for j := range a {
+		mean, rstd := st[2*(j/cg)], st[2*(j/cg)+1]
+		aj := rstd * float64(gamma[j])
+		a[j] = T(aj)
+		b[j] = T(float64(beta[j]) - mean*aj)
+	}
+	return a, b
+}
+
+// normBackward: dz = dout (times SiLU'(z), z recomputed as in forward);
+// with xhat = (x - m) r and per-channel sums S1 = sum dz, S2 = sum dz x over
+// the image's pixels: dbeta += S1, dgamma += r (S2 - m S1), and with
+// g = dz gamma, m1 = mean(g), m2 = mean(g xhat) over the group,
+// dx = r (g - m1 - xhat m2) = (r gamma) dz - r^2 m2 (x - m) - r m1.
 func (c *unetCore[T, K]) normBackward(o *unetOp, oi int) {
 	var kern K
 	X, Y := &c.t[o.in], &c.t[o.out]
 	C, hw, G := X.c, X.h*X.w, c.cfg.Groups
 	cg := C / G
-	rows := c.n * hw
+	cnt := float64(hw * cg)
 	gamma := c.params[o.wOff : o.wOff+C]
 	beta := c.params[o.bOff : o.bOff+C]
-	xhat, st := c.aux[oi][0], c.stats[oi]
-	dz := Y.g[:rows*C]
-	if o.silu {
-		z := c.zs[:rows*C]
-		for r := 0; r < rows; r++ {
-			zr, hr := z[r*C:(r+1)*C], xhat[r*C:(r+1)*C]
-			for j, g := range gamma {
-				zr[j] = T(hr[j]*g) + beta[j]
-			}
-		}
-		d := c.dz[:rows*C]
-		copy(d, dz)
-		kern.siluGrad(d, z, c.aux[oi][1][:rows*C])
-		dz = d
-	}
-	if c.grad != nil {
-		acc := c.acc[:2*C]
-		clear(acc)
-		for r := 0; r < rows; r++ {
-			dr, hr := dz[r*C:(r+1)*C], xhat[r*C:(r+1)*C]
-			for j, v := range dr {
-				acc[j] += float64(v) * float64(hr[j])
-				acc[C+j] += float64(v)
-			}
-		}
-		gg, gb := c.grad[o.wOff:o.wOff+C], c.grad[o.bOff:o.bOff+C]
-		for j := 0; j < C; j++ {
-			gg[j] += T(acc[j])
-			gb[j] += T(acc[C+j])
-		}
-	}
-	if !X.need {
-		return
-	}
 	add := X.gset
-	X.gset = true
-	cnt := float64(hw * cg)
+	if X.need {
+		X.gset = true
+	}
+	s1, s2 := c.acc[:C], c.acc[C:2*C]
+	var gg, gb []T
+	if c.grad != nil {
+		gg, gb = c.grad[o.wOff:o.wOff+C], c.grad[o.bOff:o.bOff+C]
+	}
 	for i := 0; i < c.n; i++ {
-		for gr := 0; gr < G; gr++ {
-			lo := gr * cg
-			gm := gamma[lo : lo+cg]
-			var m1, m2 float64
+		xi := X.v[i*hw*C : (i+1)*hw*C]
+		dz := Y.g[i*hw*C : (i+1)*hw*C]
+		st := c.stats[oi][2*i*G : 2*(i+1)*G]
+		if o.silu {
+			a, b := c.normAffine(o, oi, i, gamma, beta)
+			z := c.zs[:hw*C]
 			for p := 0; p < hw; p++ {
-				off := (i*hw+p)*C + lo
-				hr := xhat[off : off+cg]
-				for j, v := range dz[off : off+cg] {
-					g := float64(v) * float64(gm[j])
-					m1 += g
-					m2 += g * float64(hr[j])
+				zr, xr := z[p*C:(p+1)*C], xi[p*C:(p+1)*C]
+				for j, v := range a {
+					zr[j] = T(xr[j]*v) + b[j]
 				}
+			}
+			d := c.dz[:hw*C]
+			copy(d, dz)
+			kern.siluGrad(d, z, c.aux[oi][1][i*hw*C:(i+1)*hw*C])
+			dz = d
+		}
+		clear(s1)
+		clear(s2)
+		for p := 0; p < hw; p++ {
+			xr := xi[p*C : (p+1)*C]
+			for j, v := range dz[p*C : (p+1)*C] {
+				f := float64(v)
+				s1[j] += f
+				s2[j] += f * float64(xr[j])
+			}
+		}
+		if gg != nil {
+			for j := range gg {
+				mean, rstd := st[2*(j/cg)], st[2*(j/cg)+1]
+				gb[j] += T(s1[j])
+				gg[j] += T(rstd * (s2[j] - mean*s1[j]))
+			}
+		}
+		if !X.need {
+			continue
+		}
+		// Per channel: P = r gamma, Q = -r^2 m2, M = m, R = -r m1.
+		pc, qc, mc, rc := c.na[:C], c.nb[:C], c.nm[:C], c.nr[:C]
+		for gr := 0; gr < G; gr++ {
+			mean, rstd := st[2*gr], st[2*gr+1]
+			var m1, m2 float64
+			for j := gr * cg; j < (gr+1)*cg; j++ {
+				gj := float64(gamma[j])
+				m1 += gj * s1[j]
+				m2 += gj * rstd * (s2[j] - mean*s1[j])
 			}
 			m1 /= cnt
 			m2 /= cnt
-			rstd := st[2*(i*G+gr)+1]
-			for p := 0; p < hw; p++ {
-				off := (i*hw+p)*C + lo
-				hr := xhat[off : off+cg]
-				dx := X.g[off : off+cg]
-				for j, v := range dz[off : off+cg] {
-					g := float64(v) * float64(gm[j])
-					d := T(rstd * (g - m1 - float64(hr[j])*m2))
-					if add {
-						dx[j] += d
-					} else {
-						dx[j] = d
-					}
+			for j := gr * cg; j < (gr+1)*cg; j++ {
+				pc[j] = T(rstd * float64(gamma[j]))
+				qc[j] = T(-rstd * rstd * m2)
+				mc[j] = T(mean)
+				rc[j] = T(-rstd * m1)
+			}
+		}
+		dx := X.g[i*hw*C : (i+1)*hw*C]
+		for p := 0; p < hw; p++ {
+			xr, dr, gr := xi[p*C:(p+1)*C], dz[p*C:(p+1)*C], dx[p*C:(p+1)*C]
+			if add {
+				for j, v := range dr {
+					gr[j] += T(pc[j]*v) + T(qc[j]*(xr[j]-mc[j])) + rc[j]
+				}
+			} else {
+				for j, v := range dr {
+					gr[j] = T(pc[j]*v) + T(qc[j]*(xr[j]-mc[j])) + rc[j]
 				}
 			}
 		}
