@@ -2,12 +2,19 @@
 
 package gemm
 
-const haveAsm = false
+const (
+	haveAsm = false
+	have512 = false
+)
 
 func dkernAsm(k int, a, b, c []float64, ldc int, alpha, beta float64, loadC bool) {
 	panic("gemm: no assembly kernel in this build")
 }
 
 func skernAsm(k int, a, b, c []float32, ldc int, alpha, beta float32, loadC bool) {
+	panic("gemm: no assembly kernel in this build")
+}
+
+func skernAsm512(k int, a, b, c []float32, ldc int, alpha, beta float32, loadC bool) {
 	panic("gemm: no assembly kernel in this build")
 }

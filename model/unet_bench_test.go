@@ -1,0 +1,81 @@
+package model
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// cpuTime returns the process's user + system CPU time (0 where getrusage
+// is unavailable): on a shared machine it moves less with the load than
+// the wall time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchUNet is the architecture of the speed target (docs/bench.md, "U-Net";
+// scripts/unet_torch_bench.py builds the same in PyTorch): the defaults on
+// 1x28x28, that is base 32 channels, multipliers 1,2,2 (28x28: 32, 14x14:
+// 64, 7x7: 64), one residual block per resolution, GroupNorm with 8 groups,
+// 32 Fourier time features into a 128-wide time MLP, single-head attention
+// at 7x7, no dropout.
+func benchUNet(precision string) UNetConfig {
+	return UNetConfig{Channels: 1, Height: 28, Width: 28, Precision: precision, Seed: 1}
+}
+
+// newUNetStep is a least-squares training step (forward, dL/dout = (out -
+// y)/n, backward, Adam, EMA) on n random images.
+func newUNetStep(tb testing.TB, cfg UNetConfig, n int) *trainStep {
+	net, err := NewUNet(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	d := net.Dim()
+	s := &trainStep{net: net, opt: NewAdam(1e-3), ema: NewEMA(net, 0.999),
+		x: randSlice(rng, n*d), t: make([]float64, n), y: randSlice(rng, n*d),
+		out: make([]float64, n*d), dOut: make([]float64, n*d)}
+	for i := range s.t {
+		s.t[i] = rng.Float64()
+	}
+	return s
+}
+
+// BenchmarkUNetTrainStep times one training step of benchUNet on a batch of
+// 64 (the speed target: float32, workers=1).
+func BenchmarkUNetTrainStep(b *testing.B) {
+	for _, prec := range []string{Float32, Float64} {
+		for _, workers := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/workers=%d", prec, workers), func(b *testing.B) {
+				s := newUNetStep(b, benchUNet(prec), 64)
+				s.net.SetWorkers(workers)
+				defer s.net.SetWorkers(1)
+				s.run(b)
+				b.ReportAllocs()
+				b.ResetTimer()
+				cpu0 := cpuTime()
+				for b.Loop() {
+					s.run(b)
+				}
+				b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/step")
+				b.ReportMetric(float64((cpuTime()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/step")
+			})
+		}
+	}
+}
+
+// BenchmarkUNetForward times Forward of benchUNet on 64 images (sampling).
+func BenchmarkUNetForward(b *testing.B) {
+	s := newUNetStep(b, benchUNet(Float32), 64)
+	s.net.Forward(s.out, s.x, s.t)
+	b.ResetTimer()
+	for b.Loop() {
+		s.net.Forward(s.out, s.x, s.t)
+	}
+}
