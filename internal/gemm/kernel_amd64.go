@@ -59,3 +59,8 @@ func skernAsm512(k int, a, b, c []float32, ldc int, alpha, beta float32, loadC b
 	}
 	skern12x32(k, &a[0], &b[0], &c[0], ldc, alpha, beta, l)
 }
+
+// sconv12x32 is the AVX-512 kernel of ConvTile32; offs are in bytes.
+//
+//go:noescape
+func sconv12x32(a *float32, lda int, offs *int, taps int, k int, b *float32, c *float32)

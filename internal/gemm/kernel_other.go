@@ -18,3 +18,7 @@ func skernAsm(k int, a, b, c []float32, ldc int, alpha, beta float32, loadC bool
 func skernAsm512(k int, a, b, c []float32, ldc int, alpha, beta float32, loadC bool) {
 	panic("gemm: no assembly kernel in this build")
 }
+
+func sconv12x32(a *float32, lda int, offs *int, taps int, k int, b *float32, c *float32) {
+	panic("gemm: no assembly kernel in this build")
+}

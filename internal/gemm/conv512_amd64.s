@@ -1,0 +1,116 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX-512 direct-convolution micro-kernel: see ConvTile32 in conv.go.
+// Rows r = 0..11 of A are at a + off + r*lda (four base registers R10..R13
+// for rows 0, 3, 6, 9 and the index R9 = lda bytes, scaled 1 and 2).
+
+#define CROW(addr, bc, acc0, acc1) \
+	VBROADCASTSS addr, bc; \
+	VFMADD231PS  Z0, bc, acc0; \
+	VFMADD231PS  Z1, bc, acc1
+
+// func sconv12x32(a *float32, lda int, offs *int, taps int, k int, b *float32, c *float32)
+TEXT ·sconv12x32(SB), NOSPLIT, $0-56
+	MOVQ a+0(FP), SI
+	MOVQ lda+8(FP), R9
+	SHLQ $2, R9
+	MOVQ offs+16(FP), BX
+	MOVQ taps+24(FP), AX
+	MOVQ k+32(FP), R8
+	MOVQ b+40(FP), DI
+	MOVQ c+48(FP), DX
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	VXORPS Z24, Z24, Z24
+	VXORPS Z25, Z25, Z25
+	VXORPS Z26, Z26, Z26
+	VXORPS Z27, Z27, Z27
+	TESTQ AX, AX
+	JEQ   cstore
+	TESTQ R8, R8
+	JEQ   cstore
+
+ctap:
+	MOVQ (BX), R10
+	ADDQ SI, R10
+	LEAQ (R10)(R9*2), R11
+	ADDQ R9, R11
+	LEAQ (R11)(R9*2), R12
+	ADDQ R9, R12
+	LEAQ (R12)(R9*2), R13
+	ADDQ R9, R13
+	MOVQ R8, CX
+
+cloop:
+	VMOVUPS (DI), Z0
+	VMOVUPS 64(DI), Z1
+	CROW((R10), Z2, Z4, Z5)
+	CROW((R10)(R9*1), Z3, Z6, Z7)
+	CROW((R10)(R9*2), Z28, Z8, Z9)
+	CROW((R11), Z29, Z10, Z11)
+	CROW((R11)(R9*1), Z30, Z12, Z13)
+	CROW((R11)(R9*2), Z31, Z14, Z15)
+	CROW((R12), Z2, Z16, Z17)
+	CROW((R12)(R9*1), Z3, Z18, Z19)
+	CROW((R12)(R9*2), Z28, Z20, Z21)
+	CROW((R13), Z29, Z22, Z23)
+	CROW((R13)(R9*1), Z30, Z24, Z25)
+	CROW((R13)(R9*2), Z31, Z26, Z27)
+	ADDQ $4, R10
+	ADDQ $4, R11
+	ADDQ $4, R12
+	ADDQ $4, R13
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  cloop
+	ADDQ $8, BX
+	DECQ AX
+	JNZ  ctap
+
+cstore:
+	VMOVUPS Z4, 0(DX)
+	VMOVUPS Z5, 64(DX)
+	VMOVUPS Z6, 128(DX)
+	VMOVUPS Z7, 192(DX)
+	VMOVUPS Z8, 256(DX)
+	VMOVUPS Z9, 320(DX)
+	VMOVUPS Z10, 384(DX)
+	VMOVUPS Z11, 448(DX)
+	VMOVUPS Z12, 512(DX)
+	VMOVUPS Z13, 576(DX)
+	VMOVUPS Z14, 640(DX)
+	VMOVUPS Z15, 704(DX)
+	VMOVUPS Z16, 768(DX)
+	VMOVUPS Z17, 832(DX)
+	VMOVUPS Z18, 896(DX)
+	VMOVUPS Z19, 960(DX)
+	VMOVUPS Z20, 1024(DX)
+	VMOVUPS Z21, 1088(DX)
+	VMOVUPS Z22, 1152(DX)
+	VMOVUPS Z23, 1216(DX)
+	VMOVUPS Z24, 1280(DX)
+	VMOVUPS Z25, 1344(DX)
+	VMOVUPS Z26, 1408(DX)
+	VMOVUPS Z27, 1472(DX)
+	VZEROUPPER
+	RET

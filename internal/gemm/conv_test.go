@@ -1,0 +1,52 @@
+package gemm
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestConvTile32 checks ConvTile32 against Sgemm on the explicit im2col
+// rows (row r, column t*k + p = a[offs[t] + r*lda + p]) times b, bit for
+// bit, with the assembly kernel and with the portable loops.
+func TestConvTile32(t *testing.T) {
+	defer func(a, z bool) { useAsm, use512 = a, z }(useAsm, use512)
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, asm := range []bool{false, true} {
+		if asm && !have512 {
+			continue
+		}
+		useAsm, use512 = asm, asm
+		for _, k := range []int{1, 3, 16, 33, 64} {
+			for _, taps := range []int{1, 9} {
+				lda := k + rng.IntN(5)
+				offs := make([]int, taps)
+				for i := range offs {
+					offs[i] = rng.IntN(200)
+				}
+				a := make([]float32, 200+12*lda+k)
+				for i := range a {
+					a[i] = float32(rng.NormFloat64())
+				}
+				b := make([]float32, taps*k*ConvNR)
+				for i := range b {
+					b[i] = float32(rng.NormFloat64())
+				}
+				cols := make([]float32, ConvMR*taps*k)
+				for r := 0; r < ConvMR; r++ {
+					for tp, o := range offs {
+						copy(cols[r*taps*k+tp*k:r*taps*k+(tp+1)*k], a[o+r*lda:o+r*lda+k])
+					}
+				}
+				want := make([]float32, ConvMR*ConvNR)
+				Sgemm(false, false, ConvMR, ConvNR, taps*k, 1, cols, taps*k, b, ConvNR, 0, want, ConvNR)
+				got := make([]float32, ConvMR*ConvNR)
+				ConvTile32(got, a, lda, offs, k, b)
+				for i := range got {
+					if !sameBits(got[i], want[i]) {
+						t.Fatalf("asm=%v k=%d taps=%d: c[%d] = %v, gemm on im2col %v", asm, k, taps, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
