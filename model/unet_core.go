@@ -42,6 +42,10 @@ type unetCore[T float, K kernels[T]] struct {
 	n, cap  int
 	cols    []T // im2col rows of a chunk
 	zs, dz  []T // element-wise scratch, the largest tensor
+	pad     []T // zero-padded input of a direct convolution
+	wpan    []T // weights of a direct convolution in 32-column panels
+	wflip   []T // flipped weights for the input gradient of a 3x3 convolution
+	direct  *directJob
 	na, nb  []T // GroupNorm per-channel coefficients
 	nm, nr  []T
 	acc     []float64
@@ -72,6 +76,7 @@ func newUNetCoreFrom[T float, K kernels[T]](g *unetGraph, buffers []float64) une
 	c.aux = make([][2][]T, len(g.ops))
 	c.stats = make([][]float64, len(g.ops))
 	c.drop = rand.New(rand.NewPCG(cfg.Seed, dropStream))
+	c.direct = new(directJob)
 	return c
 }
 
@@ -155,10 +160,23 @@ func (c *unetCore[T, K]) reserve(n int) {
 			c.dz = make([]T, max(len(c.dz), np*np))
 		case opConv:
 			if o.k == 3 {
-				kk := 9 * in.c
-				rows := min(n*in.h*in.w, max(1, colBudget/kk))
-				if len(c.cols) < rows*kk {
-					c.cols = make([]T, rows*kk)
+				out := &c.t[o.out]
+				wide := max(in.c, out.c)
+				kk := 9 * wide
+				for _, k := range []int{9 * in.c, 9 * out.c} {
+					rows := min(n*in.h*in.w, max(1, colBudget/k))
+					if len(c.cols) < rows*k {
+						c.cols = make([]T, rows*k)
+					}
+				}
+				if np := (n*(in.h+2)*(in.w+2) + directMargin(in.w)) * wide; len(c.pad) < np {
+					c.pad = make([]T, np)
+				}
+				if np := (wide + 31) / 32 * 32 * kk; len(c.wpan) < np {
+					c.wpan = make([]T, np)
+				}
+				if len(c.wflip) < kk*wide {
+					c.wflip = make([]T, kk*wide)
 				}
 			}
 		}

@@ -9,8 +9,8 @@ import "math"
 // pixels (GroupNorm statistics, bias and gamma gradients) are accumulated in
 // float64 in both precisions.
 
-// convForward: Y = conv_k(X) + b. The bias is written first and the product
-// added with beta = 1, so each output is one gemm dot product plus the bias.
+// convForward: Y = conv_k(X) + b: each output is one dot product (one gemm
+// FMA chain) plus the bias.
 func (c *unetCore[T, K]) convForward(o *unetOp) {
 	X, Y := &c.t[o.in], &c.t[o.out]
 	cin, cout := X.c, Y.c
@@ -19,24 +19,19 @@ func (c *unetCore[T, K]) convForward(o *unetOp) {
 	w := c.params[o.wOff : o.wOff+kk*cout]
 	b := c.params[o.bOff : o.bOff+cout]
 	y := Y.v[:m*cout]
+	if o.k == 3 {
+		c.conv3To(y, X.v, X.h, X.w, cin, cout, w, b, false)
+		return
+	}
 	for r := 0; r < m; r++ {
 		copy(y[r*cout:(r+1)*cout], b)
 	}
-	if o.k == 1 {
-		c.par.gemm(false, false, m, cout, cin, X.v, cin, w, cout, 1, y, cout)
-		return
-	}
-	rows := min(m, max(1, colBudget/kk))
-	for r0 := 0; r0 < m; r0 += rows {
-		r1 := min(m, r0+rows)
-		cols := c.cols[:(r1-r0)*kk]
-		im2col(cols, X.v, X.h, X.w, cin, r0, r1)
-		c.par.gemm(false, false, r1-r0, cout, kk, cols, kk, w, cout, 1, y[r0*cout:], cout)
-	}
+	c.par.gemm(false, false, m, cout, cin, X.v, cin, w, cout, 1, y, cout)
 }
 
-// convBackward: db = column sums of dY, dW = cols^T dY, dcols = dY W^T
-// scattered back onto dX (col2im).
+// convBackward: db = column sums of dY, dW = cols^T dY (cols: the im2col
+// rows of X), and dX = the convolution of dY with the flipped kernel,
+// W'[(8-t)*C_out + co][ci] = W[t*C_in + ci][co] for the 3x3 taps t.
 func (c *unetCore[T, K]) convBackward(o *unetOp) {
 	X, Y := &c.t[o.in], &c.t[o.out]
 	cin, cout := X.c, Y.c
@@ -58,22 +53,28 @@ func (c *unetCore[T, K]) convBackward(o *unetOp) {
 		}
 		return
 	}
-	var dx []T
-	if X.need {
-		dx = c.gradTarget(X)
-	}
-	rows := min(m, max(1, colBudget/kk))
-	for r0 := 0; r0 < m; r0 += rows {
-		r1 := min(m, r0+rows)
-		cols := c.cols[:(r1-r0)*kk]
-		if gw != nil {
+	if gw != nil {
+		rows := min(m, max(1, colBudget/kk))
+		for r0 := 0; r0 < m; r0 += rows {
+			r1 := min(m, r0+rows)
+			cols := c.cols[:(r1-r0)*kk]
 			im2col(cols, X.v, X.h, X.w, cin, r0, r1)
 			c.par.gemm(true, false, kk, cout, r1-r0, cols, kk, dy[r0*cout:], cout, 1, gw, cout)
 		}
-		if dx != nil {
-			c.par.gemm(false, true, r1-r0, kk, cout, dy[r0*cout:], cout, w, cout, 0, cols, kk)
-			col2imAdd(dx, cols, X.h, X.w, cin, r0, r1)
+	}
+	if X.need {
+		wf := c.wflip[:9*cout*cin]
+		for t := 0; t < 9; t++ {
+			for ci := 0; ci < cin; ci++ {
+				src := w[((8-t)*cin+ci)*cout : ((8-t)*cin+ci+1)*cout]
+				for co, v := range src {
+					wf[(t*cout+co)*cin+ci] = v
+				}
+			}
 		}
+		add := X.gset
+		X.gset = true
+		c.conv3To(X.g[:m*cin], dy, X.h, X.w, cout, cin, wf, nil, add)
 	}
 }
 
@@ -112,35 +113,6 @@ func im2col[T float](cols, x []T, h, w, cin, r0, r1 int) {
 				}
 				s := (base + yy*w + xx) * cin
 				copy(d, x[s:s+cin])
-			}
-		}
-	}
-}
-
-// col2imAdd adds rows r0..r1 of an im2col-shaped matrix onto dx, the
-// transpose of im2col.
-func col2imAdd[T float](dx, cols []T, h, w, cin, r0, r1 int) {
-	hw, kk := h*w, 9*cin
-	for r := r0; r < r1; r++ {
-		img, p := r/hw, r%hw
-		py, px := p/w, p%w
-		src := cols[(r-r0)*kk : (r-r0+1)*kk]
-		base := img * hw
-		for ky := 0; ky < 3; ky++ {
-			yy := py + ky - 1
-			if yy < 0 || yy >= h {
-				continue
-			}
-			for kx := 0; kx < 3; kx++ {
-				xx := px + kx - 1
-				if xx < 0 || xx >= w {
-					continue
-				}
-				s := src[(ky*3+kx)*cin : (ky*3+kx+1)*cin]
-				d := dx[(base+yy*w+xx)*cin : (base+yy*w+xx+1)*cin]
-				for j, v := range s {
-					d[j] += v
-				}
 			}
 		}
 	}

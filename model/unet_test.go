@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/sdekit/sdekit/internal/gemm"
 )
 
 // tinyUNet is the test architecture: 1x8x8 images, two resolutions (8x8
@@ -470,5 +472,49 @@ func TestUNetConfigErrors(t *testing.T) {
 	if _, err := Build(KindUNet, []byte(`{"channels":1,"height":8,"width":8,"base":4,"groups":2}`), []float64{1}, nil); err == nil ||
 		!strings.Contains(err.Error(), "parameters") {
 		t.Errorf("Build with 1 parameter: %v", err)
+	}
+}
+
+// TestUNetDirectConv checks that the float32 direct convolutions
+// (gemm.ConvTile32, AVX-512) give the bits of im2col + gemm: outputs,
+// gradients and input VJPs, with 1 and 3 workers.
+func TestUNetDirectConv(t *testing.T) {
+	if !gemm.HaveConvTile32() {
+		t.Skip("no direct-convolution kernel on this CPU")
+	}
+	defer func(v bool) { directConv = v }(directConv)
+	cfg := tinyUNet(Float32)
+	cfg.Height, cfg.Width = 12, 12 // tiles that straddle image rows and images
+	n, d := 3, cfg.Dim()
+	rng := rand.New(rand.NewPCG(10, 10))
+	x, w := randSlice(rng, n*d), randSlice(rng, n*d)
+	ts := []float64{0.1, 0.5, 0.9}
+	run := func(direct bool, workers int) (out, grad, vjp []float64) {
+		directConv = direct
+		net, err := NewUNet(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		net.SetWorkers(workers)
+		defer net.SetWorkers(1)
+		out, vjp = make([]float64, n*d), make([]float64, n*d)
+		net.ForwardTrain(out, x, ts)
+		net.Backward(w)
+		net.InputVJP(vjp, w, x, ts)
+		return out, net.Grads(), vjp
+	}
+	o0, g0, v0 := run(false, 1)
+	for _, workers := range []int{1, 3} {
+		o1, g1, v1 := run(true, workers)
+		for _, c := range []struct {
+			what string
+			a, b []float64
+		}{{"output", o0, o1}, {"grad", g0, g1}, {"vjp", v0, v1}} {
+			for i := range c.a {
+				if math.Float64bits(c.a[i]) != math.Float64bits(c.b[i]) {
+					t.Fatalf("workers=%d %s[%d]: im2col %v, direct %v", workers, c.what, i, c.a[i], c.b[i])
+				}
+			}
+		}
 	}
 }

@@ -1,0 +1,163 @@
+package model
+
+import (
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/sdekit/sdekit/internal/gemm"
+)
+
+// directConv lets float32 3x3 convolutions run on gemm.ConvTile32 where it
+// has its AVX-512 kernel; tests clear it to compare with im2col + gemm.
+var directConv = true
+
+// conv3To computes the 3x3, padding-1 convolution of src (n images of h x w
+// pixels, cin channels, NHWC) with wt ((9*cin) x cout, row (ky*3+kx)*cin +
+// ci) into dst (n*h*w x cout): dst = acc + bias when bias is not nil,
+// dst += acc when accumulate, else dst = acc, where acc is, per element,
+// one FMA chain over the 9*cin products in im2col order. Both paths (im2col
+// + gemm, or direct tiles) give these bits.
+func (c *unetCore[T, K]) conv3To(dst, src []T, h, w, cin, cout int, wt, bias []T, accumulate bool) {
+	var zero T
+	if unsafe.Sizeof(zero) == 4 && directConv && gemm.HaveConvTile32() {
+		direct3(c.direct, c.par.pool, c.n, as32(c.pad), as32(c.wpan), as32(dst), as32(src), h, w, cin, cout, as32(wt), as32(bias), accumulate)
+		return
+	}
+	m := c.n * h * w
+	kk := 9 * cin
+	var beta T
+	if bias != nil {
+		for r := 0; r < m; r++ {
+			copy(dst[r*cout:(r+1)*cout], bias)
+		}
+		beta = 1
+	} else if accumulate {
+		beta = 1
+	}
+	rows := min(m, max(1, colBudget/kk))
+	for r0 := 0; r0 < m; r0 += rows {
+		r1 := min(m, r0+rows)
+		cols := c.cols[:(r1-r0)*kk]
+		im2col(cols, src, h, w, cin, r0, r1)
+		c.par.gemm(false, false, r1-r0, cout, kk, cols, kk, wt, cout, beta, dst[r0*cout:], cout)
+	}
+}
+
+// directJob is a direct 3x3 convolution cut into blocks of tiles for the
+// workers: tile q0 covers the 12 positions q0..q0+11 of the padded grid
+// (image i, padded row y, padded column x at q = (i*(h+2) + y)*(w+2) + x,
+// valid where y < h and x < w; its input pixels are at q + ky*(w+2) + kx).
+type directJob struct {
+	dst, pad, wp, bias []float32
+	n, h, w, cin, cout int
+	accumulate         bool
+	offs               [9]int
+	tiles, next        atomic.Int64
+}
+
+const directBlock = 8 // tiles per work item
+
+func (j *directJob) run() {
+	var tile [gemm.ConvMR * gemm.ConvNR]float32
+	hp, wp := j.h+2, j.w+2
+	panels := (j.cout + gemm.ConvNR - 1) / gemm.ConvNR
+	kp := 9 * j.cin * gemm.ConvNR
+	tiles := int(j.tiles.Load())
+	for {
+		blk := int(j.next.Add(1)) - 1
+		if blk*directBlock >= tiles {
+			return
+		}
+		for tq := blk * directBlock; tq < min(tiles, (blk+1)*directBlock); tq++ {
+			q0 := tq * gemm.ConvMR
+			for jp := 0; jp < panels; jp++ {
+				gemm.ConvTile32(tile[:], j.pad[q0*j.cin:], j.cin, j.offs[:], j.cin, j.wp[jp*kp:(jp+1)*kp])
+				c0 := jp * gemm.ConvNR
+				nc := min(gemm.ConvNR, j.cout-c0)
+				for r := 0; r < gemm.ConvMR; r++ {
+					q := q0 + r
+					img, rem := q/(hp*wp), q%(hp*wp)
+					if img >= j.n {
+						break
+					}
+					y, x := rem/wp, rem%wp
+					if y >= j.h || x >= j.w {
+						continue
+					}
+					d := j.dst[((img*j.h+y)*j.w+x)*j.cout+c0:][:nc]
+					t := tile[r*gemm.ConvNR:][:nc]
+					switch {
+					case j.bias != nil:
+						for k, v := range j.bias[c0 : c0+nc] {
+							d[k] = t[k] + v
+						}
+					case j.accumulate:
+						for k, v := range t {
+							d[k] += v
+						}
+					default:
+						copy(d, t)
+					}
+				}
+			}
+		}
+	}
+}
+
+// direct3 is conv3To on gemm.ConvTile32: src is copied into a zero-padded
+// grid, the weights into 32-column panels, and each tile of 12 grid
+// positions (rows of the padded grid include the 2 padding columns and the
+// 2 padding rows per image, whose results are dropped) is one kernel call
+// per panel.
+func direct3(j *directJob, workers *pool, n int, padBuf, wpBuf, dst, src []float32, h, w, cin, cout int, wt, bias []float32, accumulate bool) {
+	hp, wpd := h+2, w+2
+	q := n * hp * wpd
+	pad := padBuf[:(q+directMargin(w))*cin]
+	clear(pad)
+	for i := 0; i < n; i++ {
+		for y := 0; y < h; y++ {
+			s := src[((i*h+y)*w)*cin : ((i*h+y)*w+w)*cin]
+			copy(pad[((i*hp+y+1)*wpd+1)*cin:], s)
+		}
+	}
+	panels := (cout + gemm.ConvNR - 1) / gemm.ConvNR
+	kp := 9 * cin * gemm.ConvNR
+	wp := wpBuf[:panels*kp]
+	for jp := 0; jp < panels; jp++ {
+		c0 := jp * gemm.ConvNR
+		nc := min(gemm.ConvNR, cout-c0)
+		for p := 0; p < 9*cin; p++ {
+			d := wp[jp*kp+p*gemm.ConvNR : jp*kp+(p+1)*gemm.ConvNR]
+			copy(d, wt[p*cout+c0:p*cout+c0+nc])
+			clear(d[nc:])
+		}
+	}
+	j.dst, j.pad, j.wp, j.bias = dst, pad, wp, bias
+	j.n, j.h, j.w, j.cin, j.cout, j.accumulate = n, h, w, cin, cout, accumulate
+	for t := 0; t < 9; t++ {
+		j.offs[t] = ((t/3)*wpd + t%3) * cin
+	}
+	tiles := (q + gemm.ConvMR - 1) / gemm.ConvMR
+	j.tiles.Store(int64(tiles))
+	j.next.Store(0)
+	blocks := (tiles + directBlock - 1) / directBlock
+	if workers == nil {
+		j.run()
+	} else {
+		workers.do(j, blocks)
+	}
+	j.dst, j.pad, j.wp, j.bias = nil, nil, nil, nil
+}
+
+// directMargin is the number of zero pixels after the padded grid that the
+// last tile may read: 11 rows past its start plus the largest tap offset.
+func directMargin(w int) int { return gemm.ConvMR + 2*(w+2) + 2 }
+
+// as32 views a float32-sized []T as []float32 (nil stays nil); only called
+// where T is float32.
+func as32[T float](s []T) []float32 {
+	if s == nil {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
+}
