@@ -20,7 +20,8 @@ var directConv = true
 func (c *unetCore[T, K]) conv3To(dst, src []T, h, w, cin, cout int, wt, bias []T, accumulate bool) {
 	var zero T
 	if unsafe.Sizeof(zero) == 4 && directConv && gemm.HaveConvTile32() {
-		direct3(c.direct, c.par.pool, c.n, as32(c.pad), as32(c.wpan), as32(dst), as32(src), h, w, cin, cout, as32(wt), as32(bias), accumulate)
+		pad := padTo(c.pad, src, c.n, h, w, cin)
+		direct3(c.direct, c.par.pool, c.n, as32(pad), as32(c.wpan), as32(dst), h, w, cin, cout, as32(wt), as32(bias), accumulate)
 		return
 	}
 	m := c.n * h * w
@@ -104,22 +105,29 @@ func (j *directJob) run() {
 	}
 }
 
-// direct3 is conv3To on gemm.ConvTile32: src is copied into a zero-padded
-// grid, the weights into 32-column panels, and each tile of 12 grid
-// positions (rows of the padded grid include the 2 padding columns and the
-// 2 padding rows per image, whose results are dropped) is one kernel call
-// per panel.
-func direct3(j *directJob, workers *pool, n int, padBuf, wpBuf, dst, src []float32, h, w, cin, cout int, wt, bias []float32, accumulate bool) {
+// padTo copies src (n images of h x w pixels, ch channels, NHWC) into the
+// zero-padded grid pad: pixel (y, x) of image i at grid position
+// (i*(h+2) + y+1)*(w+2) + x+1, zeros around each image and in the
+// directMargin pixels after the last. It returns the grid, sliced.
+func padTo[T float](pad, src []T, n, h, w, ch int) []T {
 	hp, wpd := h+2, w+2
-	q := n * hp * wpd
-	pad := padBuf[:(q+directMargin(w))*cin]
+	pad = pad[:padLen(n, h, w, ch)]
 	clear(pad)
 	for i := 0; i < n; i++ {
 		for y := 0; y < h; y++ {
-			s := src[((i*h+y)*w)*cin : ((i*h+y)*w+w)*cin]
-			copy(pad[((i*hp+y+1)*wpd+1)*cin:], s)
+			copy(pad[((i*hp+y+1)*wpd+1)*ch:], src[((i*h+y)*w)*ch:((i*h+y)*w+w)*ch])
 		}
 	}
+	return pad
+}
+
+// direct3 is conv3To on gemm.ConvTile32 for the padded grid pad (padTo):
+// the weights are copied into 32-column panels, and each tile of 12 grid
+// positions (which include the 2 padding columns and 2 padding rows of
+// each image, whose results are dropped) is one kernel call per panel.
+func direct3(j *directJob, workers *pool, n int, pad, wpBuf, dst []float32, h, w, cin, cout int, wt, bias []float32, accumulate bool) {
+	hp, wpd := h+2, w+2
+	q := n * hp * wpd
 	panels := (cout + gemm.ConvNR - 1) / gemm.ConvNR
 	kp := 9 * cin * gemm.ConvNR
 	wp := wpBuf[:panels*kp]
@@ -149,6 +157,12 @@ func direct3(j *directJob, workers *pool, n int, padBuf, wpBuf, dst, src []float
 	j.dst, j.pad, j.wp, j.bias = nil, nil, nil, nil
 }
 
+// padLen is the length of a padded grid: the n images, the margin pixels,
+// and gemm.ConvNR values that the tiles' last rows and columns may read past
+// the last pixel (they belong to other channels or pixels; their results
+// are dropped).
+func padLen(n, h, w, ch int) int { return (n*(h+2)*(w+2)+directMargin(w))*ch + gemm.ConvNR }
+
 // directMargin is the number of zero pixels after the padded grid that the
 // last tile may read: 11 rows past its start plus the largest tap offset.
 func directMargin(w int) int { return gemm.ConvMR + 2*(w+2) + 2 }
@@ -160,4 +174,75 @@ func as32[T float](s []T) []float32 {
 		return nil
 	}
 	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
+}
+
+// convWeightGrad adds to gw ((9*cin) x cout, the layout of the weights) the
+// weight gradient of a 3x3 convolution, from padX and padDY, the input and
+// the output gradient on padded grids (padTo). Over chunks of the grid
+// (fixed by the shapes) and for each tap t at grid offset o_t,
+//
+//	gw_t += sum over q in the chunk of padX[q + o_t]^T padDY[q + w+3],
+//
+// padding positions contributing zeros. In float32 with AVX-512 the tiles
+// run on gemm.TileTN32 over the workers, elsewhere on gemm with transA:
+// the same chains, so the same bits.
+func (c *unetCore[T, K]) convWeightGrad(gw, padX, padDY []T, h, w, cin, cout int) {
+	wpd := w + 2
+	q := c.n * (h + 2) * wpd
+	qc := max(gemm.ConvMR, (1<<17)/(cin+cout))
+	var zero T
+	fast := unsafe.Sizeof(zero) == 4 && directConv && gemm.HaveConvTile32()
+	for q0 := 0; q0 < q; q0 += qc {
+		ql := min(qc, q-q0)
+		b := padDY[(q0+wpd+1)*cout:]
+		if fast {
+			j := c.tn
+			j.gw, j.a, j.b = as32(gw), as32(padX[q0*cin:]), as32(b)
+			j.wpd, j.cin, j.cout, j.k = wpd, cin, cout, ql
+			j.rowTiles, j.colTiles = (cin+gemm.ConvMR-1)/gemm.ConvMR, (cout+gemm.ConvNR-1)/gemm.ConvNR
+			j.next.Store(0)
+			if c.par.pool == nil {
+				j.run()
+			} else {
+				c.par.pool.do(j, 9*j.rowTiles*j.colTiles)
+			}
+			j.gw, j.a, j.b = nil, nil, nil
+			continue
+		}
+		for t := 0; t < 9; t++ {
+			o := (t/3)*wpd + t%3
+			c.par.gemm(true, false, cin, cout, ql, padX[(q0+o)*cin:], cin, b, cout, 1, gw[t*cin*cout:(t+1)*cin*cout], cout)
+		}
+	}
+}
+
+// tnJob is one chunk of convWeightGrad cut into 12 x 32 tiles of the 9
+// taps' weight gradients.
+type tnJob struct {
+	gw, a, b           []float32
+	wpd, cin, cout, k  int
+	rowTiles, colTiles int
+	next               atomic.Int64
+}
+
+func (j *tnJob) run() {
+	var tile [gemm.ConvMR * gemm.ConvNR]float32
+	per := j.rowTiles * j.colTiles
+	for {
+		i := int(j.next.Add(1)) - 1
+		if i >= 9*per {
+			return
+		}
+		t, rt, ct := i/per, (i%per)/j.colTiles, i%j.colTiles
+		o := (t/3)*j.wpd + t%3
+		ci0, co0 := rt*gemm.ConvMR, ct*gemm.ConvNR
+		gemm.TileTN32(tile[:], j.a[o*j.cin+ci0:], j.cin, j.b[co0:], j.cout, j.k)
+		nr, nc := min(gemm.ConvMR, j.cin-ci0), min(gemm.ConvNR, j.cout-co0)
+		for r := 0; r < nr; r++ {
+			g := j.gw[(t*j.cin+ci0+r)*j.cout+co0:][:nc]
+			for k, v := range tile[r*gemm.ConvNR:][:nc] {
+				g[k] += v
+			}
+		}
+	}
 }

@@ -43,6 +43,8 @@ type unetCore[T float, K kernels[T]] struct {
 	cols    []T // im2col rows of a chunk
 	zs, dz  []T // element-wise scratch, the largest tensor
 	pad     []T // zero-padded input of a direct convolution
+	pad2    []T // zero-padded output gradient (convolution backward)
+	tn      *tnJob
 	wpan    []T // weights of a direct convolution in 32-column panels
 	wflip   []T // flipped weights for the input gradient of a 3x3 convolution
 	direct  *directJob
@@ -77,6 +79,7 @@ func newUNetCoreFrom[T float, K kernels[T]](g *unetGraph, buffers []float64) une
 	c.stats = make([][]float64, len(g.ops))
 	c.drop = rand.New(rand.NewPCG(cfg.Seed, dropStream))
 	c.direct = new(directJob)
+	c.tn = new(tnJob)
 	return c
 }
 
@@ -169,8 +172,9 @@ func (c *unetCore[T, K]) reserve(n int) {
 						c.cols = make([]T, rows*k)
 					}
 				}
-				if np := (n*(in.h+2)*(in.w+2) + directMargin(in.w)) * wide; len(c.pad) < np {
+				if np := padLen(n, in.h, in.w, wide); len(c.pad) < np {
 					c.pad = make([]T, np)
+					c.pad2 = make([]T, np)
 				}
 				if np := (wide + 31) / 32 * 32 * kk; len(c.wpan) < np {
 					c.wpan = make([]T, np)

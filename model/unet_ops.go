@@ -29,8 +29,8 @@ func (c *unetCore[T, K]) convForward(o *unetOp) {
 	c.par.gemm(false, false, m, cout, cin, X.v, cin, w, cout, 1, y, cout)
 }
 
-// convBackward: db = column sums of dY, dW = cols^T dY (cols: the im2col
-// rows of X), and dX = the convolution of dY with the flipped kernel,
+// convBackward: db = column sums of dY, dW per tap from the padded X and
+// dY (convWeightGrad), and dX = the convolution of dY with the flipped kernel,
 // W'[(8-t)*C_out + co][ci] = W[t*C_in + ci][co] for the 3x3 taps t.
 func (c *unetCore[T, K]) convBackward(o *unetOp) {
 	X, Y := &c.t[o.in], &c.t[o.out]
@@ -53,14 +53,13 @@ func (c *unetCore[T, K]) convBackward(o *unetOp) {
 		}
 		return
 	}
+	if gw == nil && !X.need {
+		return
+	}
+	padDY := padTo(c.pad2, dy, c.n, X.h, X.w, cout)
 	if gw != nil {
-		rows := min(m, max(1, colBudget/kk))
-		for r0 := 0; r0 < m; r0 += rows {
-			r1 := min(m, r0+rows)
-			cols := c.cols[:(r1-r0)*kk]
-			im2col(cols, X.v, X.h, X.w, cin, r0, r1)
-			c.par.gemm(true, false, kk, cout, r1-r0, cols, kk, dy[r0*cout:], cout, 1, gw, cout)
-		}
+		padX := padTo(c.pad, X.v, c.n, X.h, X.w, cin)
+		c.convWeightGrad(gw, padX, padDY, X.h, X.w, cin, cout)
 	}
 	if X.need {
 		wf := c.wflip[:9*cout*cin]

@@ -73,3 +73,38 @@ func ConvTile32(c, a []float32, lda int, offs []int, k int, b []float32) {
 	}
 	copy(c[:zMR*zNR], acc[:])
 }
+
+// TileTN32 writes the 12 x 32 tile, row-major with row stride 32,
+//
+//	c[r*32 + j] = sum over p < k (in order) of a[p*lda + r] * b[p*ldb + j]
+//
+// as one float32 FMA chain per element from +0: the chain of Sgemm with
+// transA for the same A and B, read in place (no packing). It is the
+// weight gradient of a convolution over a run of pixels, A holding 12
+// input channels and B 32 output-channel gradients per pixel. It panics if
+// a slice is too short; k may be 0 (c is then zero).
+func TileTN32(c, a []float32, lda int, b []float32, ldb, k int) {
+	_ = c[zMR*zNR-1]
+	if k == 0 {
+		clear(c[:zMR*zNR])
+		return
+	}
+	_ = a[(k-1)*lda+zMR-1]
+	_ = b[(k-1)*ldb+zNR-1]
+	if useAsm && use512 {
+		stn12x32(k, &a[0], lda, &b[0], ldb, &c[0])
+		return
+	}
+	var acc [zMR * zNR]float32
+	for p := 0; p < k; p++ {
+		ap := a[p*lda : p*lda+zMR]
+		bp := b[p*ldb : p*ldb+zNR]
+		for r, ar := range ap {
+			row := acc[r*zNR : (r+1)*zNR]
+			for j, bj := range bp {
+				row[j] = fma32(ar, bj, row[j])
+			}
+		}
+	}
+	copy(c[:zMR*zNR], acc[:])
+}

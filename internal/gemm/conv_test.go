@@ -50,3 +50,36 @@ func TestConvTile32(t *testing.T) {
 		}
 	}
 }
+
+// TestTileTN32 checks TileTN32 against Sgemm with transA on the same
+// strided A and B, bit for bit, with the assembly kernel and the Go loops.
+func TestTileTN32(t *testing.T) {
+	defer func(a, z bool) { useAsm, use512 = a, z }(useAsm, use512)
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, asm := range []bool{false, true} {
+		if asm && !have512 {
+			continue
+		}
+		useAsm, use512 = asm, asm
+		for _, k := range []int{1, 5, 100, 1000} {
+			lda, ldb := ConvMR+rng.IntN(20), ConvNR+rng.IntN(40)
+			a := make([]float32, k*lda)
+			b := make([]float32, k*ldb)
+			for i := range a {
+				a[i] = float32(rng.NormFloat64())
+			}
+			for i := range b {
+				b[i] = float32(rng.NormFloat64())
+			}
+			want := make([]float32, ConvMR*ConvNR)
+			Sgemm(true, false, ConvMR, ConvNR, k, 1, a, lda, b, ldb, 0, want, ConvNR)
+			got := make([]float32, ConvMR*ConvNR)
+			TileTN32(got, a, lda, b, ldb, k)
+			for i := range got {
+				if !sameBits(got[i], want[i]) {
+					t.Fatalf("asm=%v k=%d: c[%d] = %v, Sgemm %v", asm, k, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

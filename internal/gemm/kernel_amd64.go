@@ -64,3 +64,8 @@ func skernAsm512(k int, a, b, c []float32, ldc int, alpha, beta float32, loadC b
 //
 //go:noescape
 func sconv12x32(a *float32, lda int, offs *int, taps int, k int, b *float32, c *float32)
+
+// stn12x32 is the AVX-512 kernel of TileTN32.
+//
+//go:noescape
+func stn12x32(k int, a *float32, lda int, b *float32, ldb int, c *float32)
