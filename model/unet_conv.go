@@ -45,9 +45,9 @@ func (c *unetCore[T, K]) conv3To(dst, src []T, h, w, cin, cout int, wt, bias []T
 }
 
 // directJob is a direct 3x3 convolution cut into blocks of tiles for the
-// workers: tile q0 covers the 12 positions q0..q0+11 of the padded grid
-// (image i, padded row y, padded column x at q = (i*(h+2) + y)*(w+2) + x,
-// valid where y < h and x < w; its input pixels are at q + ky*(w+2) + kx).
+// workers: tile q0 covers the 12 output positions q0..q0+11 (image i, row
+// y, column x at q = (i*(h+1) + y)*(w+1) + x, valid where y < h and x < w;
+// see padTo).
 type directJob struct {
 	dst, pad, wp, bias []float32
 	n, h, w, cin, cout int
@@ -60,7 +60,7 @@ const directBlock = 8 // tiles per work item
 
 func (j *directJob) run() {
 	var tile [gemm.ConvMR * gemm.ConvNR]float32
-	hp, wp := j.h+2, j.w+2
+	hp, wp := j.h+1, j.w+1
 	panels := (j.cout + gemm.ConvNR - 1) / gemm.ConvNR
 	kp := 9 * j.cin * gemm.ConvNR
 	tiles := int(j.tiles.Load())
@@ -107,26 +107,32 @@ func (j *directJob) run() {
 
 // padTo copies src (n images of h x w pixels, ch channels, NHWC) into the
 // zero-padded grid pad: pixel (y, x) of image i at grid position
-// (i*(h+2) + y+1)*(w+2) + x+1, zeros around each image and in the
-// directMargin pixels after the last. It returns the grid, sliced.
+// (i*(h+1) + y)*(w+1) + x + (w+2), zeros elsewhere. Each image has one zero
+// column (x = w) and one zero row (y = h), which are also the left column
+// of the next row and the top row of the next image; the w+2 leading zeros
+// are the top row and left column of the first. The directMargin pixels
+// after the last image are zero too. It returns the grid, sliced.
+//
+// Output position q = (i*(h+1) + y)*(w+1) + x of a convolution then reads
+// tap (ky, kx) at grid position q + ky*(w+1) + kx.
 func padTo[T float](pad, src []T, n, h, w, ch int) []T {
-	hp, wpd := h+2, w+2
+	hp, wpd := h+1, w+1
 	pad = pad[:padLen(n, h, w, ch)]
 	clear(pad)
 	for i := 0; i < n; i++ {
 		for y := 0; y < h; y++ {
-			copy(pad[((i*hp+y+1)*wpd+1)*ch:], src[((i*h+y)*w)*ch:((i*h+y)*w+w)*ch])
+			copy(pad[((i*hp+y)*wpd+wpd+1)*ch:], src[((i*h+y)*w)*ch:((i*h+y)*w+w)*ch])
 		}
 	}
 	return pad
 }
 
 // direct3 is conv3To on gemm.ConvTile32 for the padded grid pad (padTo):
-// the weights are copied into 32-column panels, and each tile of 12 grid
-// positions (which include the 2 padding columns and 2 padding rows of
-// each image, whose results are dropped) is one kernel call per panel.
+// the weights are copied into 32-column panels, and each tile of 12 output
+// positions (which include the padding column and row of each image, whose
+// results are dropped) is one kernel call per panel.
 func direct3(j *directJob, workers *pool, n int, pad, wpBuf, dst []float32, h, w, cin, cout int, wt, bias []float32, accumulate bool) {
-	hp, wpd := h+2, w+2
+	hp, wpd := h+1, w+1
 	q := n * hp * wpd
 	panels := (cout + gemm.ConvNR - 1) / gemm.ConvNR
 	kp := 9 * cin * gemm.ConvNR
@@ -161,11 +167,11 @@ func direct3(j *directJob, workers *pool, n int, pad, wpBuf, dst []float32, h, w
 // and gemm.ConvNR values that the tiles' last rows and columns may read past
 // the last pixel (they belong to other channels or pixels; their results
 // are dropped).
-func padLen(n, h, w, ch int) int { return (n*(h+2)*(w+2)+directMargin(w))*ch + gemm.ConvNR }
+func padLen(n, h, w, ch int) int { return (n*(h+1)*(w+1)+w+2+directMargin(w))*ch + gemm.ConvNR }
 
 // directMargin is the number of zero pixels after the padded grid that the
 // last tile may read: 11 rows past its start plus the largest tap offset.
-func directMargin(w int) int { return gemm.ConvMR + 2*(w+2) + 2 }
+func directMargin(w int) int { return gemm.ConvMR + 2*(w+1) + 2 }
 
 // as32 views a float32-sized []T as []float32 (nil stays nil); only called
 // where T is float32.
@@ -181,14 +187,14 @@ func as32[T float](s []T) []float32 {
 // the output gradient on padded grids (padTo). Over chunks of the grid
 // (fixed by the shapes) and for each tap t at grid offset o_t,
 //
-//	gw_t += sum over q in the chunk of padX[q + o_t]^T padDY[q + w+3],
+//	gw_t += sum over q in the chunk of padX[q + o_t]^T padDY[q + w+2],
 //
 // padding positions contributing zeros. In float32 with AVX-512 the tiles
 // run on gemm.TileTN32 over the workers, elsewhere on gemm with transA:
 // the same chains, so the same bits.
 func (c *unetCore[T, K]) convWeightGrad(gw, padX, padDY []T, h, w, cin, cout int) {
-	wpd := w + 2
-	q := c.n * (h + 2) * wpd
+	wpd := w + 1
+	q := c.n * (h + 1) * wpd
 	qc := max(gemm.ConvMR, (1<<17)/(cin+cout))
 	var zero T
 	fast := unsafe.Sizeof(zero) == 4 && directConv && gemm.HaveConvTile32()
