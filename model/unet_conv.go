@@ -118,12 +118,17 @@ func (j *directJob) run() {
 func padTo[T float](pad, src []T, n, h, w, ch int) []T {
 	hp, wpd := h+1, w+1
 	pad = pad[:padLen(n, h, w, ch)]
-	clear(pad)
+	lead := wpd + 1
+	clear(pad[:lead*ch])
 	for i := 0; i < n; i++ {
 		for y := 0; y < h; y++ {
-			copy(pad[((i*hp+y)*wpd+wpd+1)*ch:], src[((i*h+y)*w)*ch:((i*h+y)*w+w)*ch])
+			row := pad[((i*hp+y)*wpd+lead)*ch:]
+			copy(row, src[((i*h+y)*w)*ch:((i*h+y)*w+w)*ch])
+			clear(row[w*ch : wpd*ch])
 		}
+		clear(pad[((i*hp+h)*wpd+lead)*ch : ((i*hp+h+1)*wpd+lead)*ch])
 	}
+	clear(pad[(n*hp*wpd+lead)*ch:])
 	return pad
 }
 

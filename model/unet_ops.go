@@ -207,7 +207,6 @@ func (c *unetCore[T, K]) normAffine(o *unetOp, oi, i int, gamma, beta []T) (a, b
 // g = dz gamma, m1 = mean(g), m2 = mean(g xhat) over the group,
 // dx = r (g - m1 - xhat m2) = (r gamma) dz - r^2 m2 (x - m) - r m1.
 func (c *unetCore[T, K]) normBackward(o *unetOp, oi int) {
-	var kern K
 	X, Y := &c.t[o.in], &c.t[o.out]
 	C, hw, G := X.c, X.h*X.w, c.cfg.Groups
 	cg := C / G
@@ -227,28 +226,35 @@ func (c *unetCore[T, K]) normBackward(o *unetOp, oi int) {
 		xi := X.v[i*hw*C : (i+1)*hw*C]
 		dz := Y.g[i*hw*C : (i+1)*hw*C]
 		st := c.stats[oi][2*i*G : 2*(i+1)*G]
-		if o.silu {
-			a, b := c.normAffine(o, oi, i, gamma, beta)
-			z := c.zs[:hw*C]
-			for p := 0; p < hw; p++ {
-				zr, xr := z[p*C:(p+1)*C], xi[p*C:(p+1)*C]
-				for j, v := range a {
-					zr[j] = T(xr[j]*v) + b[j]
-				}
-			}
-			d := c.dz[:hw*C]
-			copy(d, dz)
-			kern.siluGrad(d, z, c.aux[oi][1][i*hw*C:(i+1)*hw*C])
-			dz = d
-		}
 		clear(s1)
 		clear(s2)
-		for p := 0; p < hw; p++ {
-			xr := xi[p*C : (p+1)*C]
-			for j, v := range dz[p*C : (p+1)*C] {
-				f := float64(v)
-				s1[j] += f
-				s2[j] += f * float64(xr[j])
+		if o.silu {
+			// dz = dout SiLU'(z), z = x A + B rounded as in forward, with
+			// the sums S1 and S2 in the same pass.
+			a, b := c.normAffine(o, oi, i, gamma, beta)
+			sg := c.aux[oi][1][i*hw*C : (i+1)*hw*C]
+			d := c.dz[:hw*C]
+			for p := 0; p < hw; p++ {
+				xr, sr, gr, dr := xi[p*C:(p+1)*C], sg[p*C:(p+1)*C], dz[p*C:(p+1)*C], d[p*C:(p+1)*C]
+				for j, v := range xr {
+					z := T(v*a[j]) + b[j]
+					e := sr[j]
+					g := gr[j] * (e * (1 + z*(1-e)))
+					dr[j] = g
+					f := float64(g)
+					s1[j] += f
+					s2[j] += f * float64(v)
+				}
+			}
+			dz = d
+		} else {
+			for p := 0; p < hw; p++ {
+				xr := xi[p*C : (p+1)*C]
+				for j, v := range dz[p*C : (p+1)*C] {
+					f := float64(v)
+					s1[j] += f
+					s2[j] += f * float64(xr[j])
+				}
 			}
 		}
 		if gg != nil {
