@@ -52,6 +52,7 @@ type directJob struct {
 	dst, pad, wp, bias []float32
 	n, h, w, cin, cout int
 	accumulate         bool
+	taps               int // 9, or 1 for a 1x1 convolution on plain rows (tile q0 = rows q0..q0+11)
 	offs               [9]int
 	tiles, next        atomic.Int64
 }
@@ -62,7 +63,7 @@ func (j *directJob) run() {
 	var tile [gemm.ConvMR * gemm.ConvNR]float32
 	hp, wp := j.h+1, j.w+1
 	panels := (j.cout + gemm.ConvNR - 1) / gemm.ConvNR
-	kp := 9 * j.cin * gemm.ConvNR
+	kp := j.taps * j.cin * gemm.ConvNR
 	tiles := int(j.tiles.Load())
 	for {
 		blk := int(j.next.Add(1)) - 1
@@ -72,20 +73,24 @@ func (j *directJob) run() {
 		for tq := blk * directBlock; tq < min(tiles, (blk+1)*directBlock); tq++ {
 			q0 := tq * gemm.ConvMR
 			for jp := 0; jp < panels; jp++ {
-				gemm.ConvTile32(tile[:], j.pad[q0*j.cin:], j.cin, j.offs[:], j.cin, j.wp[jp*kp:(jp+1)*kp])
+				gemm.ConvTile32(tile[:], j.pad[q0*j.cin:], j.cin, j.offs[:j.taps], j.cin, j.wp[jp*kp:(jp+1)*kp])
 				c0 := jp * gemm.ConvNR
 				nc := min(gemm.ConvNR, j.cout-c0)
 				for r := 0; r < gemm.ConvMR; r++ {
 					q := q0 + r
-					img, rem := q/(hp*wp), q%(hp*wp)
-					if img >= j.n {
-						break
+					out := q
+					if j.taps == 9 {
+						img, rem := q/(hp*wp), q%(hp*wp)
+						if img >= j.n {
+							break
+						}
+						y, x := rem/wp, rem%wp
+						if y >= j.h || x >= j.w {
+							continue
+						}
+						out = (img*j.h+y)*j.w + x
 					}
-					y, x := rem/wp, rem%wp
-					if y >= j.h || x >= j.w {
-						continue
-					}
-					d := j.dst[((img*j.h+y)*j.w+x)*j.cout+c0:][:nc]
+					d := j.dst[out*j.cout+c0:][:nc]
 					t := tile[r*gemm.ConvNR:][:nc]
 					switch {
 					case j.bias != nil:
@@ -137,26 +142,41 @@ func padTo[T float](pad, src []T, n, h, w, ch int) []T {
 // positions (which include the padding column and row of each image, whose
 // results are dropped) is one kernel call per panel.
 func direct3(j *directJob, workers *pool, n int, pad, wpBuf, dst []float32, h, w, cin, cout int, wt, bias []float32, accumulate bool) {
-	hp, wpd := h+1, w+1
-	q := n * hp * wpd
+	j.n, j.h, j.w, j.taps = n, h, w, 9
+	for t := 0; t < 9; t++ {
+		j.offs[t] = ((t/3)*(w+1) + t%3) * cin
+	}
+	runDirect(j, workers, pad, wpBuf, dst, cin, cout, wt, bias, accumulate, (n*(h+1)*(w+1)+gemm.ConvMR-1)/gemm.ConvMR)
+}
+
+// direct1 is the 1x1 convolution dst = src wt (+ bias, or += when
+// accumulate) of the first tiles*12 rows of src on gemm.ConvTile32 with
+// one tap.
+func direct1(j *directJob, workers *pool, src, wpBuf, dst []float32, tiles, cin, cout int, wt, bias []float32, accumulate bool) {
+	j.taps, j.offs[0] = 1, 0
+	runDirect(j, workers, src, wpBuf, dst, cin, cout, wt, bias, accumulate, tiles)
+}
+
+// runDirect copies the taps*cin x cout weights into 32-column panels and
+// runs the tiles of j over the workers.
+func runDirect(j *directJob, workers *pool, pad, wpBuf, dst []float32, cin, cout int, wt, bias []float32, accumulate bool, tiles int) {
+	if tiles == 0 {
+		return
+	}
 	panels := (cout + gemm.ConvNR - 1) / gemm.ConvNR
-	kp := 9 * cin * gemm.ConvNR
+	kp := j.taps * cin * gemm.ConvNR
 	wp := wpBuf[:panels*kp]
 	for jp := 0; jp < panels; jp++ {
 		c0 := jp * gemm.ConvNR
 		nc := min(gemm.ConvNR, cout-c0)
-		for p := 0; p < 9*cin; p++ {
+		for p := 0; p < j.taps*cin; p++ {
 			d := wp[jp*kp+p*gemm.ConvNR : jp*kp+(p+1)*gemm.ConvNR]
 			copy(d, wt[p*cout+c0:p*cout+c0+nc])
 			clear(d[nc:])
 		}
 	}
 	j.dst, j.pad, j.wp, j.bias = dst, pad, wp, bias
-	j.n, j.h, j.w, j.cin, j.cout, j.accumulate = n, h, w, cin, cout, accumulate
-	for t := 0; t < 9; t++ {
-		j.offs[t] = ((t/3)*wpd + t%3) * cin
-	}
-	tiles := (q + gemm.ConvMR - 1) / gemm.ConvMR
+	j.cin, j.cout, j.accumulate = cin, cout, accumulate
 	j.tiles.Store(int64(tiles))
 	j.next.Store(0)
 	blocks := (tiles + directBlock - 1) / directBlock
@@ -166,6 +186,34 @@ func direct3(j *directJob, workers *pool, n int, pad, wpBuf, dst []float32, h, w
 		workers.do(j, blocks)
 	}
 	j.dst, j.pad, j.wp, j.bias = nil, nil, nil, nil
+}
+
+// conv1To is the 1x1 convolution (a product) dst = src wt + bias (bias not
+// nil), dst += src wt (accumulate) or dst = src wt, for the m rows of src
+// (cin values each): one FMA chain per element then the bias or old value
+// added, as gemm with beta = 1. Whole tiles of 12 rows run on the direct
+// kernel in float32 with AVX-512, the rest on gemm: the same bits.
+func (c *unetCore[T, K]) conv1To(dst, src []T, m, cin, cout int, wt, bias []T, accumulate bool) {
+	r0 := 0
+	var zero T
+	if unsafe.Sizeof(zero) == 4 && directConv && gemm.HaveConvTile32() && len(c.wpan) >= (cout+gemm.ConvNR-1)/gemm.ConvNR*gemm.ConvNR*cin {
+		tiles := m / gemm.ConvMR
+		direct1(c.direct, c.par.pool, as32(src), as32(c.wpan), as32(dst), tiles, cin, cout, as32(wt), as32(bias), accumulate)
+		r0 = tiles * gemm.ConvMR
+	}
+	if r0 == m {
+		return
+	}
+	var beta T
+	if bias != nil {
+		for r := r0; r < m; r++ {
+			copy(dst[r*cout:(r+1)*cout], bias)
+		}
+		beta = 1
+	} else if accumulate {
+		beta = 1
+	}
+	c.par.gemm(false, false, m-r0, cout, cin, src[r0*cin:], cin, wt, cout, beta, dst[r0*cout:], cout)
 }
 
 // padLen is the length of a padded grid: the n images, the margin pixels,

@@ -162,8 +162,16 @@ func (c *unetCore[T, K]) reserve(n int) {
 			c.zs = make([]T, max(len(c.zs), np*np))
 			c.dz = make([]T, max(len(c.dz), np*np))
 		case opConv:
+			out := &c.t[o.out]
+			if wide := max(in.c, out.c); o.k == 1 {
+				if np := (wide + 31) / 32 * 32 * wide; len(c.wpan) < np {
+					c.wpan = make([]T, np)
+				}
+				if len(c.wflip) < wide*wide {
+					c.wflip = make([]T, wide*wide)
+				}
+			}
 			if o.k == 3 {
-				out := &c.t[o.out]
 				wide := max(in.c, out.c)
 				kk := 9 * wide
 				for _, k := range []int{9 * in.c, 9 * out.c} {

@@ -23,10 +23,7 @@ func (c *unetCore[T, K]) convForward(o *unetOp) {
 		c.conv3To(y, X.v, X.h, X.w, cin, cout, w, b, false)
 		return
 	}
-	for r := 0; r < m; r++ {
-		copy(y[r*cout:(r+1)*cout], b)
-	}
-	c.par.gemm(false, false, m, cout, cin, X.v, cin, w, cout, 1, y, cout)
+	c.conv1To(y, X.v, m, cin, cout, w, b, false)
 }
 
 // convBackward: db = column sums of dY, dW per tap from the padded X and
@@ -49,7 +46,16 @@ func (c *unetCore[T, K]) convBackward(o *unetOp) {
 			c.par.gemm(true, false, cin, cout, m, X.v, cin, dy, cout, 1, gw, cout)
 		}
 		if X.need {
-			c.par.gemm(false, true, m, cin, cout, dy, cout, w, cout, c.beta(X), X.g, cin)
+			// dX = dY W^T, W^T in the flip scratch.
+			wt := c.wflip[:cout*cin]
+			for ci := 0; ci < cin; ci++ {
+				for co, v := range w[ci*cout : (ci+1)*cout] {
+					wt[co*cin+ci] = v
+				}
+			}
+			add := X.gset
+			X.gset = true
+			c.conv1To(X.g[:m*cin], dy, m, cout, cin, wt, nil, add)
 		}
 		return
 	}
