@@ -5,8 +5,31 @@ import (
 	"math/rand/v2"
 )
 
-// dropStream is the second PCG word of the generator of the dropout masks.
+// dropStream is the second PCG word of the dropout streams.
 const dropStream = 0x64726f706f757473 // "dropouts"
+
+// dropKey is the first PCG word of the dropout stream of one image: an
+// FNV-1a hash of the seed and the bits of the row's time and pixels. The
+// masks are thus a function of the seed and the row alone: they do not
+// depend on the batch the row is in, and a resumed run (whose network is
+// rebuilt from a checkpoint) draws the masks the uninterrupted run drew.
+func dropKey(seed uint64, t float64, x []float64) uint64 {
+	const prime = 0x100000001b3
+	h := uint64(0xcbf29ce484222325)
+	mix := func(v uint64) {
+		for k := 0; k < 8; k++ {
+			h ^= v & 0xff
+			h *= prime
+			v >>= 8
+		}
+	}
+	mix(seed)
+	mix(math.Float64bits(t))
+	for _, v := range x {
+		mix(math.Float64bits(v))
+	}
+	return h
+}
 
 // colBudget bounds the im2col scratch (elements): a 3x3 convolution runs
 // over chunks of pixels whose im2col rows fit in it. Every output element
@@ -52,7 +75,9 @@ type unetCore[T float, K kernels[T]] struct {
 	nm, nr  []T
 	acc     []float64
 	par     workers[T, K]
-	drop    *rand.Rand
+	rowKey  []uint64   // per image: dropKey of this forward pass
+	rowRNG  []rand.PCG // per image: its dropout stream
+	keepKey bool       // tests: keep the rows' keys of the last forward
 	grad    []T  // where backprop adds parameter gradients; nil: none
 	train   bool // the last forward drew dropout masks
 	ready   bool // the activations are from ForwardTrain, valid for Backward
@@ -77,7 +102,6 @@ func newUNetCoreFrom[T float, K kernels[T]](g *unetGraph, buffers []float64) une
 	}
 	c.aux = make([][2][]T, len(g.ops))
 	c.stats = make([][]float64, len(g.ops))
-	c.drop = rand.New(rand.NewPCG(cfg.Seed, dropStream))
 	c.direct = new(directJob)
 	c.tn = new(tnJob)
 	return c
@@ -117,8 +141,7 @@ func (c *unetCore[T, K]) setParams(p []float64) {
 	}
 }
 
-// clone returns a deep copy with an empty workspace and a dropout generator
-// restarted from the seed.
+// clone returns a deep copy with an empty workspace.
 func (c *unetCore[T, K]) clone() unetCore[T, K] {
 	d := newUNetCoreFrom[T, K](c.g, append([]float64(nil), c.buffers...))
 	copy(d.params, c.params)
@@ -200,6 +223,19 @@ func (c *unetCore[T, K]) forward(x, t []float64, n int, train bool) {
 	c.reserve(n)
 	c.train = train && c.cfg.Dropout > 0
 	g := c.g
+	if c.train {
+		d := c.cfg.Dim()
+		if len(c.rowRNG) < n {
+			c.rowRNG = make([]rand.PCG, n)
+			c.rowKey = make([]uint64, n)
+		}
+		for i := 0; i < n; i++ {
+			if !c.keepKey {
+				c.rowKey[i] = dropKey(c.cfg.Seed, t[i], x[i*d:(i+1)*d])
+			}
+			c.rowRNG[i].Seed(c.rowKey[i], dropStream)
+		}
+	}
 	X := &c.t[g.x]
 	hw, ch := X.h*X.w, X.c
 	d := hw * ch

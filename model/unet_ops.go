@@ -382,8 +382,9 @@ func (c *unetCore[T, K]) addChanBackward(o *unetOp) {
 }
 
 // dropoutForward zeroes each activation with probability p and scales the
-// others by 1/(1-p) (inverted dropout), in training only. The masks come
-// from the network's own generator, one uniform per activation in order.
+// others by 1/(1-p) (inverted dropout), in training only. Image i's masks
+// come from its own stream (dropKey), one uniform per activation in layer
+// order.
 func (c *unetCore[T, K]) dropoutForward(o *unetOp, oi int) {
 	if !c.train {
 		return
@@ -391,14 +392,19 @@ func (c *unetCore[T, K]) dropoutForward(o *unetOp, oi int) {
 	A := &c.t[o.in]
 	p := c.cfg.Dropout
 	scale := T(1 / (1 - p))
-	mask := c.aux[oi][0][:c.n*A.size()]
-	for j := range mask {
-		m := scale
-		if c.drop.Float64() < p {
-			m = 0
+	size := A.size()
+	for i := 0; i < c.n; i++ {
+		rng := &c.rowRNG[i]
+		mask := c.aux[oi][0][i*size : (i+1)*size]
+		a := A.v[i*size : (i+1)*size]
+		for j := range mask {
+			m := scale
+			if float64(rng.Uint64()>>11)*0x1p-53 < p {
+				m = 0
+			}
+			mask[j] = m
+			a[j] *= m
 		}
-		mask[j] = m
-		A.v[j] *= m
 	}
 }
 

@@ -70,8 +70,8 @@ func checkCoreGrads(t *testing.T, g *unetGraph, n int) {
 	w := randSlice(rng, n*Y.size())
 	out := make([]float64, n*Y.size())
 	loss := func() float64 {
-		c.drop = rand.New(rand.NewPCG(c.cfg.Seed, dropStream)) // the same dropout masks every time
 		c.forward(x, ts, n, true)
+		c.keepKey = true // the same dropout masks for the perturbed inputs
 		c.outputTo(out)
 		var s float64
 		for i, v := range out {
@@ -400,8 +400,10 @@ func TestUNetNoAlloc(t *testing.T) {
 	}
 }
 
-// TestUNetDropout checks that dropout acts in ForwardTrain only and that
-// the masks follow the seed (a clone restarts them).
+// TestUNetDropout checks that dropout acts in ForwardTrain only and that an
+// image's masks depend on the seed and the image alone: not on the other
+// rows of the batch, nor on the network object (a clone, or a network
+// rebuilt from a checkpoint, draws the same).
 func TestUNetDropout(t *testing.T) {
 	cfg := tinyUNet(Float64)
 	cfg.Dropout = 0.5
@@ -409,17 +411,23 @@ func TestUNetDropout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := CloneTrainable(net)
-	n, d := 2, net.Dim()
+	d := net.Dim()
 	rng := rand.New(rand.NewPCG(1, 2))
-	x := randSlice(rng, n*d)
-	ts := []float64{0.5, 0.5}
-	f1, f2, tr1, tr2, tr3 := make([]float64, n*d), make([]float64, n*d), make([]float64, n*d), make([]float64, n*d), make([]float64, n*d)
-	net.Forward(f1, x, ts)
-	net.ForwardTrain(tr1, x, ts)
-	net.ForwardTrain(tr2, x, ts)
-	net.Forward(f2, x, ts)
-	c.ForwardTrain(tr3, x, ts)
+	x := randSlice(rng, 2*d)
+	ts := []float64{0.5, 0.3}
+	f, tr, one, cl := make([]float64, 2*d), make([]float64, 2*d), make([]float64, d), make([]float64, d)
+	net.Forward(f, x, ts)
+	net.ForwardTrain(tr, x, ts)
+	net.ForwardTrain(one, x[:d], ts[:1])
+	cfg.Seed = 4
+	other, err := NewUNet(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(other.Params(), net.Params())
+	other.ForwardTrain(cl, x[:d], ts[:1])
+	clone := CloneTrainable(net)
+	clone.ForwardTrain(f[:d], x[:d], ts[:1])
 	equal := func(a, b []float64) bool {
 		for i := range a {
 			if a[i] != b[i] {
@@ -428,15 +436,17 @@ func TestUNetDropout(t *testing.T) {
 		}
 		return true
 	}
+	g := make([]float64, 2*d)
+	net.Forward(g, x, ts)
 	switch {
-	case !equal(f1, f2):
-		t.Error("Forward changed after ForwardTrain: dropout leaked into inference")
-	case equal(f1, tr1):
+	case equal(g, tr):
 		t.Error("ForwardTrain with dropout 0.5 equals Forward")
-	case equal(tr1, tr2):
-		t.Error("two ForwardTrain calls drew the same masks")
-	case !equal(tr1, tr3):
-		t.Error("a clone's first ForwardTrain differs from the original's first: masks do not follow the seed")
+	case !equal(tr[:d], one):
+		t.Error("row 0's training output depends on the rest of the batch")
+	case !equal(one, f[:d]):
+		t.Error("a clone draws other masks for the same row")
+	case equal(one, cl):
+		t.Error("another seed draws the same masks")
 	}
 }
 
