@@ -78,9 +78,9 @@ type unetCore[T float, K kernels[T]] struct {
 	rowKey  []uint64   // per image: dropKey of this forward pass
 	rowRNG  []rand.PCG // per image: its dropout stream
 	keepKey bool       // tests: keep the rows' keys of the last forward
-	grad    []T  // where backprop adds parameter gradients; nil: none
-	train   bool // the last forward drew dropout masks
-	ready   bool // the activations are from ForwardTrain, valid for Backward
+	grad    []T        // where backprop adds parameter gradients; nil: none
+	train   bool       // the last forward drew dropout masks
+	ready   bool       // the activations are from ForwardTrain, valid for Backward
 }
 
 func newUNetCore[T float, K kernels[T]](cfg UNetConfig, buffers []float64) unetCore[T, K] {

@@ -12,8 +12,8 @@ type float interface{ ~float32 | ~float64 }
 // Micro-tile shapes: the AVX2 kernels hold an MR x NR block of C in 12 ymm
 // accumulators (two vectors per row), and so does the Go fallback.
 const (
-	dMR, dNR = 6, 8  // float64: 6 rows x 2 ymm of 4
-	sMR, sNR = 6, 16 // float32: 6 rows x 2 ymm of 8
+	dMR, dNR = 6, 8   // float64: 6 rows x 2 ymm of 4
+	sMR, sNR = 6, 16  // float32: 6 rows x 2 ymm of 8
 	zMR, zNR = 12, 32 // float32 with AVX-512: 12 rows x 2 zmm of 16
 )
 
