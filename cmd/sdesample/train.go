@@ -51,9 +51,10 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	every := fs.Int("checkpoint-every", 0, "also save the state every k steps (and on Ctrl-C) to NAME.partial.ckpt beside -o, removed on completion (0: never)")
 	resume := fs.String("resume", "", "continue the run saved in this checkpoint; unset flags take its values, set ones must agree")
 	recPath := fs.String("record", "", "write a JSON run record here")
+	arch := addArchFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: sdesample train -sde vp|subvp|ve -data SOURCE|FILE [flags] -o model.ckpt")
-		fmt.Fprintln(fs.Output(), "Trains an MLP score network; step k's batch comes from stream (seed, k), so -resume continues bit for bit.")
+		fmt.Fprintln(fs.Output(), "Trains a score network (an MLP, or a U-Net with -arch unet); step k's batch comes from stream (seed, k), so -resume continues bit for bit.")
 		fs.PrintDefaults()
 	}
 	if err := parse(fs, args); err != nil {
@@ -153,7 +154,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *embedding != model.EmbeddingFourier && !trainFlagSet(fs, "fourier-scale") {
 		mc.FourierScale = 0
 	}
-	if resumed != nil {
+	if resumed != nil && resumed.Kind == model.KindMLP {
 		// No flag sets the time scale: keep the checkpoint's.
 		rc, err := model.ParseConfig(resumed.Config)
 		if err != nil {
@@ -161,9 +162,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		mc.TimeScale = rc.TimeScale
 	}
-	net, err := model.NewTrainable(mc)
+	net, err := arch.newNet(fs, mc, src, *dataSpec, resumed)
 	if err != nil {
-		return usagef("%s", inFlags(err))
+		return err
 	}
 	cfg := score.TrainConfig{
 		SDE: s, Param: p, Data: src, DataSpec: spec, Loss: lc, Model: net,
@@ -220,8 +221,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	done := tr.Step() - first
 	rate := float64(done) / runTime.Seconds()
-	fmt.Fprintf(stdout, "trained steps %d..%d on %s (sde %s, param %s, loss %s, hidden %s, %s, batch %d, lr %g, ema %g, seed %d): %.1fs, %.1f steps/s; last batch loss %.5g (running mean %.5g)\n",
-		first+1, tr.Step(), spec, s.Name(), tr.Config().Param, tr.Loss().Config().Kind, *hidden, *precision, *batch, *lr, *ema, *seed,
+	fmt.Fprintf(stdout, "trained steps %d..%d on %s (sde %s, param %s, loss %s, %s, %s, batch %d, lr %g, ema %g, seed %d): %.1fs, %.1f steps/s; last batch loss %.5g (running mean %.5g)\n",
+		first+1, tr.Step(), spec, s.Name(), tr.Config().Param, tr.Loss().Config().Kind, arch.archSummary(*hidden), *precision, *batch, *lr, *ema, *seed,
 		runTime.Seconds(), rate, last.Loss, lossEMA)
 	fmt.Fprintf(stdout, "wrote %s; sample from it with: sdesample sample -sde %s -score %s -o samples.csv\n", *out, s.Name(), *out)
 	if *recPath != "" {
@@ -286,8 +287,14 @@ func trainFillFromCheckpoint(fs *flag.FlagSet, ck *model.Checkpoint) error {
 	if d, ok := strings.CutSuffix(meta.Data, trainDequantSuffix); ok {
 		vals["data"], vals["dequant"] = d, "uniform"
 	}
+	if ck.Kind == model.KindUNet {
+		if err := fillUNetFlags(ck.Config, vals); err != nil {
+			return err
+		}
+		return setUnsetFlags(fs, vals)
+	}
 	if ck.Kind != model.KindMLP {
-		return fmt.Errorf("the checkpoint's network is of kind %q; sdesample train trains MLPs only (resume it with score.ResumeTrainer in Go)", ck.Kind)
+		return fmt.Errorf("the checkpoint's network is of kind %q; sdesample train trains MLPs and U-Nets only (resume it with score.ResumeTrainer in Go)", ck.Kind)
 	}
 	mc, err := model.ParseConfig(ck.Config)
 	if err != nil {
@@ -302,14 +309,7 @@ func trainFillFromCheckpoint(fs *flag.FlagSet, ck *model.Checkpoint) error {
 	if mc.Embedding == model.EmbeddingFourier {
 		vals["fourier-scale"] = g(mc.FourierScale)
 	}
-	for name, v := range vals {
-		if !trainFlagSet(fs, name) {
-			if err := fs.Set(name, v); err != nil {
-				return fmt.Errorf("recorded %s %q: %v", name, v, err)
-			}
-		}
-	}
-	return nil
+	return setUnsetFlags(fs, vals)
 }
 
 // parseWidths reads "128,128" (empty: no hidden layer).
