@@ -49,7 +49,7 @@ func (a *archFlags) newNet(fs *flag.FlagSet, mc model.Config, src data.Source, d
 	switch *a.arch {
 	case "mlp":
 		for _, name := range unetFlags {
-			if trainFlagSet(fs, name) {
+			if flagChanged(fs, name) {
 				return nil, usagef("-%s sizes the U-Net; add -arch unet, or leave it out for the MLP", name)
 			}
 		}
@@ -62,7 +62,7 @@ func (a *archFlags) newNet(fs *flag.FlagSet, mc model.Config, src data.Source, d
 	default:
 		return nil, usagef("-arch %q: use mlp or unet", *a.arch)
 	}
-	if trainFlagSet(fs, "hidden") {
+	if flagChanged(fs, "hidden") {
 		return nil, usagef("-hidden sizes the MLP; the U-Net's size is -channels, -mult and -num-res")
 	}
 	c, h, w, err := a.shape(src, dataSpec)
@@ -209,4 +209,11 @@ func setUnsetFlags(fs *flag.FlagSet, vals map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// flagChanged reports whether a flag's value differs from its default (a
+// replayed record sets every flag, most to their defaults).
+func flagChanged(fs *flag.FlagSet, name string) bool {
+	f := fs.Lookup(name)
+	return f != nil && f.Value.String() != f.DefValue
 }
