@@ -71,12 +71,10 @@ func (u *UNet) Dim() int { return u.core.cfg.Dim() }
 // NumParams implements Trainable.
 func (u *UNet) NumParams() int { return len(u.core.params) }
 
-// Forward implements Net (dropout off).
+// Forward implements Net (dropout off), unetChunk images at a time.
 func (u *UNet) Forward(dst, x, t []float64) {
 	n := checkBatch("Forward", u.Dim(), t, "dx", dst, x)
-	u.core.forward(x, t, n, false)
-	u.core.ready = false
-	u.core.outputTo(dst)
+	u.core.forwardChunks(dst, x, t, n)
 }
 
 // ForwardTrain implements Trainable (dropout on).
@@ -87,12 +85,10 @@ func (u *UNet) ForwardTrain(dst, x, t []float64) {
 	u.core.outputTo(dst)
 }
 
-// InputVJP implements Net (dropout off).
+// InputVJP implements Net (dropout off), unetChunk images at a time.
 func (u *UNet) InputVJP(dst, v, x, t []float64) {
 	n := checkBatch("InputVJP", u.Dim(), t, "dvx", dst, v, x)
-	u.core.forward(x, t, n, false)
-	u.core.ready = false
-	u.core.backprop(v, nil, dst)
+	u.core.inputVJPChunks(dst, v, x, t, n)
 }
 
 // Backward implements Trainable.
@@ -159,12 +155,10 @@ func (u *UNet32) Dim() int { return u.core.cfg.Dim() }
 // NumParams implements Trainable.
 func (u *UNet32) NumParams() int { return len(u.core.params) }
 
-// Forward implements Net (dropout off).
+// Forward implements Net (dropout off), unetChunk images at a time.
 func (u *UNet32) Forward(dst, x, t []float64) {
 	n := checkBatch("Forward", u.Dim(), t, "dx", dst, x)
-	u.core.forward(x, t, n, false)
-	u.core.ready = false
-	u.core.outputTo(dst)
+	u.core.forwardChunks(dst, x, t, n)
 }
 
 // ForwardTrain implements Trainable (dropout on).
@@ -175,12 +169,10 @@ func (u *UNet32) ForwardTrain(dst, x, t []float64) {
 	u.core.outputTo(dst)
 }
 
-// InputVJP implements Net (dropout off).
+// InputVJP implements Net (dropout off), unetChunk images at a time.
 func (u *UNet32) InputVJP(dst, v, x, t []float64) {
 	n := checkBatch("InputVJP", u.Dim(), t, "dvx", dst, v, x)
-	u.core.forward(x, t, n, false)
-	u.core.ready = false
-	u.core.backprop(v, nil, dst)
+	u.core.inputVJPChunks(dst, v, x, t, n)
 }
 
 // Backward implements Trainable: the batch's gradient is computed in

@@ -63,6 +63,7 @@ type unetCore[T float, K kernels[T]] struct {
 	aux     [][2][]T    // per op: GroupNorm sigmoid (aux[1]); dropout mask; attention probabilities
 	stats   [][]float64 // per GroupNorm op: mean and 1/std per (image, group)
 	n, cap  int
+	gcap    int // images the gradient buffers hold (reserveGrads)
 	cols    []T // im2col rows of a chunk
 	zs, dz  []T // element-wise scratch, the largest tensor
 	pad     []T // zero-padded input of a direct convolution
@@ -159,7 +160,7 @@ func (c *unetCore[T, K]) reserve(n int) {
 	for i := range c.t {
 		t := &c.t[i]
 		t.v = make([]T, n*t.size())
-		t.g = make([]T, n*t.size())
+		t.g = nil // reserveGrads
 		maxSize, maxC = max(maxSize, t.size()), max(maxC, t.c)
 	}
 	c.acc = make([]float64, 2*maxC)
@@ -216,6 +217,19 @@ func (c *unetCore[T, K]) reserve(n int) {
 			}
 		}
 	}
+}
+
+// reserveGrads makes the tensors' gradient buffers hold the current n
+// images; a network that only runs Forward never allocates them.
+func (c *unetCore[T, K]) reserveGrads() {
+	if c.gcap >= c.n && c.gcap == c.cap {
+		return
+	}
+	for i := range c.t {
+		t := &c.t[i]
+		t.g = make([]T, c.cap*t.size())
+	}
+	c.gcap = c.cap
 }
 
 // forward runs the network on the n images of x (CHW rows) and times t.
@@ -287,6 +301,34 @@ func (c *unetCore[T, K]) forward(x, t []float64, n int, train bool) {
 	}
 }
 
+// unetChunk is the most images Forward and InputVJP run at once, which
+// bounds the workspace (about 3 MB per image of 28x28 in float32 for the
+// default architecture's activations, as much again for their gradients).
+// Rows are independent there, so the results do not depend on it.
+const unetChunk = 32
+
+// forwardChunks is Forward: the n rows in chunks of unetChunk. dst may be x.
+func (c *unetCore[T, K]) forwardChunks(dst, x, t []float64, n int) {
+	d := c.cfg.Dim()
+	for i0 := 0; i0 < n; i0 += unetChunk {
+		i1 := min(n, i0+unetChunk)
+		c.forward(x[i0*d:i1*d], t[i0:i1], i1-i0, false)
+		c.outputTo(dst[i0*d : i1*d])
+	}
+	c.ready = false
+}
+
+// inputVJPChunks is InputVJP: the n rows in chunks of unetChunk.
+func (c *unetCore[T, K]) inputVJPChunks(dst, v, x, t []float64, n int) {
+	d := c.cfg.Dim()
+	for i0 := 0; i0 < n; i0 += unetChunk {
+		i1 := min(n, i0+unetChunk)
+		c.forward(x[i0*d:i1*d], t[i0:i1], i1-i0, false)
+		c.backprop(v[i0*d:i1*d], nil, dst[i0*d:i1*d])
+	}
+	c.ready = false
+}
+
 // outputTo writes the output image of the last forward to dst (CHW rows).
 func (c *unetCore[T, K]) outputTo(dst []float64) {
 	Y := &c.t[c.g.out]
@@ -309,6 +351,7 @@ func (c *unetCore[T, K]) outputTo(dst []float64) {
 func (c *unetCore[T, K]) backprop(dOut []float64, grad []T, dx []float64) {
 	g := c.g
 	n := c.n
+	c.reserveGrads()
 	for i := range c.t {
 		c.t[i].gset = false
 	}

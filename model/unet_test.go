@@ -528,3 +528,35 @@ func TestUNetDirectConv(t *testing.T) {
 		}
 	}
 }
+
+// TestUNetRowsIndependent checks that Forward and InputVJP of a row do not
+// depend on the batch it is in: a batch of 40 rows (two chunks of
+// unetChunk) against the rows one at a time, bit for bit.
+func TestUNetRowsIndependent(t *testing.T) {
+	for _, prec := range []string{Float64, Float32} {
+		net, err := NewUNet(tinyUNet(prec))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, d := 40, net.Dim()
+		rng := rand.New(rand.NewPCG(12, 12))
+		x, v := randSlice(rng, n*d), randSlice(rng, n*d)
+		ts := make([]float64, n)
+		for i := range ts {
+			ts[i] = rng.Float64()
+		}
+		out, vjp := make([]float64, n*d), make([]float64, n*d)
+		net.Forward(out, x, ts)
+		net.InputVJP(vjp, v, x, ts)
+		o1, v1 := make([]float64, d), make([]float64, d)
+		for i := 0; i < n; i++ {
+			net.Forward(o1, x[i*d:(i+1)*d], ts[i:i+1])
+			net.InputVJP(v1, v[i*d:(i+1)*d], x[i*d:(i+1)*d], ts[i:i+1])
+			for j := 0; j < d; j++ {
+				if math.Float64bits(o1[j]) != math.Float64bits(out[i*d+j]) || math.Float64bits(v1[j]) != math.Float64bits(vjp[i*d+j]) {
+					t.Fatalf("%s row %d: alone %v / %v, in the batch %v / %v", prec, i, o1[j], v1[j], out[i*d+j], vjp[i*d+j])
+				}
+			}
+		}
+	}
+}
