@@ -560,3 +560,44 @@ func TestUNetRowsIndependent(t *testing.T) {
 		}
 	}
 }
+
+// TestUNetGroupNormKernels checks that the float32 GroupNorm kernels
+// (AVX2 assembly) give the bits of the Go loops, through a whole network
+// (channels 8 and 16, so every GroupNorm runs on them): outputs, gradients
+// and input VJPs.
+func TestUNetGroupNormKernels(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("no AVX2 kernels in this build or on this CPU")
+	}
+	defer func(v bool) { gnAsmOn = v }(gnAsmOn)
+	cfg := tinyUNet(Float32)
+	cfg.Base = 8
+	n, d := 2, cfg.Dim()
+	rng := rand.New(rand.NewPCG(14, 14))
+	x, w := randSlice(rng, n*d), randSlice(rng, n*d)
+	ts := []float64{0.2, 0.7}
+	run := func(asm bool) (out, grad, vjp []float64) {
+		gnAsmOn = asm
+		net, err := NewUNet(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, vjp = make([]float64, n*d), make([]float64, n*d)
+		net.ForwardTrain(out, x, ts)
+		net.Backward(w)
+		net.InputVJP(vjp, w, x, ts)
+		return out, net.Grads(), vjp
+	}
+	o0, g0, v0 := run(false)
+	o1, g1, v1 := run(true)
+	for _, c := range []struct {
+		what string
+		a, b []float64
+	}{{"output", o0, o1}, {"grad", g0, g1}, {"vjp", v0, v1}} {
+		for i := range c.a {
+			if math.Float64bits(c.a[i]) != math.Float64bits(c.b[i]) {
+				t.Fatalf("%s[%d]: Go %v, assembly %v", c.what, i, c.a[i], c.b[i])
+			}
+		}
+	}
+}
