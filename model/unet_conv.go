@@ -50,6 +50,7 @@ func (c *unetCore[T, K]) conv3To(dst, src []T, h, w, cin, cout int, wt, bias []T
 // see padTo).
 type directJob struct {
 	dst, pad, wp, bias []float32
+	bp                 []float32 // bias in 32-wide panels, zero-padded
 	n, h, w, cin, cout int
 	accumulate         bool
 	taps               int // 9, or 1 for a 1x1 convolution on plain rows (tile q0 = rows q0..q0+11)
@@ -73,7 +74,11 @@ func (j *directJob) run() {
 		for tq := blk * directBlock; tq < min(tiles, (blk+1)*directBlock); tq++ {
 			q0 := tq * gemm.ConvMR
 			for jp := 0; jp < panels; jp++ {
-				gemm.ConvTile32(tile[:], j.pad[q0*j.cin:], j.cin, j.offs[:j.taps], j.cin, j.wp[jp*kp:(jp+1)*kp])
+				var bias []float32
+				if j.bias != nil {
+					bias = j.bp[jp*gemm.ConvNR : (jp+1)*gemm.ConvNR]
+				}
+				gemm.ConvTile32(tile[:], j.pad[q0*j.cin:], j.cin, j.offs[:j.taps], j.cin, j.wp[jp*kp:(jp+1)*kp], bias)
 				c0 := jp * gemm.ConvNR
 				nc := min(gemm.ConvNR, j.cout-c0)
 				for r := 0; r < gemm.ConvMR; r++ {
@@ -94,9 +99,7 @@ func (j *directJob) run() {
 					t := tile[r*gemm.ConvNR:][:nc]
 					switch {
 					case j.bias != nil:
-						for k, v := range j.bias[c0 : c0+nc] {
-							d[k] = t[k] + v
-						}
+						copy(d, t) // the kernel added the bias
 					case j.accumulate:
 						for k, v := range t {
 							d[k] += v
@@ -174,6 +177,13 @@ func runDirect(j *directJob, workers *pool, pad, wpBuf, dst []float32, cin, cout
 			copy(d, wt[p*cout+c0:p*cout+c0+nc])
 			clear(d[nc:])
 		}
+	}
+	if bias != nil {
+		if len(j.bp) < panels*gemm.ConvNR {
+			j.bp = make([]float32, panels*gemm.ConvNR)
+		}
+		clear(j.bp)
+		copy(j.bp, bias[:cout])
 	}
 	j.dst, j.pad, j.wp, j.bias = dst, pad, wp, bias
 	j.cin, j.cout, j.accumulate = cin, cout, accumulate

@@ -26,13 +26,21 @@ func HaveConvTile32() bool { return useAsm && use512 }
 //
 // as one float32 FMA chain per element from +0, the chain gemm computes
 // for the same products in the same order (so an im2col row with columns
-// (t, p) times a packed weight matrix gives the same bits). It panics if a
-// slice is too short. len(offs) and k may be 0 (c is then zero).
-func ConvTile32(c, a []float32, lda int, offs []int, k int, b []float32) {
+// (t, p) times a packed weight matrix gives the same bits), and then, when
+// bias is not nil, c[r*32 + j] += bias[j] (one rounded add, as gemm's
+// beta = 1 onto C holding the bias). It panics if a slice is too short.
+// len(offs) and k may be 0 (the sums are then zero).
+func ConvTile32(c, a []float32, lda int, offs []int, k int, b, bias []float32) {
 	taps := len(offs)
 	_ = c[zMR*zNR-1]
+	var bp *float32
+	if bias != nil {
+		_ = bias[zNR-1]
+		bp = &bias[0]
+	}
 	if taps == 0 || k == 0 {
 		clear(c[:zMR*zNR])
+		addBias(c, bias)
 		return
 	}
 	_ = b[taps*k*zNR-1]
@@ -55,7 +63,7 @@ func ConvTile32(c, a []float32, lda int, offs []int, k int, b []float32) {
 		for t, o := range offs {
 			ob[t] = 4 * o
 		}
-		sconv12x32(&a[0], lda, &ob[0], taps, k, &b[0], &c[0])
+		sconv12x32(&a[0], lda, &ob[0], taps, k, &b[0], &c[0], bp)
 		return
 	}
 	var acc [zMR * zNR]float32
@@ -72,6 +80,20 @@ func ConvTile32(c, a []float32, lda int, offs []int, k int, b []float32) {
 		}
 	}
 	copy(c[:zMR*zNR], acc[:])
+	addBias(c, bias)
+}
+
+// addBias adds bias[j] to c[r*32 + j] (nothing when bias is nil).
+func addBias(c, bias []float32) {
+	if bias == nil {
+		return
+	}
+	for r := 0; r < zMR; r++ {
+		row := c[r*zNR : (r+1)*zNR]
+		for j, v := range bias[:zNR] {
+			row[j] += v
+		}
+	}
 }
 
 // TileTN32 writes the 12 x 32 tile, row-major with row stride 32,

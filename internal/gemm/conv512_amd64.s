@@ -11,8 +11,9 @@
 	VFMADD231PS  Z0, bc, acc0; \
 	VFMADD231PS  Z1, bc, acc1
 
-// func sconv12x32(a *float32, lda int, offs *int, taps int, k int, b *float32, c *float32)
-TEXT ·sconv12x32(SB), NOSPLIT, $0-56
+// func sconv12x32(a *float32, lda int, offs *int, taps int, k int, b *float32, c *float32, bias *float32)
+// bias (32 values) is added to every row before the store unless it is nil.
+TEXT ·sconv12x32(SB), NOSPLIT, $0-64
 	MOVQ a+0(FP), SI
 	MOVQ lda+8(FP), R9
 	SHLQ $2, R9
@@ -88,6 +89,37 @@ cloop:
 	JNZ  ctap
 
 cstore:
+	MOVQ  bias+56(FP), AX
+	TESTQ AX, AX
+	JEQ   cwrite
+	VMOVUPS (AX), Z0
+	VMOVUPS 64(AX), Z1
+	VADDPS Z0, Z4, Z4
+	VADDPS Z1, Z5, Z5
+	VADDPS Z0, Z6, Z6
+	VADDPS Z1, Z7, Z7
+	VADDPS Z0, Z8, Z8
+	VADDPS Z1, Z9, Z9
+	VADDPS Z0, Z10, Z10
+	VADDPS Z1, Z11, Z11
+	VADDPS Z0, Z12, Z12
+	VADDPS Z1, Z13, Z13
+	VADDPS Z0, Z14, Z14
+	VADDPS Z1, Z15, Z15
+	VADDPS Z0, Z16, Z16
+	VADDPS Z1, Z17, Z17
+	VADDPS Z0, Z18, Z18
+	VADDPS Z1, Z19, Z19
+	VADDPS Z0, Z20, Z20
+	VADDPS Z1, Z21, Z21
+	VADDPS Z0, Z22, Z22
+	VADDPS Z1, Z23, Z23
+	VADDPS Z0, Z24, Z24
+	VADDPS Z1, Z25, Z25
+	VADDPS Z0, Z26, Z26
+	VADDPS Z1, Z27, Z27
+
+cwrite:
 	VMOVUPS Z4, 0(DX)
 	VMOVUPS Z5, 64(DX)
 	VMOVUPS Z6, 128(DX)

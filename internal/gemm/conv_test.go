@@ -40,10 +40,25 @@ func TestConvTile32(t *testing.T) {
 				want := make([]float32, ConvMR*ConvNR)
 				Sgemm(false, false, ConvMR, ConvNR, taps*k, 1, cols, taps*k, b, ConvNR, 0, want, ConvNR)
 				got := make([]float32, ConvMR*ConvNR)
-				ConvTile32(got, a, lda, offs, k, b)
+				ConvTile32(got, a, lda, offs, k, b, nil)
 				for i := range got {
 					if !sameBits(got[i], want[i]) {
 						t.Fatalf("asm=%v k=%d taps=%d: c[%d] = %v, gemm on im2col %v", asm, k, taps, i, got[i], want[i])
+					}
+				}
+				// With a bias: gemm with beta = 1 onto C holding it.
+				bias := make([]float32, ConvNR)
+				for i := range bias {
+					bias[i] = float32(rng.NormFloat64())
+				}
+				for i := range want {
+					want[i] = bias[i%ConvNR]
+				}
+				Sgemm(false, false, ConvMR, ConvNR, taps*k, 1, cols, taps*k, b, ConvNR, 1, want, ConvNR)
+				ConvTile32(got, a, lda, offs, k, b, bias)
+				for i := range got {
+					if !sameBits(got[i], want[i]) {
+						t.Fatalf("asm=%v k=%d taps=%d with bias: c[%d] = %v, gemm %v", asm, k, taps, i, got[i], want[i])
 					}
 				}
 			}
