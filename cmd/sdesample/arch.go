@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -16,7 +17,7 @@ import (
 type archFlags struct {
 	arch, image, mult, attention *string
 	channels, numRes, groups     *int
-	tembDim                      *int
+	tembDim, workers             *int
 	dropout                      *float64
 }
 
@@ -34,6 +35,7 @@ func addArchFlags(fs *flag.FlagSet) *archFlags {
 		attention: fs.String("attention", model.AttentionMid, "unet: self-attention at the lowest resolution: mid or none"),
 		dropout:   fs.Float64("dropout", 0, "unet: dropout probability in the residual blocks, training only"),
 		tembDim:   fs.Int("temb-dim", 0, "unet: width of the time-embedding MLP (0: 4 x -channels)"),
+		workers:   fs.Int("workers", 1, "goroutines for the network's products (0: one per core); results do not depend on it"),
 	}
 }
 
@@ -46,6 +48,22 @@ type imageShaper interface {
 // MLP config that train built (data dimension, time embedding, precision,
 // seed); resumed is the checkpoint of -resume or nil.
 func (a *archFlags) newNet(fs *flag.FlagSet, mc model.Config, src data.Source, dataSpec string, resumed *model.Checkpoint) (model.Trainable, error) {
+	net, err := a.build(fs, mc, src, dataSpec, resumed)
+	if err != nil {
+		return nil, err
+	}
+	switch w := *a.workers; {
+	case w < 0:
+		return nil, usagef("-workers %d: use 0 (one per core) or a positive number", w)
+	case w == 0:
+		net.SetWorkers(runtime.NumCPU())
+	default:
+		net.SetWorkers(w)
+	}
+	return net, nil
+}
+
+func (a *archFlags) build(fs *flag.FlagSet, mc model.Config, src data.Source, dataSpec string, resumed *model.Checkpoint) (model.Trainable, error) {
 	switch *a.arch {
 	case "mlp":
 		for _, name := range unetFlags {
