@@ -1,8 +1,12 @@
 package model
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -77,5 +81,37 @@ func BenchmarkUNetForward(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		s.net.Forward(s.out, s.x, s.t)
+	}
+}
+
+// TestUNetExportForTorch writes the benchmark U-Net (float64, perturbed
+// weights), two inputs and its outputs to the folder named by
+// SDEKIT_UNET_EXPORT, as little-endian float64 files, for
+// scripts/unet_torch_bench.py -check, which loads the weights into its
+// PyTorch network and compares the outputs (docs/bench.md, "U-Net").
+func TestUNetExportForTorch(t *testing.T) {
+	dir := os.Getenv("SDEKIT_UNET_EXPORT")
+	if dir == "" {
+		t.Skip("set SDEKIT_UNET_EXPORT to a folder to export the U-Net for the PyTorch check")
+	}
+	net, err := NewUNet(benchUNet(Float64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	perturb(net.Params(), net.(*UNet).core.g, 21)
+	n, d := 2, net.Dim()
+	rng := rand.New(rand.NewPCG(22, 22))
+	x := randSlice(rng, n*d)
+	ts := []float64{0.05, 0.8}
+	out := make([]float64, n*d)
+	net.Forward(out, x, ts)
+	for name, v := range map[string][]float64{"params": net.Params(), "buffers": net.Buffers(), "x": x, "t": ts, "out": out} {
+		b := make([]byte, 8*len(v))
+		for i, f := range v {
+			binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(f))
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+".bin"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -23,6 +23,11 @@ model/doc.go, "U-Net", and docs/bench.md, "U-Net"):
 One step: forward on a batch of 64 random images and times, loss
 sum((out - y)^2)/(2 batch) (the Go benchmark's), backward, Adam, EMA.
 Usage: unet_torch_bench.py [-steps N] [-threads T] [-batch B]
+       unet_torch_bench.py -check DIR   (DIR from SDEKIT_UNET_EXPORT=DIR go test -run ExportForTorch ./model)
+
+-check loads the weights of sdekit's network into this one (float64) and
+compares the outputs on the same inputs: the evidence that the two
+architectures are the same function, not only the same size.
 """
 import argparse
 import math
@@ -128,12 +133,96 @@ class UNet(nn.Module):
         return self.conv_out(F.silu(self.norm_out(h)))
 
 
+def go_order(net):
+    """The parameters of net in the layout of sdekit's U-Net (model/unet_graph.go's
+    plan order), each as (tensor, function from sdekit's flat block to the tensor)."""
+    out = []
+
+    def dense(lin):  # sdekit: 1x1 convolution, weight in x out
+        out.append((lin.weight, lambda v, w=lin.weight: v.reshape(w.shape[1], w.shape[0]).T))
+        out.append((lin.bias, lambda v: v))
+
+    def conv1(c):
+        out.append((c.weight, lambda v, w=c.weight: v.reshape(w.shape[1], w.shape[0]).T.reshape(w.shape)))
+        out.append((c.bias, lambda v: v))
+
+    def conv3(c):  # sdekit: (ky, kx, cin) x cout
+        def f(v, w=c.weight):
+            co, ci = w.shape[0], w.shape[1]
+            return v.reshape(3, 3, ci, co).permute(3, 2, 0, 1)
+        out.append((c.weight, f))
+        out.append((c.bias, lambda v: v))
+
+    def norm(n):
+        out.append((n.weight, lambda v: v))
+        out.append((n.bias, lambda v: v))
+
+    def block(b):
+        norm(b.n1)
+        conv3(b.c1)
+        dense(b.e)
+        norm(b.n2)
+        conv3(b.c2)
+        if b.skip is not None:
+            conv1(b.skip)
+
+    dense(net.t1)
+    dense(net.t2)
+    conv3(net.conv_in)
+    for blocks in net.down:
+        for b in blocks:
+            block(b)
+    block(net.mid1)
+    if net.attn is not None:
+        norm(net.attn.norm)
+        conv1(net.attn.qkv)
+        conv1(net.attn.proj)
+    block(net.mid2)
+    for i, blocks in enumerate(net.up):
+        for b in blocks:
+            block(b)
+        if i < net.levels - 1:
+            conv3(net.upconv[i])
+    norm(net.norm_out)
+    conv3(net.conv_out)
+    return out
+
+
+def check(folder):
+    import os
+    import numpy as np
+    torch.set_default_dtype(torch.float64)
+    net = UNet()
+    rd = lambda name: torch.from_numpy(np.fromfile(os.path.join(folder, name + ".bin"), dtype="<f8"))
+    flat, off = rd("params"), 0
+    order = go_order(net)
+    with torch.no_grad():
+        for p, f in order:
+            k = p.numel()
+            p.copy_(f(flat[off:off + k]))
+            off += k
+        net.W.copy_(rd("buffers"))
+    assert off == flat.numel(), (off, flat.numel())
+    assert len(order) == len(list(net.parameters()))
+    x, t, want = rd("x"), rd("t"), rd("out")
+    n = t.numel()
+    with torch.no_grad():
+        got = net(x.reshape(n, 1, 28, 28), t).reshape(-1)
+    err = (got - want).abs().max().item()
+    scale = want.abs().max().item()
+    print(f"{n} images: max |sdekit - pytorch| = {err:.3g} (outputs up to {scale:.3g}), {flat.numel()} parameters mapped")
+    return err <= 1e-9 * max(1.0, scale)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-steps", type=int, default=10)
     ap.add_argument("-threads", type=int, default=1)
     ap.add_argument("-batch", type=int, default=64)
+    ap.add_argument("-check", default="", help="folder of SDEKIT_UNET_EXPORT: compare with sdekit's outputs")
     args = ap.parse_args()
+    if args.check:
+        raise SystemExit(0 if check(args.check) else 1)
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     net = UNet()
