@@ -72,8 +72,9 @@ type unetCore[T float, K kernels[T]] struct {
 	wpan    []T // weights of a direct convolution in 32-column panels
 	wflip   []T // flipped weights for the input gradient of a 3x3 convolution
 	direct  *directJob
-	na, nb  []T // GroupNorm per-channel coefficients
-	nm, nr  []T
+	gs      []gnScratch[T] // GroupNorm scratch per worker
+	gsum    []float64      // GroupNorm backward: S1 and S2 per image
+	img     *imgJob[T, K]
 	acc     []float64
 	par     workers[T, K]
 	rowKey  []uint64   // per image: dropKey of this forward pass
@@ -105,6 +106,7 @@ func newUNetCoreFrom[T float, K kernels[T]](g *unetGraph, buffers []float64) une
 	c.stats = make([][]float64, len(g.ops))
 	c.direct = new(directJob)
 	c.tn = new(tnJob)
+	c.img = new(imgJob[T, K])
 	return c
 }
 
@@ -164,7 +166,11 @@ func (c *unetCore[T, K]) reserve(n int) {
 		maxSize, maxC = max(maxSize, t.size()), max(maxC, t.c)
 	}
 	c.acc = make([]float64, 2*maxC)
-	c.na, c.nb, c.nm, c.nr = make([]T, maxC), make([]T, maxC), make([]T, maxC), make([]T, maxC)
+	c.gs = c.gs[:0]
+	for range max(1, c.par.count()) {
+		c.gs = append(c.gs, newGNScratch[T](maxC))
+	}
+	c.gsum = make([]float64, 2*n*maxC)
 	c.zs = make([]T, n*maxSize)
 	c.dz = make([]T, n*maxSize)
 	c.cols = nil

@@ -2,6 +2,7 @@ package model
 
 import (
 	"math"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -108,44 +109,104 @@ func gnDxTo[T float](dx, dz, x, p, q, m, r []T, rows, c int, add bool) {
 	}
 }
 
-// normForward: see the top of this file.
+// normForward: see the top of this file; the images run over the workers.
 func (c *unetCore[T, K]) normForward(o *unetOp, oi int) {
+	c.eachImage(o, oi, false, false)
+}
+
+// normForwardImage is normForward for image i, with worker w's scratch.
+func (c *unetCore[T, K]) normForwardImage(o *unetOp, oi, i, w int) {
 	var kern K
 	X, Y := &c.t[o.in], &c.t[o.out]
 	C, hw := X.c, X.h*X.w
 	gamma := c.params[o.wOff : o.wOff+C]
 	beta := c.params[o.bOff : o.bOff+C]
-	for i := 0; i < c.n; i++ {
-		xi := X.v[i*hw*C : (i+1)*hw*C]
-		c.normStats(o, oi, i, xi, hw)
-		a, b := c.normAffine(o, oi, i, gamma, beta)
-		yi := Y.v[i*hw*C : (i+1)*hw*C]
-		z := yi
-		if o.silu {
-			z = c.zs[i*hw*C : (i+1)*hw*C]
-		}
-		gnScaleTo(z, xi, a, hw, C)
-		if o.silu {
-			kern.biasSiLU(z, c.aux[oi][1][i*hw*C:(i+1)*hw*C], yi, b, hw, C)
-			continue
-		}
-		for p := 0; p < hw; p++ {
-			zr := z[p*C : (p+1)*C]
-			for j, v := range b {
-				zr[j] += v
-			}
+	xi := X.v[i*hw*C : (i+1)*hw*C]
+	c.normStats(o, oi, i, w, xi, hw)
+	a, b := c.normAffine(oi, i, w, gamma, beta)
+	yi := Y.v[i*hw*C : (i+1)*hw*C]
+	z := yi
+	if o.silu {
+		z = c.zs[i*hw*C : (i+1)*hw*C]
+	}
+	gnScaleTo(z, xi, a, hw, C)
+	if o.silu {
+		kern.biasSiLU(z, c.aux[oi][1][i*hw*C:(i+1)*hw*C], yi, b, hw, C)
+		return
+	}
+	for p := 0; p < hw; p++ {
+		zr := z[p*C : (p+1)*C]
+		for j, v := range b {
+			zr[j] += v
 		}
 	}
 }
 
+// gnScratch is one worker's scratch for GroupNorm: float64 sums and
+// per-channel coefficients.
+type gnScratch[T float] struct {
+	acc            []float64
+	na, nb, nm, nr []T
+}
+
+// imgJob runs a GroupNorm over the images, one image at a time per worker.
+type imgJob[T float, K kernels[T]] struct {
+	c         *unetCore[T, K]
+	o         *unetOp
+	oi        int
+	back, add bool
+	next, ids atomic.Int64
+}
+
+func (j *imgJob[T, K]) run() {
+	w := int(j.ids.Add(1)) - 1
+	for {
+		i := int(j.next.Add(1)) - 1
+		if i >= j.c.n {
+			return
+		}
+		if j.back {
+			j.c.normBackwardImage(j.o, j.oi, i, w, j.add)
+		} else {
+			j.c.normForwardImage(j.o, j.oi, i, w)
+		}
+	}
+}
+
+// eachImage runs the GroupNorm o forward or backward on every image, over
+// the workers. Each image's results are computed as without workers.
+func (c *unetCore[T, K]) eachImage(o *unetOp, oi int, back, add bool) {
+	if need := c.par.count(); len(c.gs) < need {
+		maxC := len(c.gs[0].na)
+		for len(c.gs) < need {
+			c.gs = append(c.gs, newGNScratch[T](maxC))
+		}
+	}
+	j := c.img
+	j.c, j.o, j.oi, j.back, j.add = c, o, oi, back, add
+	j.next.Store(0)
+	j.ids.Store(0)
+	if c.par.pool == nil || c.n == 1 {
+		j.run()
+	} else {
+		c.par.pool.do(j, c.n)
+	}
+	j.c, j.o = nil, nil
+}
+
+func newGNScratch[T float](maxC int) gnScratch[T] {
+	return gnScratch[T]{acc: make([]float64, 2*maxC), na: make([]T, maxC), nb: make([]T, maxC), nm: make([]T, maxC), nr: make([]T, maxC)}
+}
+
 // normStats stores the mean and 1/std of each group of image i (rows xi).
-func (c *unetCore[T, K]) normStats(o *unetOp, oi, i int, xi []T, hw int) {
+func (c *unetCore[T, K]) normStats(o *unetOp, oi, i, w int, xi []T, hw int) {
 	C, G := c.t[o.in].c, c.cfg.Groups
 	cg := C / G
-	s, q := c.acc[:C], c.acc[C:2*C]
+	sc := &c.gs[w]
+	s, q := sc.acc[:C], sc.acc[C:2*C]
 	clear(s)
 	clear(q)
-	ts, tq := c.nm[:C], c.nr[:C]
+	ts, tq := sc.nm[:C], sc.nr[:C]
 	for p0 := 0; p0 < hw; p0 += gnBlock {
 		rows := min(gnBlock, hw-p0)
 		clear(ts)
@@ -171,12 +232,12 @@ func (c *unetCore[T, K]) normStats(o *unetOp, oi, i int, xi []T, hw int) {
 }
 
 // normAffine returns the per-channel A = r gamma and B = beta - m A of
-// image i (in the scratch c.na and c.nb).
-func (c *unetCore[T, K]) normAffine(o *unetOp, oi, i int, gamma, beta []T) (a, b []T) {
+// image i (in worker w's scratch na and nb).
+func (c *unetCore[T, K]) normAffine(oi, i, w int, gamma, beta []T) (a, b []T) {
 	C, G := len(gamma), c.cfg.Groups
 	cg := C / G
 	st := c.stats[oi][2*i*G : 2*(i+1)*G]
-	a, b = c.na[:C], c.nb[:C]
+	a, b = c.gs[w].na[:C], c.gs[w].nb[:C]
 	for j := range a {
 		mean, rstd := st[2*(j/cg)], st[2*(j/cg)+1]
 		aj := rstd * float64(gamma[j])
@@ -192,83 +253,94 @@ func (c *unetCore[T, K]) normAffine(o *unetOp, oi, i int, gamma, beta []T) (a, b
 // g = dz gamma, m1 = mean(g), m2 = mean(g xhat) over the group,
 // dx = r (g - m1 - xhat m2) = (r gamma) dz - r^2 m2 (x - m) - r m1.
 func (c *unetCore[T, K]) normBackward(o *unetOp, oi int) {
+	X := &c.t[o.in]
+	C, G := X.c, c.cfg.Groups
+	cg := C / G
+	add := X.gset
+	if X.need {
+		X.gset = true
+	}
+	c.eachImage(o, oi, true, add)
+	if c.grad == nil {
+		return
+	}
+	// The parameter gradients, image by image in order.
+	gg, gb := c.grad[o.wOff:o.wOff+C], c.grad[o.bOff:o.bOff+C]
+	for i := 0; i < c.n; i++ {
+		st := c.stats[oi][2*i*G : 2*(i+1)*G]
+		s1, s2 := c.gsum[2*i*C:(2*i+1)*C], c.gsum[(2*i+1)*C:(2*i+2)*C]
+		for j := range gg {
+			mean, rstd := st[2*(j/cg)], st[2*(j/cg)+1]
+			gb[j] += T(s1[j])
+			gg[j] += T(rstd * (s2[j] - mean*s1[j]))
+		}
+	}
+}
+
+// normBackwardImage is normBackward for image i with worker w's scratch:
+// it leaves S1 and S2 in c.gsum and writes (add: adds) dx.
+func (c *unetCore[T, K]) normBackwardImage(o *unetOp, oi, i, w int, add bool) {
 	X, Y := &c.t[o.in], &c.t[o.out]
 	C, hw, G := X.c, X.h*X.w, c.cfg.Groups
 	cg := C / G
 	cnt := float64(hw * cg)
 	gamma := c.params[o.wOff : o.wOff+C]
 	beta := c.params[o.bOff : o.bOff+C]
-	add := X.gset
-	if X.need {
-		X.gset = true
+	sc := &c.gs[w]
+	s1, s2 := c.gsum[2*i*C:(2*i+1)*C], c.gsum[(2*i+1)*C:(2*i+2)*C]
+	t1, t2 := sc.nm[:C], sc.nr[:C]
+	xi := X.v[i*hw*C : (i+1)*hw*C]
+	dz := Y.g[i*hw*C : (i+1)*hw*C]
+	st := c.stats[oi][2*i*G : 2*(i+1)*G]
+	clear(s1)
+	clear(s2)
+	if o.silu {
+		a, b := c.normAffine(oi, i, w, gamma, beta)
+		sg := c.aux[oi][1][i*hw*C : (i+1)*hw*C]
+		d := c.dz[i*hw*C : (i+1)*hw*C]
+		for p0 := 0; p0 < hw; p0 += gnBlock {
+			rows := min(gnBlock, hw-p0)
+			clear(t1)
+			clear(t2)
+			lo, hi := p0*C, (p0+rows)*C
+			gnBackTo(xi[lo:hi], sg[lo:hi], dz[lo:hi], d[lo:hi], a, b, rows, C, t1, t2)
+			for j := range s1 {
+				s1[j] += float64(t1[j])
+				s2[j] += float64(t2[j])
+			}
+		}
+		dz = d
+	} else {
+		for p := 0; p < hw; p++ {
+			xr := xi[p*C : (p+1)*C]
+			for j, v := range dz[p*C : (p+1)*C] {
+				f := float64(v)
+				s1[j] += f
+				s2[j] += f * float64(xr[j])
+			}
+		}
 	}
-	s1, s2 := c.acc[:C], c.acc[C:2*C]
-	var gg, gb []T
-	if c.grad != nil {
-		gg, gb = c.grad[o.wOff:o.wOff+C], c.grad[o.bOff:o.bOff+C]
+	if !X.need {
+		return
 	}
-	t1, t2 := c.nm[:C], c.nr[:C]
-	for i := 0; i < c.n; i++ {
-		xi := X.v[i*hw*C : (i+1)*hw*C]
-		dz := Y.g[i*hw*C : (i+1)*hw*C]
-		st := c.stats[oi][2*i*G : 2*(i+1)*G]
-		clear(s1)
-		clear(s2)
-		if o.silu {
-			a, b := c.normAffine(o, oi, i, gamma, beta)
-			sg := c.aux[oi][1][i*hw*C : (i+1)*hw*C]
-			d := c.dz[:hw*C]
-			for p0 := 0; p0 < hw; p0 += gnBlock {
-				rows := min(gnBlock, hw-p0)
-				clear(t1)
-				clear(t2)
-				lo, hi := p0*C, (p0+rows)*C
-				gnBackTo(xi[lo:hi], sg[lo:hi], dz[lo:hi], d[lo:hi], a, b, rows, C, t1, t2)
-				for j := range s1 {
-					s1[j] += float64(t1[j])
-					s2[j] += float64(t2[j])
-				}
-			}
-			dz = d
-		} else {
-			for p := 0; p < hw; p++ {
-				xr := xi[p*C : (p+1)*C]
-				for j, v := range dz[p*C : (p+1)*C] {
-					f := float64(v)
-					s1[j] += f
-					s2[j] += f * float64(xr[j])
-				}
-			}
+	// Per channel: P = r gamma, Q = -r^2 m2, M = m, R = -r m1.
+	pc, qc, mc, rc := sc.na[:C], sc.nb[:C], sc.nm[:C], sc.nr[:C]
+	for gr := 0; gr < G; gr++ {
+		mean, rstd := st[2*gr], st[2*gr+1]
+		var m1, m2 float64
+		for j := gr * cg; j < (gr+1)*cg; j++ {
+			gj := float64(gamma[j])
+			m1 += gj * s1[j]
+			m2 += gj * rstd * (s2[j] - mean*s1[j])
 		}
-		if gg != nil {
-			for j := range gg {
-				mean, rstd := st[2*(j/cg)], st[2*(j/cg)+1]
-				gb[j] += T(s1[j])
-				gg[j] += T(rstd * (s2[j] - mean*s1[j]))
-			}
+		m1 /= cnt
+		m2 /= cnt
+		for j := gr * cg; j < (gr+1)*cg; j++ {
+			pc[j] = T(rstd * float64(gamma[j]))
+			qc[j] = T(-rstd * rstd * m2)
+			mc[j] = T(mean)
+			rc[j] = T(-rstd * m1)
 		}
-		if !X.need {
-			continue
-		}
-		// Per channel: P = r gamma, Q = -r^2 m2, M = m, R = -r m1.
-		pc, qc, mc, rc := c.na[:C], c.nb[:C], c.nm[:C], c.nr[:C]
-		for gr := 0; gr < G; gr++ {
-			mean, rstd := st[2*gr], st[2*gr+1]
-			var m1, m2 float64
-			for j := gr * cg; j < (gr+1)*cg; j++ {
-				gj := float64(gamma[j])
-				m1 += gj * s1[j]
-				m2 += gj * rstd * (s2[j] - mean*s1[j])
-			}
-			m1 /= cnt
-			m2 /= cnt
-			for j := gr * cg; j < (gr+1)*cg; j++ {
-				pc[j] = T(rstd * float64(gamma[j]))
-				qc[j] = T(-rstd * rstd * m2)
-				mc[j] = T(mean)
-				rc[j] = T(-rstd * m1)
-			}
-		}
-		gnDxTo(X.g[i*hw*C:(i+1)*hw*C], dz, xi, pc, qc, mc, rc, hw, C, add)
 	}
+	gnDxTo(X.g[i*hw*C:(i+1)*hw*C], dz, xi, pc, qc, mc, rc, hw, C, add)
 }
