@@ -16,3 +16,6 @@ func gnBack32(x, s, dy, d, a, b *float32, rows, c int, s1, s2 *float32)
 
 //go:noescape
 func gnDx32(dx, dz, x, p, q, m, r *float32, rows, c, add int)
+
+//go:noescape
+func colSum32(x *float32, rows, c int, s *float32)

@@ -198,3 +198,37 @@ dxend:
 dxdone:
 	VZEROUPPER
 	RET
+
+// func colSum32(x *float32, rows, c int, s *float32)
+// s[j] += x[r][j] for r = 0..rows-1.
+TEXT ·colSum32(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ rows+8(FP), R8
+	MOVQ c+16(FP), R10
+	SHLQ $2, R10
+	MOVQ s+24(FP), DI
+	XORQ BX, BX
+
+csj:
+	CMPQ    BX, R10
+	JGE     csdone
+	VMOVUPS (DI)(BX*1), Y0
+	LEAQ    (SI)(BX*1), AX
+	MOVQ    R8, CX
+
+csr:
+	TESTQ   CX, CX
+	JEQ     csend
+	VADDPS  (AX), Y0, Y0
+	ADDQ    R10, AX
+	DECQ    CX
+	JMP     csr
+
+csend:
+	VMOVUPS Y0, (DI)(BX*1)
+	ADDQ    $32, BX
+	JMP     csj
+
+csdone:
+	VZEROUPPER
+	RET

@@ -49,6 +49,29 @@ func gnStatsTo[T float](x []T, rows, c int, s, q []T) {
 	}
 }
 
+// colSumsTo adds to acc (float64) the column sums of the rows x w matrix
+// a, in blocks of gnBlock rows summed in precision T (tmp: w scratch).
+func colSumsTo[T float](acc []float64, a []T, rows, w int, tmp []T) {
+	tmp = tmp[:w]
+	for r0 := 0; r0 < rows; r0 += gnBlock {
+		nr := min(gnBlock, rows-r0)
+		clear(tmp)
+		blk := a[r0*w : (r0+nr)*w]
+		if gnAsm[T](w) {
+			colSum32(&as32(blk)[0], nr, w, &as32(tmp)[0])
+		} else {
+			for r := 0; r < nr; r++ {
+				for j, v := range blk[r*w : (r+1)*w] {
+					tmp[j] += v
+				}
+			}
+		}
+		for j, v := range tmp {
+			acc[j] += float64(v)
+		}
+	}
+}
+
 // gnScaleTo sets z[r][j] = x[r][j] a[j].
 func gnScaleTo[T float](z, x, a []T, rows, c int) {
 	if gnAsm[T](c) && rows > 0 {

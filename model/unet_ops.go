@@ -87,11 +87,7 @@ func (c *unetCore[T, K]) convBackward(o *unetOp) {
 func (c *unetCore[T, K]) colSumsAdd(dst, a []T, m, w int) {
 	acc := c.acc[:w]
 	clear(acc)
-	for r := 0; r < m; r++ {
-		for j, v := range a[r*w : (r+1)*w] {
-			acc[j] += float64(v)
-		}
-	}
+	colSumsTo(acc, a, m, w, c.gs[0].nm)
 	for j, v := range acc {
 		dst[j] += T(v)
 	}
@@ -180,11 +176,7 @@ func (c *unetCore[T, K]) addChanBackward(o *unetOp) {
 	acc := c.acc[:C]
 	for i := 0; i < c.n; i++ {
 		clear(acc)
-		for p := 0; p < hw; p++ {
-			for j, v := range H.g[(i*hw+p)*C : (i*hw+p+1)*C] {
-				acc[j] += float64(v)
-			}
-		}
+		colSumsTo(acc, H.g[i*hw*C:(i+1)*hw*C], hw, C, c.gs[0].nm)
 		e := E.g[i*C : (i+1)*C]
 		for j, v := range acc {
 			if add {
