@@ -73,14 +73,29 @@ func (j *directJob) run() {
 		}
 		for tq := blk * directBlock; tq < min(tiles, (blk+1)*directBlock); tq++ {
 			q0 := tq * gemm.ConvMR
+			// Where the 12 positions are pixels of one image row (or, for
+			// 1x1, 12 rows), the kernel writes full 32-channel panels
+			// straight into dst.
+			out0, straight := q0, true
+			if j.taps == 9 {
+				img, rem := q0/(hp*wp), q0%(hp*wp)
+				y, x := rem/wp, rem%wp
+				straight = img < j.n && y < j.h && x+gemm.ConvMR <= j.w
+				out0 = (img*j.h+y)*j.w + x
+			}
 			for jp := 0; jp < panels; jp++ {
 				var bias []float32
 				if j.bias != nil {
 					bias = j.bp[jp*gemm.ConvNR : (jp+1)*gemm.ConvNR]
 				}
-				gemm.ConvTile32(tile[:], j.pad[q0*j.cin:], j.cin, j.offs[:j.taps], j.cin, j.wp[jp*kp:(jp+1)*kp], bias)
 				c0 := jp * gemm.ConvNR
 				nc := min(gemm.ConvNR, j.cout-c0)
+				a, b := j.pad[q0*j.cin:], j.wp[jp*kp:(jp+1)*kp]
+				if straight && !j.accumulate && nc == gemm.ConvNR {
+					gemm.ConvTile32(j.dst[out0*j.cout+c0:], j.cout, a, j.cin, j.offs[:j.taps], j.cin, b, bias)
+					continue
+				}
+				gemm.ConvTile32(tile[:], gemm.ConvNR, a, j.cin, j.offs[:j.taps], j.cin, b, bias)
 				for r := 0; r < gemm.ConvMR; r++ {
 					q := q0 + r
 					out := q
@@ -97,15 +112,12 @@ func (j *directJob) run() {
 					}
 					d := j.dst[out*j.cout+c0:][:nc]
 					t := tile[r*gemm.ConvNR:][:nc]
-					switch {
-					case j.bias != nil:
-						copy(d, t) // the kernel added the bias
-					case j.accumulate:
+					if j.accumulate {
 						for k, v := range t {
 							d[k] += v
 						}
-					default:
-						copy(d, t)
+					} else {
+						copy(d, t) // the kernel added the bias
 					}
 				}
 			}

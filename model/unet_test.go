@@ -494,7 +494,9 @@ func TestUNetDirectConv(t *testing.T) {
 	}
 	defer func(v bool) { directConv = v }(directConv)
 	cfg := tinyUNet(Float32)
-	cfg.Height, cfg.Width = 12, 12 // tiles that straddle image rows and images
+	// 16x16 and 8x8 images: tiles that straddle image rows and images, and
+	// (32 and 64 channels) tiles written straight into the output.
+	cfg.Height, cfg.Width, cfg.Base, cfg.Groups = 16, 16, 32, 8
 	n, d := 3, cfg.Dim()
 	rng := rand.New(rand.NewPCG(10, 10))
 	x, w := randSlice(rng, n*d), randSlice(rng, n*d)
@@ -598,6 +600,54 @@ func TestUNetGroupNormKernels(t *testing.T) {
 			if math.Float64bits(c.a[i]) != math.Float64bits(c.b[i]) {
 				t.Fatalf("%s[%d]: Go %v, assembly %v", c.what, i, c.a[i], c.b[i])
 			}
+		}
+	}
+}
+
+// TestUNetDirectConvAccumulate checks the direct float32 convolutions where
+// a 3x3 and a 1x1 convolution add their input gradients to ones already
+// written (h feeds a convolution and a concatenation), against im2col +
+// gemm, bit for bit.
+func TestUNetDirectConvAccumulate(t *testing.T) {
+	if !gemm.HaveConvTile32() {
+		t.Skip("no direct-convolution kernel on this CPU")
+	}
+	defer func(v bool) { directConv = v }(directConv)
+	cfg := UNetConfig{Channels: 3, Height: 16, Width: 16, Groups: 1, EmbedDim: 4, TembDim: 4, Precision: Float32, Seed: 5}.WithDefaults()
+	g := &unetGraph{cfg: cfg}
+	g.x = g.tensor(3, 16, 16)
+	g.te = g.tensor(cfg.EmbedDim, 1, 1)
+	h := g.conv(g.x, 32, 3)
+	k := g.conv(h, 32, 1)
+	u := g.simple(opConcat, g.conv(h, 32, 3), k, tshape{64, 16, 16})
+	g.out = g.simple(opConcat, u, h, tshape{96, 16, 16})
+	n := 2
+	rng := rand.New(rand.NewPCG(15, 15))
+	x := randSlice(rng, n*3*256)
+	w := randSlice(rng, n*96*256)
+	ts := []float64{0.3, 0.6}
+	params := make([]float64, g.nParams)
+	perturb(params, g, 16)
+	run := func(direct bool) (grad []float32, dx []float64) {
+		directConv = direct
+		_, buffers := initUNet(cfg)
+		c := newUNetCoreFrom[float32, k32](g, buffers)
+		c.setParams(params)
+		c.forward(x, ts, n, true)
+		grad, dx = make([]float32, g.nParams), make([]float64, len(x))
+		c.backprop(w, grad, dx)
+		return grad, dx
+	}
+	g0, d0 := run(false)
+	g1, d1 := run(true)
+	for i := range g0 {
+		if math.Float32bits(g0[i]) != math.Float32bits(g1[i]) {
+			t.Fatalf("grad[%d]: im2col %v, direct %v", i, g0[i], g1[i])
+		}
+	}
+	for i := range d0 {
+		if math.Float64bits(d0[i]) != math.Float64bits(d1[i]) {
+			t.Fatalf("dx[%d]: im2col %v, direct %v", i, d0[i], d1[i])
 		}
 	}
 }

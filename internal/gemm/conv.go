@@ -19,28 +19,33 @@ const (
 // (AVX-512); elsewhere it runs the portable loops, with the same bits.
 func HaveConvTile32() bool { return useAsm && use512 }
 
-// ConvTile32 writes the 12 x 32 tile, row-major with row stride 32,
+// ConvTile32 writes the 12 x 32 tile, row-major with row stride ldc >= 32,
 //
-//	c[r*32 + j] = sum over t < len(offs), p < k (in that order) of
+//	c[r*ldc + j] = sum over t < len(offs), p < k (in that order) of
 //	              a[offs[t] + r*lda + p] * b[(t*k + p)*32 + j]
 //
 // as one float32 FMA chain per element from +0, the chain gemm computes
 // for the same products in the same order (so an im2col row with columns
 // (t, p) times a packed weight matrix gives the same bits), and then, when
-// bias is not nil, c[r*32 + j] += bias[j] (one rounded add, as gemm's
+// bias is not nil, c[r*ldc + j] += bias[j] (one rounded add, as gemm's
 // beta = 1 onto C holding the bias). It panics if a slice is too short.
 // len(offs) and k may be 0 (the sums are then zero).
-func ConvTile32(c, a []float32, lda int, offs []int, k int, b, bias []float32) {
+func ConvTile32(c []float32, ldc int, a []float32, lda int, offs []int, k int, b, bias []float32) {
 	taps := len(offs)
-	_ = c[zMR*zNR-1]
+	if ldc < zNR {
+		panic("gemm: ConvTile32: ldc < 32")
+	}
+	_ = c[(zMR-1)*ldc+zNR-1]
 	var bp *float32
 	if bias != nil {
 		_ = bias[zNR-1]
 		bp = &bias[0]
 	}
 	if taps == 0 || k == 0 {
-		clear(c[:zMR*zNR])
-		addBias(c, bias)
+		for r := 0; r < zMR; r++ {
+			clear(c[r*ldc : r*ldc+zNR])
+		}
+		addBias(c, ldc, bias)
 		return
 	}
 	_ = b[taps*k*zNR-1]
@@ -63,7 +68,7 @@ func ConvTile32(c, a []float32, lda int, offs []int, k int, b, bias []float32) {
 		for t, o := range offs {
 			ob[t] = 4 * o
 		}
-		sconv12x32(&a[0], lda, &ob[0], taps, k, &b[0], &c[0], bp)
+		sconv12x32(&a[0], lda, &ob[0], taps, k, &b[0], &c[0], bp, 4*ldc)
 		return
 	}
 	var acc [zMR * zNR]float32
@@ -79,17 +84,19 @@ func ConvTile32(c, a []float32, lda int, offs []int, k int, b, bias []float32) {
 			}
 		}
 	}
-	copy(c[:zMR*zNR], acc[:])
-	addBias(c, bias)
+	for r := 0; r < zMR; r++ {
+		copy(c[r*ldc:r*ldc+zNR], acc[r*zNR:(r+1)*zNR])
+	}
+	addBias(c, ldc, bias)
 }
 
-// addBias adds bias[j] to c[r*32 + j] (nothing when bias is nil).
-func addBias(c, bias []float32) {
+// addBias adds bias[j] to c[r*ldc + j] (nothing when bias is nil).
+func addBias(c []float32, ldc int, bias []float32) {
 	if bias == nil {
 		return
 	}
 	for r := 0; r < zMR; r++ {
-		row := c[r*zNR : (r+1)*zNR]
+		row := c[r*ldc : r*ldc+zNR]
 		for j, v := range bias[:zNR] {
 			row[j] += v
 		}

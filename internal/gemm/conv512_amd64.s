@@ -11,9 +11,10 @@
 	VFMADD231PS  Z0, bc, acc0; \
 	VFMADD231PS  Z1, bc, acc1
 
-// func sconv12x32(a *float32, lda int, offs *int, taps int, k int, b *float32, c *float32, bias *float32)
-// bias (32 values) is added to every row before the store unless it is nil.
-TEXT ·sconv12x32(SB), NOSPLIT, $0-64
+// func sconv12x32(a *float32, lda int, offs *int, taps int, k int, b *float32, c *float32, bias *float32, ldc int)
+// bias (32 values) is added to every row before the store unless it is nil;
+// row r of the tile goes to c + r*ldc bytes.
+TEXT ·sconv12x32(SB), NOSPLIT, $0-72
 	MOVQ a+0(FP), SI
 	MOVQ lda+8(FP), R9
 	SHLQ $2, R9
@@ -120,29 +121,42 @@ cstore:
 	VADDPS Z1, Z27, Z27
 
 cwrite:
-	VMOVUPS Z4, 0(DX)
+	MOVQ ldc+64(FP), R9
+	VMOVUPS Z4, (DX)
 	VMOVUPS Z5, 64(DX)
-	VMOVUPS Z6, 128(DX)
-	VMOVUPS Z7, 192(DX)
-	VMOVUPS Z8, 256(DX)
-	VMOVUPS Z9, 320(DX)
-	VMOVUPS Z10, 384(DX)
-	VMOVUPS Z11, 448(DX)
-	VMOVUPS Z12, 512(DX)
-	VMOVUPS Z13, 576(DX)
-	VMOVUPS Z14, 640(DX)
-	VMOVUPS Z15, 704(DX)
-	VMOVUPS Z16, 768(DX)
-	VMOVUPS Z17, 832(DX)
-	VMOVUPS Z18, 896(DX)
-	VMOVUPS Z19, 960(DX)
-	VMOVUPS Z20, 1024(DX)
-	VMOVUPS Z21, 1088(DX)
-	VMOVUPS Z22, 1152(DX)
-	VMOVUPS Z23, 1216(DX)
-	VMOVUPS Z24, 1280(DX)
-	VMOVUPS Z25, 1344(DX)
-	VMOVUPS Z26, 1408(DX)
-	VMOVUPS Z27, 1472(DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, (DX)
+	VMOVUPS Z11, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z14, (DX)
+	VMOVUPS Z15, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z16, (DX)
+	VMOVUPS Z17, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z18, (DX)
+	VMOVUPS Z19, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z20, (DX)
+	VMOVUPS Z21, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z22, (DX)
+	VMOVUPS Z23, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z24, (DX)
+	VMOVUPS Z25, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z26, (DX)
+	VMOVUPS Z27, 64(DX)
+	ADDQ R9, DX
 	VZEROUPPER
 	RET

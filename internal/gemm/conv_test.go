@@ -40,7 +40,7 @@ func TestConvTile32(t *testing.T) {
 				want := make([]float32, ConvMR*ConvNR)
 				Sgemm(false, false, ConvMR, ConvNR, taps*k, 1, cols, taps*k, b, ConvNR, 0, want, ConvNR)
 				got := make([]float32, ConvMR*ConvNR)
-				ConvTile32(got, a, lda, offs, k, b, nil)
+				ConvTile32(got, ConvNR, a, lda, offs, k, b, nil)
 				for i := range got {
 					if !sameBits(got[i], want[i]) {
 						t.Fatalf("asm=%v k=%d taps=%d: c[%d] = %v, gemm on im2col %v", asm, k, taps, i, got[i], want[i])
@@ -55,10 +55,26 @@ func TestConvTile32(t *testing.T) {
 					want[i] = bias[i%ConvNR]
 				}
 				Sgemm(false, false, ConvMR, ConvNR, taps*k, 1, cols, taps*k, b, ConvNR, 1, want, ConvNR)
-				ConvTile32(got, a, lda, offs, k, b, bias)
+				ConvTile32(got, ConvNR, a, lda, offs, k, b, bias)
 				for i := range got {
 					if !sameBits(got[i], want[i]) {
 						t.Fatalf("asm=%v k=%d taps=%d with bias: c[%d] = %v, gemm %v", asm, k, taps, i, got[i], want[i])
+					}
+				}
+				// Into a wider matrix (row stride 45): the tile's columns
+				// only, the rest untouched.
+				const ldc = 45
+				wide := make([]float32, ConvMR*ldc)
+				for i := range wide {
+					wide[i] = -7
+				}
+				ConvTile32(wide, ldc, a, lda, offs, k, b, bias)
+				for r := 0; r < ConvMR; r++ {
+					for j := 0; j < ldc; j++ {
+						g := wide[r*ldc+j]
+						if j < ConvNR && !sameBits(g, want[r*ConvNR+j]) || j >= ConvNR && g != -7 {
+							t.Fatalf("asm=%v k=%d taps=%d ldc=%d: c(%d,%d) = %v", asm, k, taps, ldc, r, j, g)
+						}
 					}
 				}
 			}

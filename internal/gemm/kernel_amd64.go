@@ -63,7 +63,7 @@ func skernAsm512(k int, a, b, c []float32, ldc int, alpha, beta float32, loadC b
 // sconv12x32 is the AVX-512 kernel of ConvTile32; offs are in bytes.
 //
 //go:noescape
-func sconv12x32(a *float32, lda int, offs *int, taps int, k int, b *float32, c *float32, bias *float32)
+func sconv12x32(a *float32, lda int, offs *int, taps int, k int, b *float32, c *float32, bias *float32, ldc int)
 
 // stn12x32 is the AVX-512 kernel of TileTN32.
 //

@@ -19,7 +19,7 @@ func skernAsm512(k int, a, b, c []float32, ldc int, alpha, beta float32, loadC b
 	panic("gemm: no assembly kernel in this build")
 }
 
-func sconv12x32(a *float32, lda int, offs *int, taps int, k int, b *float32, c *float32, bias *float32) {
+func sconv12x32(a *float32, lda int, offs *int, taps int, k int, b *float32, c *float32, bias *float32, ldc int) {
 	panic("gemm: no assembly kernel in this build")
 }
 
