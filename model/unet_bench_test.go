@@ -74,7 +74,8 @@ func BenchmarkUNetTrainStep(b *testing.B) {
 	}
 }
 
-// BenchmarkUNetForward times Forward of benchUNet on 64 images (sampling).
+// BenchmarkUNetForward times Forward of benchUNet on 64 images (one score
+// evaluation of sampling).
 func BenchmarkUNetForward(b *testing.B) {
 	s := newUNetStep(b, benchUNet(Float32), 64)
 	s.net.Forward(s.out, s.x, s.t)
@@ -113,5 +114,16 @@ func TestUNetExportForTorch(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, name+".bin"), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkUNetInputVJP times InputVJP of benchUNet on 64 images (one
+// Hutchinson probe of a likelihood evaluation).
+func BenchmarkUNetInputVJP(b *testing.B) {
+	s := newUNetStep(b, benchUNet(Float32), 64)
+	s.net.InputVJP(s.out, s.y, s.x, s.t)
+	b.ResetTimer()
+	for b.Loop() {
+		s.net.InputVJP(s.out, s.y, s.x, s.t)
 	}
 }
