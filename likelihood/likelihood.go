@@ -39,6 +39,16 @@ type FusedScore interface {
 	ScoreVJPTo(s, vjp, v, x, t []float64)
 }
 
+// FusedTraceScore is an optional extension of a VJPScore, for speed with the
+// exact divergence: ScoreTraceTo writes the score into s and the trace of
+// ds/dx into tr (one value per row) in one pass (a network's forward pass
+// and D backward ones, instead of a forward for the score and D
+// forward-backward pairs). Probe "exact" uses it before TraceScore and the D
+// products; the answers are those of ScoreTo and the trace.
+type FusedTraceScore interface {
+	ScoreTraceTo(s, tr, x, t []float64)
+}
+
 // Config configures a probability-flow likelihood run. The zero value of every
 // numeric field means its default.
 type Config struct {
@@ -137,6 +147,7 @@ type plan struct {
 	probe  int
 	tracer TraceScore
 	fused  FusedScore
+	fusedT FusedTraceScore
 	opt    ode.Options
 }
 
@@ -179,6 +190,9 @@ func newPlan(cfg Config) (*plan, error) {
 		p.k = 1
 		if ts, ok := cfg.Score.(TraceScore); ok {
 			p.tracer = ts
+		}
+		if fs, ok := cfg.Score.(FusedTraceScore); ok {
+			p.fusedT = fs
 		}
 	}
 	T := c.SDE.T()
