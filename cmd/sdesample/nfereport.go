@@ -78,12 +78,16 @@ func (r *nfeReport) median() int {
 }
 
 // lines returns the summary lines: the costliest points, and the points
-// above slowFactor times the median when there are any.
+// above slowFactor times the median when there are any; none when no point
+// cost more than the median.
 func (r *nfeReport) lines() []string {
 	if len(r.top) == 0 {
 		return nil
 	}
 	med := r.median()
+	if r.top[0].nfe == med {
+		return nil // every point cost the same: "evaluations" already says so
+	}
 	var b strings.Builder
 	for i, p := range r.top {
 		if i > 0 {

@@ -34,6 +34,13 @@ func TestNFEReport(t *testing.T) {
 	if l := q.lines(); len(l) != 1 {
 		t.Errorf("no slow rows, got %q", l)
 	}
+	var same nfeReport
+	for i := range 4 {
+		same.add(i, 50)
+	}
+	if l := same.lines(); l != nil {
+		t.Errorf("every point cost the same, got %q", l)
+	}
 	var e nfeReport
 	if l := e.lines(); l != nil {
 		t.Errorf("no points, got %q", l)
