@@ -38,11 +38,19 @@ type DigitsGuidanceOptions struct {
 	ClassifierSteps  int   // default 1000
 	ClassifierBatch  int   // default 128
 
+	// Classifier guidance: a noise-conditional classifier (trained on x_t
+	// at t ~ U(eps, 1) under VP) guides the network's unconditional score,
+	// s(x) + gamma grad log p_t(k | x), at each scale gamma, with the last
+	// sampler. NoisyClassifierSteps < 0 leaves it out.
+	NoisyClassifierHidden []int     // default 128, 128
+	NoisyClassifierSteps  int       // default 3000
+	Scales                []float64 // gamma, default 1, 2, 4
+
 	// Sampling.
 	Weights      []float64 // guidance weights w, default 0, 1, 2, 4
 	PerClass     int       // samples per digit and weight, default 20
 	Samplers     []string  // sampler specs (see samplerConfig), default "dpmpp-2m", "em"
-	SamplerSteps []int     // their step counts, default 25, 200
+	SamplerSteps []int     // their step counts, default 25, 100
 	Seed         uint64    // default 1
 }
 
@@ -77,6 +85,15 @@ func (o DigitsGuidanceOptions) withDefaults() DigitsGuidanceOptions {
 	if o.ClassifierBatch == 0 {
 		o.ClassifierBatch = 128
 	}
+	if len(o.NoisyClassifierHidden) == 0 {
+		o.NoisyClassifierHidden = []int{128, 128}
+	}
+	if o.NoisyClassifierSteps == 0 {
+		o.NoisyClassifierSteps = 3000
+	}
+	if len(o.Scales) == 0 {
+		o.Scales = []float64{1, 2, 4}
+	}
 	if len(o.Weights) == 0 {
 		o.Weights = []float64{0, 1, 2, 4}
 	}
@@ -86,7 +103,7 @@ func (o DigitsGuidanceOptions) withDefaults() DigitsGuidanceOptions {
 	if len(o.Samplers) == 0 {
 		o.Samplers = []string{"dpmpp-2m", "em"}
 		if len(o.SamplerSteps) == 0 {
-			o.SamplerSteps = []int{25, 200}
+			o.SamplerSteps = []int{25, 100}
 		}
 	}
 	if o.Seed == 0 {
@@ -100,6 +117,7 @@ func (o DigitsGuidanceOptions) withDefaults() DigitsGuidanceOptions {
 type DigitsGuidanceRun struct {
 	Sampler  string
 	Steps    int
+	Mode     string // "cfg" (weight W) or "classifier" (noise-conditional classifier, scale W)
 	W        float64
 	PerClass [10]float64 // share of digit k's samples the classifier calls k
 	Mean     float64     // mean of PerClass
@@ -115,6 +133,11 @@ type DigitsGuidanceResult struct {
 	TrainSeconds      float64
 	ClassifierSeconds float64
 	SampleSeconds     float64
+	// NoisyClassifierSeconds is the noise-conditional classifier's training
+	// time, NoisyHeldOut its accuracy on digits-test at t = eps (NaN
+	// without classifier guidance).
+	NoisyClassifierSeconds float64
+	NoisyHeldOut           float64
 	// HeldOut is the clean classifier's accuracy on digits-test (359 images
 	// never trained on), HeldOutPerClass its per-digit accuracy.
 	HeldOut         float64
@@ -125,10 +148,11 @@ type DigitsGuidanceResult struct {
 	Image image.Image
 }
 
-// Run returns the run of a sampler and weight (nil if none).
-func (r *DigitsGuidanceResult) Run(sampler string, w float64) *DigitsGuidanceRun {
+// Run returns the run of a sampler, mode ("cfg" or "classifier") and
+// weight or scale (nil if none).
+func (r *DigitsGuidanceResult) Run(sampler, mode string, w float64) *DigitsGuidanceRun {
 	for i := range r.Runs {
-		if r.Runs[i].Sampler == sampler && r.Runs[i].W == w {
+		if u := r.Runs[i]; u.Sampler == sampler && u.Mode == mode && u.W == w {
 			return &r.Runs[i]
 		}
 	}
@@ -143,13 +167,21 @@ func (r *DigitsGuidanceResult) String() string {
 	fmt.Fprintf(&b, "clean classifier %v, %d steps of %d: %.1f s; held-out accuracy on digits-test %.4f\n",
 		o.ClassifierHidden, o.ClassifierSteps, o.ClassifierBatch, r.ClassifierSeconds, r.HeldOut)
 	fmt.Fprintf(&b, "%d samples per digit, clipped to [-1, 1], classified: the share called the intended digit (%.1f s)\n", o.PerClass, r.SampleSeconds)
-	fmt.Fprintf(&b, "%-10s %4s %5s", "sampler", "w", "NFE")
+	if o.NoisyClassifierSteps > 0 {
+		fmt.Fprintf(&b, "noise-conditional classifier %v, %d steps of %d: %.1f s; held-out accuracy at t = %g %.4f\n",
+			o.NoisyClassifierHidden, o.NoisyClassifierSteps, o.ClassifierBatch, r.NoisyClassifierSeconds, trainEps, r.NoisyHeldOut)
+	}
+	fmt.Fprintf(&b, "%-10s %-10s %4s %5s", "sampler", "guidance", "w", "NFE")
 	for k := 0; k < 10; k++ {
 		fmt.Fprintf(&b, " %5d", k)
 	}
 	fmt.Fprintf(&b, " %6s\n", "mean")
 	for _, u := range r.Runs {
-		fmt.Fprintf(&b, "%-10s %4g %5.0f", u.Sampler, u.W, u.NFE)
+		mode := "CFG w"
+		if u.Mode == "classifier" {
+			mode = "cls gamma"
+		}
+		fmt.Fprintf(&b, "%-10s %-10s %4g %5.0f", u.Sampler, mode, u.W, u.NFE)
 		for _, a := range u.PerClass {
 			fmt.Fprintf(&b, " %5.2f", a)
 		}
@@ -174,7 +206,7 @@ func DigitsGuidance(opt DigitsGuidanceOptions) *DigitsGuidanceResult {
 	check(opt.LabelDropout > 0 && opt.LabelDropout < 1, "DigitsGuidance: LabelDropout %v must lie in (0, 1): guidance needs the unconditional score", opt.LabelDropout)
 	train, err := data.ByName("digits-train")
 	check(err == nil, "%v", err)
-	res := &DigitsGuidanceResult{Options: opt}
+	res := &DigitsGuidanceResult{Options: opt, NoisyHeldOut: math.NaN()}
 
 	// The conditional score network.
 	s := mustSDE("vp")
@@ -198,11 +230,11 @@ func DigitsGuidance(opt DigitsGuidanceOptions) *DigitsGuidanceResult {
 	check(err == nil, "%v", err)
 
 	// The clean classifier and its held-out accuracy.
-	cls, secs := trainDigitsClassifier(train.(data.LabeledSource), opt)
+	cls, secs := trainDigitsClassifier(train.(data.LabeledSource), nil, opt.ClassifierHidden, opt.ClassifierSteps, opt.ClassifierBatch, opt.Seed)
 	res.ClassifierSeconds = secs
 	test, err := data.DigitsSource{Scaling: data.DigitsSymmetric, Split: data.DigitsTest}.Table()
 	check(err == nil, "%v", err)
-	res.HeldOut, res.HeldOutPerClass = classAccuracy(cls, test.X, test.Labels)
+	res.HeldOut, res.HeldOutPerClass = classAccuracy(cls, 0, test.X, test.Labels)
 
 	// Guided samples of each digit at each weight.
 	t0 = time.Now()
@@ -210,14 +242,36 @@ func DigitsGuidance(opt DigitsGuidanceOptions) *DigitsGuidanceResult {
 		for _, w := range opt.Weights {
 			cfg := func(k int) (sde.Score, error) { return score.NewCFG(ln, k, w) }
 			u := guidedDigits(s, cfg, cls, spec, opt.SamplerSteps[si], opt)
-			u.W = w
+			u.Mode, u.W = "cfg", w
 			res.Runs = append(res.Runs, u)
 		}
 	}
 	res.SampleSeconds = time.Since(t0).Seconds()
+
+	// Classifier guidance of the unconditional score s(x) (the null label).
+	if opt.NoisyClassifierSteps > 0 {
+		noisy, secs := trainDigitsClassifier(train.(data.LabeledSource), s, opt.NoisyClassifierHidden, opt.NoisyClassifierSteps, opt.ClassifierBatch, opt.Seed)
+		res.NoisyClassifierSeconds = secs
+		res.NoisyHeldOut, _ = classAccuracy(noisy, trainEps, test.X, test.Labels)
+		grad := score.NewClassifierGrad(noisy, score.ClassifierMeta{Format: 1, Data: "digits-train"})
+		last := len(opt.Samplers) - 1
+		t0 = time.Now()
+		for _, gamma := range opt.Scales {
+			cg := func(k int) (sde.Score, error) { return score.NewClassifierGuided(ln, grad, k, gamma) }
+			u := guidedDigits(s, cg, cls, opt.Samplers[last], opt.SamplerSteps[last], opt)
+			u.Mode, u.W = "classifier", gamma
+			res.Runs = append(res.Runs, u)
+		}
+		res.SampleSeconds += time.Since(t0).Seconds()
+	}
 	res.Image = res.picture()
 	return res
 }
+
+// trainEps is the smallest time the noise-conditional classifier was
+// trained at (score.DefaultTrainEps): its held-out accuracy on clean images
+// is measured there.
+const trainEps = score.DefaultTrainEps
 
 // guidedDigits samples opt.PerClass images of each digit k with the score
 // guide(k) and the sampler, clips them to [-1, 1] and classifies them with
@@ -238,34 +292,40 @@ func guidedDigits(s sde.SDE, guide func(k int) (sde.Score, error), cls *model.Cl
 			labels = append(labels, k)
 		}
 	}
-	_, u.PerClass = classAccuracy(cls, u.X, labels)
+	_, u.PerClass = classAccuracy(cls, 0, u.X, labels)
 	for _, a := range u.PerClass {
 		u.Mean += a / 10
 	}
 	return u
 }
 
-// trainDigitsClassifier trains the clean classifier of opt on src and
-// returns it with the training time.
-func trainDigitsClassifier(src data.LabeledSource, opt DigitsGuidanceOptions) (*model.Classifier, float64) {
-	c, err := model.NewClassifier(model.ClassifierConfig{Dim: data.DigitsDim, Classes: 10, Hidden: opt.ClassifierHidden,
-		FourierScale: 1, Seed: opt.Seed})
+// trainDigitsClassifier trains a classifier of the given widths on src:
+// clean (x_0 at t = 0) when s is nil, else noise-conditional on x_t under
+// s. It returns the classifier (EMA-free weights) and the training time.
+func trainDigitsClassifier(src data.LabeledSource, s sde.SDE, hidden []int, steps, batch int, seed uint64) (*model.Classifier, float64) {
+	c, err := model.NewClassifier(model.ClassifierConfig{Dim: data.DigitsDim, Classes: 10, Hidden: hidden,
+		FourierScale: 1, Seed: seed})
 	check(err == nil, "%v", err)
-	ct, err := score.NewClassifierTrainer(score.ClassifierTrainConfig{Clean: true, Data: src, Model: c,
-		Steps: opt.ClassifierSteps, Batch: opt.ClassifierBatch, LR: score.DefaultClassifierLR, Seed: opt.Seed})
+	ct, err := score.NewClassifierTrainer(score.ClassifierTrainConfig{SDE: s, Clean: s == nil, Data: src, Model: c,
+		Steps: steps, Batch: batch, LR: score.DefaultClassifierLR, Seed: seed})
 	check(err == nil, "%v", err)
 	t0 := time.Now()
-	check(ct.Run(context.Background(), nil) == nil, "classifier training failed")
+	err = ct.Run(context.Background(), nil)
+	check(err == nil, "classifier training: %v", err)
 	return ct.Inference(), time.Since(t0).Seconds()
 }
 
-// classAccuracy classifies the rows of x (clean, t = 0) and returns the
-// overall accuracy against labels and the accuracy within each digit (NaN
-// for a digit with no rows).
-func classAccuracy(c *model.Classifier, x []float64, labels []int) (all float64, per [10]float64) {
+// classAccuracy classifies the rows of x at time t (0 for a clean
+// classifier) and returns the overall accuracy against labels and the
+// accuracy within each digit (NaN for a digit with no rows).
+func classAccuracy(c *model.Classifier, t float64, x []float64, labels []int) (all float64, per [10]float64) {
 	n := len(labels)
 	pred := make([]int, n)
-	c.Predict(pred, x, make([]float64, n))
+	ts := make([]float64, n)
+	for i := range ts {
+		ts[i] = t
+	}
+	c.Predict(pred, x, ts)
 	var hit, cnt [10]int
 	right := 0
 	for i, p := range pred {
@@ -288,24 +348,45 @@ func classAccuracy(c *model.Classifier, x []float64, labels []int) (all float64,
 // background (-1) so that neighbouring images stay apart.
 const digitPad = 170
 
-// picture draws a row of panels per sampler, a panel per weight.
+// picture draws a row of panels per sampler, a panel per weight, and a
+// last row for classifier guidance.
 func (r *DigitsGuidanceResult) picture() image.Image {
 	cols := min(r.Options.PerClass, 10)
+	panel := func(u *DigitsGuidanceRun) *plot.Plot {
+		title := fmt.Sprintf("%s, CFG w = %g: %.0f %%", u.Sampler, u.W, 100*u.Mean)
+		if u.Mode == "classifier" {
+			title = fmt.Sprintf("%s, classifier %g: %.0f %%", u.Sampler, u.W, 100*u.Mean)
+		}
+		p := viz.NewPanel(title, "", "")
+		img := digitRows(u.X, r.Options.PerClass, cols, 3)
+		b := img.Bounds()
+		p.Add(plotter.NewImage(img, 0, 0, float64(b.Dx()), float64(b.Dy())))
+		p.HideAxes()
+		return p
+	}
 	var grid [][]*plot.Plot
 	for _, spec := range r.Options.Samplers {
 		var line []*plot.Plot
 		for _, w := range r.Options.Weights {
-			u := r.Run(spec, w)
-			p := viz.NewPanel(fmt.Sprintf("%s, w = %g: %.0f %% right", spec, w, 100*u.Mean), "", "")
-			img := digitRows(u.X, r.Options.PerClass, cols, 3)
-			b := img.Bounds()
-			p.Add(plotter.NewImage(img, 0, 0, float64(b.Dx()), float64(b.Dy())))
-			p.HideAxes()
-			line = append(line, p)
+			line = append(line, panel(r.Run(spec, "cfg", w)))
 		}
 		grid = append(grid, line)
 	}
-	return viz.Render(grid, 260*len(r.Options.Weights), 290*len(r.Options.Samplers))
+	ncol := len(r.Options.Weights)
+	if r.Options.NoisyClassifierSteps > 0 {
+		ncol = max(ncol, len(r.Options.Scales))
+		line := make([]*plot.Plot, ncol)
+		for i, g := range r.Options.Scales {
+			line[i] = panel(r.Run(r.Options.Samplers[len(r.Options.Samplers)-1], "classifier", g))
+		}
+		grid = append(grid, line)
+	}
+	for i := range grid {
+		for len(grid[i]) < ncol {
+			grid[i] = append(grid[i], nil)
+		}
+	}
+	return viz.Render(grid, 260*ncol, 290*len(grid))
 }
 
 // digitRows draws 8 x 8 images in [-1, 1] (pixel -1 white, 1 black, the

@@ -35,12 +35,14 @@ func TestDigitRows(t *testing.T) {
 }
 
 // DigitsGuidance at a small budget (a 128 x 128 network for 1500 steps, a
-// 64 classifier for 400 steps, 10 samples per digit at w = 0 and 3 with 10
-// dpmpp-2m steps and 50 Euler-Maruyama steps; about 2 s): the plumbing and
-// the picture, and checks that fail when the pieces are wired wrongly.
-// The classifier's held-out accuracy must reach 0.85 (the run gives 0.95;
-// chance is 0.1, and a classifier fed the wrong split, scaling or labels
-// stays far below). Guidance at w = 3 must beat chance clearly, mean
+// 64 clean classifier for 400 steps and a 64 noise-conditional one for
+// 1000, 10 samples per digit at w = 0 and 3 with 10 dpmpp-2m steps and 50
+// Euler-Maruyama steps, classifier guidance at gamma = 4; about 3 s): the
+// plumbing and the picture, and checks that fail when the pieces are wired
+// wrongly. The classifiers' held-out accuracy must reach 0.85 (the run
+// gives 0.95 clean, 0.94 noise-conditional at t = eps; chance is 0.1, and a
+// classifier fed the wrong split, scaling, labels or time stays far
+// below). Classifier guidance at gamma = 4 must reach 0.5 (the run: 0.97). Guidance at w = 3 must beat chance clearly, mean
 // accuracy >= 0.6 (the runs give 0.85 and more): the samples of a
 // label-blind or mis-labelled network would be judged right about 10 % of
 // the time. And w = 3 must beat w = 0 by 0.15 with dpmpp-2m (the run: 0.50
@@ -51,21 +53,22 @@ func TestDigitsGuidance(t *testing.T) {
 		t.Skip("trains two networks; skipped with -short")
 	}
 	o := DigitsGuidanceOptions{Hidden: []int{128, 128}, Steps: 1500, ClassifierHidden: []int{64}, ClassifierSteps: 400,
-		Weights: []float64{0, 3}, PerClass: 10, Samplers: []string{"dpmpp-2m", "em"}, SamplerSteps: []int{10, 50}}
+		Weights: []float64{0, 3}, PerClass: 10, Samplers: []string{"dpmpp-2m", "em"}, SamplerSteps: []int{10, 50},
+		NoisyClassifierHidden: []int{64}, NoisyClassifierSteps: 1000, Scales: []float64{4}}
 	r := DigitsGuidance(o)
 	t.Logf("\n%v", r)
 	if r.HeldOut < 0.85 {
 		t.Errorf("held-out accuracy %.3f < 0.85", r.HeldOut)
 	}
-	if len(r.Runs) != 4 || r.Run("em", 3) == nil || r.Run("dpmpp-2m", 0) == nil {
+	if len(r.Runs) != 5 || r.Run("em", "classifier", 4) == nil || r.Run("em", "cfg", 3) == nil || r.Run("dpmpp-2m", "cfg", 0) == nil {
 		t.Fatalf("%d runs, want dpmpp-2m and em at w = 0 and 3", len(r.Runs))
 	}
 	for _, smp := range []string{"dpmpp-2m", "em"} {
-		if u := r.Run(smp, 3); u.Mean < 0.6 {
+		if u := r.Run(smp, "cfg", 3); u.Mean < 0.6 {
 			t.Errorf("%s w = 3: mean accuracy %.2f < 0.6", smp, u.Mean)
 		}
 	}
-	if a, b := r.Run("dpmpp-2m", 0).Mean, r.Run("dpmpp-2m", 3).Mean; b < a+0.15 {
+	if a, b := r.Run("dpmpp-2m", "cfg", 0).Mean, r.Run("dpmpp-2m", "cfg", 3).Mean; b < a+0.15 {
 		t.Errorf("dpmpp-2m: mean accuracy %.2f at w = 0, %.2f at w = 3: guidance should add at least 0.15", a, b)
 	}
 	for _, u := range r.Runs {
@@ -78,7 +81,13 @@ func TestDigitsGuidance(t *testing.T) {
 			}
 		}
 	}
-	checkImage(t, "digits guidance", r.Image, 520, 580)
+	if u := r.Run("em", "classifier", 4); u.Mean < 0.5 {
+		t.Errorf("classifier guidance at gamma = 4: mean accuracy %.2f < 0.5", u.Mean)
+	}
+	if r.NoisyHeldOut < 0.85 {
+		t.Errorf("noise-conditional classifier: held-out accuracy at t = eps %.3f < 0.85", r.NoisyHeldOut)
+	}
+	checkImage(t, "digits guidance", r.Image, 520, 870) // two CFG rows and the classifier row of 260 x 290 panels
 	if s := r.String(); !strings.Contains(s, "held-out accuracy") || !strings.Contains(s, "dpmpp-2m") {
 		t.Errorf("table:\n%s", s)
 	}
