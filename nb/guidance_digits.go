@@ -355,7 +355,7 @@ func (r *DigitsGuidanceResult) picture() image.Image {
 	panel := func(u *DigitsGuidanceRun) *plot.Plot {
 		title := fmt.Sprintf("%s, CFG w = %g: %.0f %%", u.Sampler, u.W, 100*u.Mean)
 		if u.Mode == "classifier" {
-			title = fmt.Sprintf("%s, classifier %g: %.0f %%", u.Sampler, u.W, 100*u.Mean)
+			title = fmt.Sprintf("%s, classifier gamma = %g: %.0f %%", u.Sampler, u.W, 100*u.Mean)
 		}
 		p := viz.NewPanel(title, "", "")
 		img := digitRows(u.X, r.Options.PerClass, cols, 3)
