@@ -198,7 +198,11 @@ func (r *DigitsGuidanceResult) String() string {
 // (score.NewCFG), clips them to the data range and reports the share the
 // classifier assigns to the intended digit. Digit k's samples use the rows
 // 0..PerClass-1 of seed Seed + k at every weight, so a column of the
-// picture is one starting point guided more and more.
+// picture is one starting point guided more and more. Unless
+// NoisyClassifierSteps < 0 it then trains a noise-conditional classifier
+// and samples with classifier guidance of the network's unconditional
+// score, s(x) + gamma grad log p_t(k | x) (score.NewClassifierGuided, Dhariwal
+// & Nichol 2021), judged by the same clean classifier.
 func DigitsGuidance(opt DigitsGuidanceOptions) *DigitsGuidanceResult {
 	opt = opt.withDefaults()
 	check(len(opt.Samplers) == len(opt.SamplerSteps), "DigitsGuidance: %d samplers but %d step counts", len(opt.Samplers), len(opt.SamplerSteps))
@@ -301,7 +305,7 @@ func guidedDigits(s sde.SDE, guide func(k int) (sde.Score, error), cls *model.Cl
 
 // trainDigitsClassifier trains a classifier of the given widths on src:
 // clean (x_0 at t = 0) when s is nil, else noise-conditional on x_t under
-// s. It returns the classifier (EMA-free weights) and the training time.
+// s (no EMA). It returns the classifier and the training time.
 func trainDigitsClassifier(src data.LabeledSource, s sde.SDE, hidden []int, steps, batch int, seed uint64) (*model.Classifier, float64) {
 	c, err := model.NewClassifier(model.ClassifierConfig{Dim: data.DigitsDim, Classes: 10, Hidden: hidden,
 		FourierScale: 1, Seed: seed})
