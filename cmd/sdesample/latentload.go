@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -21,7 +20,7 @@ func loadAutoencoder(flagName, path string) (*model.Autoencoder, string, error) 
 	}
 	ae, err := ck.Autoencoder()
 	if err != nil {
-		return nil, "", fmt.Errorf("-%s %s: %s", flagName, path, strings.TrimPrefix(err.Error(), "model: checkpoint: "))
+		return nil, "", usagef("-%s %s: %s", flagName, path, strings.TrimPrefix(err.Error(), "model: checkpoint: "))
 	}
 	if !(ae.ScaleFactor() > 0) {
 		return nil, "", fmt.Errorf("-%s %s: the autoencoder has no latent scale factor; train it with sdesample autoencoder", flagName, path)
@@ -67,10 +66,4 @@ func latentOf(ck *model.Checkpoint, path string) (*model.Autoencoder, string, er
 		return ae, c, nil
 	}
 	return nil, "", fmt.Errorf("-score %s: it is a latent model and needs its autoencoder %s (SHA-256 %.12s...), which is not at %s; put it back there", path, ref.Path, ref.SHA256, strings.Join(tried, " or "))
-}
-
-// statOK reports whether path names an existing file.
-func statOK(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }
