@@ -115,6 +115,14 @@
 // independent, so this is one vector-Jacobian product per sample, the
 // quantity a Hutchinson trace estimator needs.
 //
+// ForwardVJP (ForwardVJPer) gives f and v^T df/dx from one forward pass, and
+// ForwardTrace (ForwardTracer) gives f and tr(df/dx) = sum_j e_j^T (df/dx) e_j
+// from one forward and D backward passes: what a likelihood evaluation needs,
+// without the second forward that Forward then InputVJP pay. The input VJP
+// multiplies G_l by a transposed copy of W_l (an untransposed product packs
+// faster), rebuilt after the weights change (SyncParams, or MLP.Params,
+// whose slice the caller may write); training's Backward does not use it.
+//
 // # Adam, warm-up, clipping, EMA
 //
 // Adam (Kingma & Ba 2015, weight decay 0) in PyTorch's arrangement of the

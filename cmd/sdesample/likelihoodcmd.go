@@ -203,6 +203,7 @@ func runLikelihood(ctx context.Context, args []string, stdout, stderr io.Writer)
 					exact = prob.Mix.LogProb(x[k*d:(k+1)*d], *eps)
 				}
 				acc.add(p.LogP, bpd, exact, p.NFE, p.Accepted, p.Rejected)
+				acc.nfe.add(idx[k], p.NFE)
 			}
 		} else {
 			pts, err := likelihood.EvaluateBPD(ctx, cfg, *spec, *seed, x, idx, progress)
@@ -212,6 +213,7 @@ func runLikelihood(ctx context.Context, args []string, stdout, stderr io.Writer)
 			for k, p := range pts {
 				line = append(line, float64(idx[k]), p.LogP, p.BPD, float64(p.NFE), float64(p.Accepted), float64(p.Rejected), p.LogPStdErr, p.BPDStdErr)
 				acc.add(p.LogP, p.BPD, math.NaN(), p.NFE, p.Accepted, p.Rejected)
+				acc.nfe.add(idx[k], p.NFE)
 			}
 		}
 		if err := cw.WriteRows(line); err != nil {
@@ -258,6 +260,9 @@ func runLikelihood(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fmt.Fprintf(stdout, "  divergence    %s; solver %s rtol %g atol %g\n", probeText, *solver, *rtol, *atol)
 	fmt.Fprintf(stdout, "  evaluations   %.1f per point (min %d, max %d); steps accepted %.1f, rejected %.1f per point\n",
 		acc.stats.NFEMean, acc.stats.NFEMin, acc.stats.NFEMax, float64(acc.stats.Accepted)/float64(max(1, acc.stats.RowsCounted)), float64(acc.stats.Rejected)/float64(max(1, acc.stats.RowsCounted)))
+	for _, l := range acc.nfe.lines() {
+		fmt.Fprintln(stdout, l)
+	}
 	fmt.Fprintf(stdout, "wrote %s in %.2fs\n", *out, time.Since(start).Seconds())
 	if *plotPath != "" {
 		fig := viz.NewFigure(1, 2).SetSize(pw, ph)
@@ -312,6 +317,7 @@ type likelihoodAcc struct {
 	n                  int
 	lp, bpd, err, aerr welford
 	stats              RunStats
+	nfe                nfeReport
 }
 
 // seText prints a standard error, which one point does not have.
