@@ -74,6 +74,20 @@
 // and Net or InferenceNet of a classifier's checkpoint, or Classifier of a
 // score network's, is an error saying what the file holds.
 //
+// # Autoencoder
+//
+// Autoencoder (kind "mlp-autoencoder", AutoencoderConfig) is the first
+// stage of latent diffusion (package latent): an encoder on the MLP core
+// from D values to (mu, log sigma^2) of a K-dim Gaussian q(u | x), and a
+// decoder from K values back to D, each with a constant time input t = 0.
+// TrainLoss gives ||D(mu + sigma xi) - x||^2 + beta KL(q || N(0, I)) per
+// row, averaged, and its gradient (Rombach et al. 2022's KL-regularised
+// autoencoder, beta = KLWeight, default 1e-3). The latent scale factor
+// 1/std of the training latents lives in its config. Checkpoint.
+// Autoencoder rebuilds it; Net, InferenceNet and Classifier of its
+// checkpoint are errors that say what it holds, as is Autoencoder of any
+// other checkpoint.
+//
 // # Time embeddings
 //
 // With tau = TimeScale t (default 1 for Fourier and 1000 for sinusoidal,

@@ -425,6 +425,17 @@ type TrainMeta struct {
 	// left out of the JSON).
 	Classes      int     `json:"classes,omitempty"`
 	LabelDropout float64 `json:"label_dropout,omitempty"`
+	// Autoencoder names the first stage of a latent run (the network
+	// trained on its scaled latents; package latent), nil otherwise.
+	Autoencoder *AutoencoderRef `json:"autoencoder,omitempty"`
+}
+
+// AutoencoderRef identifies the autoencoder checkpoint a latent score
+// network needs to decode its samples: the path it was given as, and the
+// SHA-256 of the file (hex), which a loader checks before using it.
+type AutoencoderRef struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
 }
 
 // metaFormat is the TrainMeta format this build writes and reads.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sdekit/sdekit/data"
+	"github.com/sdekit/sdekit/latent"
 	"github.com/sdekit/sdekit/model"
 	"github.com/sdekit/sdekit/score"
 )
@@ -52,6 +53,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	resume := fs.String("resume", "", "continue the run saved in this checkpoint; unset flags take its values, set ones must agree")
 	recPath := fs.String("record", "", "write a JSON run record here")
 	conditional := fs.Bool("conditional", false, "train a class-conditional network on the data's labels (gmm8, digits, digits-train, a CSV 'label' column or NAME.labels.npy), with a null label for classifier-free guidance")
+	latentPath := fs.String("latent", "", "train in the latent space of this autoencoder checkpoint (sdesample autoencoder): each batch is encoded on the fly and scaled; the checkpoint records the autoencoder's path and SHA-256")
 	labelDropout := fs.Float64("label-dropout", 0.1, "with -conditional: probability of replacing a row's label by the null label (Ho & Salimans 2022), in [0, 1)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: sdesample train -sde vp|subvp|ve -data SOURCE|FILE [-conditional [-label-dropout 0.1]] [flags] -o model.ckpt")
@@ -128,7 +130,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	// Fail early on a missing output folder, or an output that is an input.
 	if err := checkPaths([]ioPath{{"o", *out}, {"record", *recPath}},
-		[]ioPath{{"data", *dataSpec}, {"resume", *resume}}); err != nil {
+		[]ioPath{{"data", *dataSpec}, {"resume", *resume}, {"latent", *latentPath}}); err != nil {
 		return err
 	}
 	if err := checkRecordPath(*recPath); err != nil {
@@ -150,6 +152,25 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		spec += trainDequantSuffix
 	default:
 		return usagef("-dequant %q: use none or uniform", *dequant)
+	}
+
+	var aeRef *score.AutoencoderRef
+	if *latentPath != "" {
+		switch {
+		case *dequant != "none":
+			return usagef("-latent with -dequant %s: the autoencoder encodes the data as given; leave -dequant none", *dequant)
+		case *conditional:
+			return usagef("-latent with -conditional: latent models are unconditional for now; leave one out")
+		}
+		ae, sum, err := loadAutoencoder("latent", *latentPath)
+		if err != nil {
+			return err
+		}
+		ls, err := latent.NewSource(ae, src)
+		if err != nil {
+			return usagef("-latent %s: %s", *latentPath, strings.TrimPrefix(err.Error(), "latent: "))
+		}
+		src, aeRef = ls, &score.AutoencoderRef{Path: *latentPath, SHA256: sum}
 	}
 
 	partial := strings.TrimSuffix(*out, extOf(*out)) + ".partial.ckpt"
@@ -186,7 +207,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("%s", inFlags(err))
 	}
 	cfg := score.TrainConfig{
-		SDE: s, Param: p, Data: src, DataSpec: spec, Loss: lc, Model: net, LabelDropout: dropout,
+		SDE: s, Param: p, Data: src, DataSpec: spec, Loss: lc, Model: net, LabelDropout: dropout, Autoencoder: aeRef,
 		Steps: *steps, Batch: *batch, LR: *lr, Warmup: *warmup, ClipNorm: *clip, EMA: *ema, Seed: *seed,
 	}
 	if *every > 0 {
@@ -246,6 +267,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *conditional {
 		fmt.Fprintf(stdout, "conditional on %d classes, label dropout %g\n", mc.Classes, dropout)
 	}
+	if aeRef != nil {
+		fmt.Fprintf(stdout, "in the %d-dim latent space of the autoencoder %s (SHA-256 %.12s...), batches encoded on the fly and scaled\n", src.Dim(), aeRef.Path, aeRef.SHA256)
+	}
 	fmt.Fprintf(stdout, "wrote %s; sample from it with: sdesample sample -sde %s -score %s -o samples.csv\n", *out, s.Name(), *out)
 	if *recPath != "" {
 		rec := newRecord("train", args, flagValues(fs), *seed, shard{0, 1, "flag"}, 1)
@@ -304,6 +328,9 @@ func trainFillFromCheckpoint(fs *flag.FlagSet, ck *model.Checkpoint) error {
 		vals["weighting"], vals["eps"] = lc.Weighting, g(lc.Eps)
 	} else {
 		vals["levels"] = strconv.Itoa(lc.Levels)
+	}
+	if meta.Autoencoder != nil {
+		vals["latent"] = meta.Autoencoder.Path
 	}
 	vals["data"], vals["dequant"] = meta.Data, "none"
 	if d, ok := strings.CutSuffix(meta.Data, trainDequantSuffix); ok {
