@@ -45,6 +45,50 @@
 // (MLP.Params). Initial weights and biases are U(-1/sqrt(in_l),
 // 1/sqrt(in_l)) (PyTorch's nn.Linear default), drawn from Config.Seed.
 //
+// # Conditional networks
+//
+// With Config.Classes = C > 0 the MLP is conditional (Conditional,
+// ConditionalTrainable): a learned label embedding Y of C+1 rows of width
+// out_1 (the last row for NullLabel = -1, the "no class" of classifier-free
+// guidance, Ho & Salimans 2022) is added to the first pre-activation,
+//
+//	z_1 = h_0 W_1 + b_1 + Y[y]
+//
+// which is the same as joining a one-hot of y (C+1 values) to h_0. Y
+// follows the layers in Params, drawn U(-1/sqrt(in_1), 1/sqrt(in_1)) after
+// them, so a conditional network has the layer weights of the unconditional
+// one of its seed; its gradient is dY_y = sum of the rows of dZ_1 with label
+// y. Forward and InputVJP compute the NullLabel output. Classes = 0 is left
+// out of the JSON config: unconditional checkpoints are unchanged.
+//
+// # Classifier
+//
+// Classifier (kind "mlp-classifier", ClassifierConfig) is the same core with
+// C outputs, the logits l(x, t), and p_t(c | x) = softmax(l)_c (Dhariwal &
+// Nichol 2021's noise-conditional classifier; t = 0 for a clean one).
+// CrossEntropy gives -(1/n) sum log softmax(l_i)_{y_i} and its gradient
+// (softmax(l_i) - e_{y_i})/n for Backward; LogProbGradTo is the guidance
+// term grad_x log p_t(c | x), the backward pass of e_c - softmax(l) to the
+// input; Features is the last hidden layer's activations (for a Frechet
+// distance). A checkpoint holds a classifier like a network
+// (NewCheckpoint takes any Saveable); Checkpoint.Classifier rebuilds it,
+// and Net or InferenceNet of a classifier's checkpoint, or Classifier of a
+// score network's, is an error saying what the file holds.
+//
+// # Autoencoder
+//
+// Autoencoder (kind "mlp-autoencoder", AutoencoderConfig) is the first
+// stage of latent diffusion (package latent): an encoder on the MLP core
+// from D values to (mu, log sigma^2) of a K-dim Gaussian q(u | x), and a
+// decoder from K values back to D, each with a constant time input t = 0.
+// TrainLoss gives ||D(mu + sigma xi) - x||^2 + beta KL(q || N(0, I)) per
+// row, averaged, and its gradient (Rombach et al. 2022's KL-regularised
+// autoencoder, beta = KLWeight, default 1e-3). The latent scale factor
+// 1/std of the training latents lives in its config. Checkpoint.
+// Autoencoder rebuilds it; Net, InferenceNet and Classifier of its
+// checkpoint are errors that say what it holds, as is Autoencoder of any
+// other checkpoint.
+//
 // # Time embeddings
 //
 // With tau = TimeScale t (default 1 for Fourier and 1000 for sinusoidal,
@@ -85,6 +129,14 @@
 // the first D columns (the rows of W_1 that multiply x). Rows are
 // independent, so this is one vector-Jacobian product per sample, the
 // quantity a Hutchinson trace estimator needs.
+//
+// ForwardVJP (ForwardVJPer) gives f and v^T df/dx from one forward pass, and
+// ForwardTrace (ForwardTracer) gives f and tr(df/dx) = sum_j e_j^T (df/dx) e_j
+// from one forward and D backward passes: what a likelihood evaluation needs,
+// without the second forward that Forward then InputVJP pay. The input VJP
+// multiplies G_l by a transposed copy of W_l (an untransposed product packs
+// faster), rebuilt after the weights change (SyncParams, or MLP.Params,
+// whose slice the caller may write); training's Backward does not use it.
 //
 // # Adam, warm-up, clipping, EMA
 //
@@ -242,6 +294,11 @@
 //     NeurIPS 2020, arXiv:2006.11239 (sinusoidal step embedding).
 //   - A. Vaswani et al., Attention is all you need, NeurIPS 2017,
 //     arXiv:1706.03762 (sinusoidal positional encoding).
+//   - J. Ho, T. Salimans, Classifier-free diffusion guidance, NeurIPS 2021
+//     workshop, arXiv:2207.12598 (null label, label dropout).
+//   - P. Dhariwal, A. Nichol, Diffusion models beat GANs on image
+//     synthesis, NeurIPS 2021, arXiv:2105.05233 (noise-conditional
+//     classifier guidance).
 //   - D. P. Kingma, J. Ba, Adam: a method for stochastic optimization, ICLR
 //     2015, arXiv:1412.6980.
 //   - M. Tancik et al., Fourier features let networks learn high frequency

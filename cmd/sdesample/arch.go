@@ -83,6 +83,9 @@ func (a *archFlags) build(fs *flag.FlagSet, mc model.Config, src data.Source, da
 	if flagChanged(fs, "hidden") {
 		return nil, usagef("-hidden sizes the MLP; the U-Net's size is -channels, -mult and -num-res")
 	}
+	if mc.Classes > 0 {
+		return nil, usagef("-conditional: the U-Net has no class input yet; train a conditional MLP (leave out -arch unet)")
+	}
 	c, h, w, err := a.shape(src, dataSpec)
 	if err != nil {
 		return nil, err
