@@ -91,6 +91,13 @@ func (u *UNet) InputVJP(dst, v, x, t []float64) {
 	u.core.inputVJPChunks(dst, v, x, t, n)
 }
 
+// ForwardVJP implements ForwardVJPer: Forward and InputVJP from one
+// forward pass, unetChunk images at a time.
+func (u *UNet) ForwardVJP(out, vjp, v, x, t []float64) {
+	n := checkBatch("ForwardVJP", u.Dim(), t, "ojvx", out, vjp, v, x)
+	u.core.forwardVJPChunks(out, vjp, v, x, t, n)
+}
+
 // Backward implements Trainable.
 func (u *UNet) Backward(dOut []float64) {
 	if !u.core.ready {
@@ -175,6 +182,13 @@ func (u *UNet32) InputVJP(dst, v, x, t []float64) {
 	u.core.inputVJPChunks(dst, v, x, t, n)
 }
 
+// ForwardVJP implements ForwardVJPer: Forward and InputVJP from one
+// forward pass, unetChunk images at a time.
+func (u *UNet32) ForwardVJP(out, vjp, v, x, t []float64) {
+	n := checkBatch("ForwardVJP", u.Dim(), t, "ojvx", out, vjp, v, x)
+	u.core.forwardVJPChunks(out, vjp, v, x, t, n)
+}
+
 // Backward implements Trainable: the batch's gradient is computed in
 // float32 and added to the float64 Grads.
 func (u *UNet32) Backward(dOut []float64) {
@@ -226,6 +240,8 @@ func (u *UNet32) Clone() Net {
 }
 
 var (
-	_ Trainable = (*UNet)(nil)
-	_ Trainable = (*UNet32)(nil)
+	_ Trainable    = (*UNet)(nil)
+	_ Trainable    = (*UNet32)(nil)
+	_ ForwardVJPer = (*UNet)(nil)
+	_ ForwardVJPer = (*UNet32)(nil)
 )

@@ -335,6 +335,18 @@ func (c *unetCore[T, K]) inputVJPChunks(dst, v, x, t []float64, n int) {
 	c.ready = false
 }
 
+// forwardVJPChunks is ForwardVJP: the n rows in chunks of unetChunk.
+func (c *unetCore[T, K]) forwardVJPChunks(out, vjp, v, x, t []float64, n int) {
+	d := c.cfg.Dim()
+	for i0 := 0; i0 < n; i0 += unetChunk {
+		i1 := min(n, i0+unetChunk)
+		c.forward(x[i0*d:i1*d], t[i0:i1], i1-i0, false)
+		c.outputTo(out[i0*d : i1*d])
+		c.backprop(v[i0*d:i1*d], nil, vjp[i0*d:i1*d])
+	}
+	c.ready = false
+}
+
 // outputTo writes the output image of the last forward to dst (CHW rows).
 func (c *unetCore[T, K]) outputTo(dst []float64) {
 	Y := &c.t[c.g.out]

@@ -533,7 +533,8 @@ func TestUNetDirectConv(t *testing.T) {
 
 // TestUNetRowsIndependent checks that Forward and InputVJP of a row do not
 // depend on the batch it is in: a batch of 40 rows (two chunks of
-// unetChunk) against the rows one at a time, bit for bit.
+// unetChunk) against the rows one at a time, bit for bit; and that
+// ForwardVJP gives what they give.
 func TestUNetRowsIndependent(t *testing.T) {
 	for _, prec := range []string{Float64, Float32} {
 		net, err := NewUNet(tinyUNet(prec))
@@ -550,6 +551,14 @@ func TestUNetRowsIndependent(t *testing.T) {
 		out, vjp := make([]float64, n*d), make([]float64, n*d)
 		net.Forward(out, x, ts)
 		net.InputVJP(vjp, v, x, ts)
+		// ForwardVJP gives both, the same bits.
+		fo, fv := make([]float64, n*d), make([]float64, n*d)
+		net.(ForwardVJPer).ForwardVJP(fo, fv, v, x, ts)
+		for i := range fo {
+			if math.Float64bits(fo[i]) != math.Float64bits(out[i]) || math.Float64bits(fv[i]) != math.Float64bits(vjp[i]) {
+				t.Fatalf("%s ForwardVJP[%d]: %v, %v; Forward and InputVJP %v, %v", prec, i, fo[i], fv[i], out[i], vjp[i])
+			}
+		}
 		o1, v1 := make([]float64, d), make([]float64, d)
 		for i := 0; i < n; i++ {
 			net.Forward(o1, x[i*d:(i+1)*d], ts[i:i+1])
