@@ -261,8 +261,9 @@
 // (SetWorkers) split tiles, and GroupNorm's images, without changing them.
 // GroupNorm's sums run over blocks of 16 pixels in the network's precision,
 // then in float64; its float32 loops have AVX2 kernels with the Go loops'
-// bits. Forward and InputVJP run
-// 32 images at a time (rows are independent there) to bound the workspace.
+// bits. Forward, InputVJP and ForwardVJP (both from one forward pass)
+// run 32 images at a time (rows are independent there) to bound the
+// workspace.
 // A training step of the default network (batch 64, one thread, float32)
 // took 3-8 % less CPU time than PyTorch 1.13's on the development machine
 // (docs/bench.md, "U-Net", with the command).
