@@ -67,6 +67,8 @@ func TestTrainUNetBadInput(t *testing.T) {
 		{[]string{"-arch", "unet", "-image", "1x8x8", "-dropout", "1"}, "-dropout 1"},
 		{[]string{"-arch", "unet", "-image", "1x8x8", "-hidden", "64"}, "-hidden sizes the MLP"},
 		{[]string{"-channels", "16"}, "-channels sizes the U-Net; add -arch unet"},
+		{[]string{"-arch", "unet", "-image", "1x8x8", "-conditional"}, "-conditional: the U-Net has no class input yet"},
+		{[]string{"-arch", "unet", "-image", "1x8x8", "-workers", "-1"}, "-workers -1"},
 		{[]string{"-arch", "cnn"}, "-arch \"cnn\": use mlp or unet"},
 	} {
 		code, _, errs := cli(t, context.Background(), append(append([]string(nil), base...), c.args...)...)
