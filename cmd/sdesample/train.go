@@ -55,9 +55,10 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	conditional := fs.Bool("conditional", false, "train a class-conditional network on the data's labels (gmm8, digits, digits-train, a CSV 'label' column or NAME.labels.npy), with a null label for classifier-free guidance")
 	latentPath := fs.String("latent", "", "train in the latent space of this autoencoder checkpoint (sdesample autoencoder): each batch is encoded on the fly and scaled; the checkpoint records the autoencoder's path and SHA-256")
 	labelDropout := fs.Float64("label-dropout", 0.1, "with -conditional: probability of replacing a row's label by the null label (Ho & Salimans 2022), in [0, 1)")
+	arch := addArchFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: sdesample train -sde vp|subvp|ve -data SOURCE|FILE [-conditional [-label-dropout 0.1]] [flags] -o model.ckpt")
-		fmt.Fprintln(fs.Output(), "Trains an MLP score network; step k's batch comes from stream (seed, k), so -resume continues bit for bit.")
+		fmt.Fprintln(fs.Output(), "usage: sdesample train -sde vp|subvp|ve -data SOURCE|FILE [-conditional [-label-dropout 0.1]] [-arch unet -image CxHxW] [flags] -o model.ckpt")
+		fmt.Fprintln(fs.Output(), "Trains a score network (an MLP, or a U-Net with -arch unet); step k's batch comes from stream (seed, k), so -resume continues bit for bit.")
 		fs.PrintDefaults()
 	}
 	if err := parse(fs, args); err != nil {
@@ -194,7 +195,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		}
 	}
-	if resumed != nil {
+	if resumed != nil && resumed.Kind == model.KindMLP {
 		// No flag sets the time scale: keep the checkpoint's.
 		rc, err := model.ParseConfig(resumed.Config)
 		if err != nil {
@@ -202,9 +203,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		mc.TimeScale = rc.TimeScale
 	}
-	net, err := model.NewTrainable(mc)
+	net, err := arch.newNet(fs, mc, src, *dataSpec, resumed)
 	if err != nil {
-		return usagef("%s", inFlags(err))
+		return err
 	}
 	cfg := score.TrainConfig{
 		SDE: s, Param: p, Data: src, DataSpec: spec, Loss: lc, Model: net, LabelDropout: dropout, Autoencoder: aeRef,
@@ -261,8 +262,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	done := tr.Step() - first
 	rate := float64(done) / runTime.Seconds()
-	fmt.Fprintf(stdout, "trained steps %d..%d on %s (sde %s, param %s, loss %s, hidden %s, %s, batch %d, lr %g, ema %g, seed %d): %.1fs, %.1f steps/s; last batch loss %.5g (running mean %.5g)\n",
-		first+1, tr.Step(), spec, s.Name(), tr.Config().Param, tr.Loss().Config().Kind, *hidden, *precision, *batch, *lr, *ema, *seed,
+	fmt.Fprintf(stdout, "trained steps %d..%d on %s (sde %s, param %s, loss %s, %s, %s, batch %d, lr %g, ema %g, seed %d): %.1fs, %.1f steps/s; last batch loss %.5g (running mean %.5g)\n",
+		first+1, tr.Step(), spec, s.Name(), tr.Config().Param, tr.Loss().Config().Kind, arch.archSummary(*hidden), *precision, *batch, *lr, *ema, *seed,
 		runTime.Seconds(), rate, last.Loss, lossEMA)
 	if *conditional {
 		fmt.Fprintf(stdout, "conditional on %d classes, label dropout %g\n", mc.Classes, dropout)
@@ -336,8 +337,14 @@ func trainFillFromCheckpoint(fs *flag.FlagSet, ck *model.Checkpoint) error {
 	if d, ok := strings.CutSuffix(meta.Data, trainDequantSuffix); ok {
 		vals["data"], vals["dequant"] = d, "uniform"
 	}
+	if ck.Kind == model.KindUNet {
+		if err := fillUNetFlags(ck.Config, vals); err != nil {
+			return err
+		}
+		return setUnsetFlags(fs, vals)
+	}
 	if ck.Kind != model.KindMLP {
-		return fmt.Errorf("the checkpoint's network is of kind %q; sdesample train trains MLPs only (resume it with score.ResumeTrainer in Go)", ck.Kind)
+		return fmt.Errorf("the checkpoint's network is of kind %q; sdesample train trains MLPs and U-Nets only (resume it with score.ResumeTrainer in Go)", ck.Kind)
 	}
 	mc, err := model.ParseConfig(ck.Config)
 	if err != nil {
@@ -356,14 +363,7 @@ func trainFillFromCheckpoint(fs *flag.FlagSet, ck *model.Checkpoint) error {
 	if mc.Embedding == model.EmbeddingFourier {
 		vals["fourier-scale"] = g(mc.FourierScale)
 	}
-	for name, v := range vals {
-		if !trainFlagSet(fs, name) {
-			if err := fs.Set(name, v); err != nil {
-				return fmt.Errorf("recorded %s %q: %v", name, v, err)
-			}
-		}
-	}
-	return nil
+	return setUnsetFlags(fs, vals)
 }
 
 // parseWidths reads "128,128" (empty: no hidden layer).
