@@ -135,8 +135,25 @@ func parseCell(cell string) (float64, error) {
 
 // WriteCSV writes t as CSV: a header row x0,x1,...,x{D-1}, then one row per
 // line with every value printed as strconv.FormatFloat(v, 'g', 17, 64)
-// (%.17g), which reads back bit for bit.
+// (%.17g), which reads back bit for bit. A table with Labels gets a last
+// column "label" (ReadCSV reads it back as the labels).
 func WriteCSV(w io.Writer, t *Table) error {
+	if t.Labels != nil {
+		names := make([]string, t.D+1)
+		for j := range t.D {
+			names[j] = "x" + strconv.Itoa(j)
+		}
+		names[t.D] = LabelColumn
+		x := make([]float64, 0, t.N*(t.D+1))
+		for i := range t.N {
+			x = append(append(x, t.X[i*t.D:(i+1)*t.D]...), float64(t.Labels[i]))
+		}
+		cw := NewCSVWriterNames(w, names)
+		if err := cw.WriteRows(x); err != nil {
+			return err
+		}
+		return cw.Flush()
+	}
 	cw := NewCSVWriter(w, t.D)
 	if err := cw.WriteRows(t.X[:t.N*t.D]); err != nil {
 		return err

@@ -39,6 +39,13 @@ func TestCSVLabelColumn(t *testing.T) {
 			t.Errorf("%q: got %v, want one line with %q", c.text, err, c.msg)
 		}
 	}
+	// Save writes the labels back as a last "label" column.
+	if err := Save(path, want); err != nil {
+		t.Fatal(err)
+	}
+	if back, err := Load(path); err != nil || !cmp.Equal(back.Labels, want.Labels) || !cmp.Equal(back.X, want.X) {
+		t.Errorf("labels round trip: %+v %v", back, err)
+	}
 	// Without a header (or without a label column) nothing changes.
 	os.WriteFile(path, []byte("1,2\n3,4\n"), 0o644)
 	if tab, err := Load(path); err != nil || tab.Labels != nil || tab.D != 2 {

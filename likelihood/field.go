@@ -98,11 +98,16 @@ func (f *field) F(dst, t, y []float64, rows []int) {
 	}
 	hutch := p.probe != probeExact
 	var v0 []float64
-	if hutch && p.fused != nil {
+	fusedTrace := !hutch && p.fusedT != nil
+	switch {
+	case hutch && p.fused != nil:
 		// one pass gives the score and the first probe's product
 		v0 = f.probe(0, rows, sc.v)
 		p.fused.ScoreVJPTo(sc.s, sc.jv, v0, sc.x, t)
-	} else {
+	case fusedTrace:
+		// one pass gives the score and the exact trace
+		p.fusedT.ScoreTraceTo(sc.s, sc.tr, sc.x, t)
+	default:
 		p.cfg.Score.ScoreTo(sc.s, sc.x, t)
 	}
 	dd := float64(d)
@@ -129,8 +134,10 @@ func (f *field) F(dst, t, y []float64, rows []int) {
 				dst[i*w+d+q] = sc.ad[i] - sc.h[i]*sc.tr[i]
 			}
 		}
-	case p.tracer != nil:
-		p.tracer.TraceJacobianTo(sc.tr, sc.x, t)
+	case fusedTrace || p.tracer != nil:
+		if !fusedTrace {
+			p.tracer.TraceJacobianTo(sc.tr, sc.x, t)
+		}
 		for i := 0; i < m; i++ {
 			dst[i*w+d] = sc.ad[i] - sc.h[i]*sc.tr[i]
 		}

@@ -103,6 +103,9 @@ func (ck *Checkpoint) build(params []float64) (Trainable, error) {
 	if ck.Kind == KindClassifier {
 		return nil, errors.New("model: checkpoint: it holds a classifier (kind " + KindClassifier + "), not a score network; give it where a classifier is expected (sdesample sample -classifier, classify -model)")
 	}
+	if ck.Kind == KindAutoencoder {
+		return nil, errors.New(autoencoderNotScore)
+	}
 	net, err := Build(ck.Kind, ck.Config, params, ck.Buffers)
 	if err != nil {
 		return nil, fmt.Errorf("model: checkpoint: %w", trimModel(err))
@@ -134,6 +137,9 @@ func (ck *Checkpoint) Classifier() (*Classifier, error) {
 	if err := ck.validate(); err != nil {
 		return nil, fmt.Errorf("model: checkpoint: %w", err)
 	}
+	if ck.Kind == KindAutoencoder {
+		return nil, errors.New("model: checkpoint: it holds an autoencoder (kind " + KindAutoencoder + "), not a classifier; train one with sdesample train-classifier (model.NewClassifier)")
+	}
 	if ck.Kind != KindClassifier {
 		return nil, fmt.Errorf("model: checkpoint: it holds a score network (kind %s), not a classifier; train one with sdesample train-classifier (model.NewClassifier)", ck.Kind)
 	}
@@ -146,6 +152,35 @@ func (ck *Checkpoint) Classifier() (*Classifier, error) {
 		return nil, fmt.Errorf("model: checkpoint: %w", trimModel(err))
 	}
 	return c, nil
+}
+
+// autoencoderNotScore is the error of Net and InferenceNet on an
+// autoencoder's checkpoint.
+const autoencoderNotScore = "model: checkpoint: it holds an autoencoder (kind " + KindAutoencoder + "), not a score network; give it to sdesample train -latent (Checkpoint.Autoencoder)"
+
+// Autoencoder rebuilds the autoencoder a checkpoint of kind
+// KindAutoencoder holds (with the EMA weights when it has them). Any other
+// checkpoint is an error that says what it holds.
+func (ck *Checkpoint) Autoencoder() (*Autoencoder, error) {
+	if err := ck.validate(); err != nil {
+		return nil, fmt.Errorf("model: checkpoint: %w", err)
+	}
+	switch ck.Kind {
+	case KindAutoencoder:
+	case KindClassifier:
+		return nil, errors.New("model: checkpoint: it holds a classifier (kind " + KindClassifier + "), not an autoencoder; train one with sdesample autoencoder (model.NewAutoencoder)")
+	default:
+		return nil, fmt.Errorf("model: checkpoint: it holds a score network (kind %s), not an autoencoder; train one with sdesample autoencoder (model.NewAutoencoder)", ck.Kind)
+	}
+	params := ck.Params
+	if ck.EMA != nil {
+		params = ck.EMA.Shadow
+	}
+	a, err := BuildAutoencoder(ck.Config, params, ck.Buffers)
+	if err != nil {
+		return nil, fmt.Errorf("model: checkpoint: %w", trimModel(err))
+	}
+	return a, nil
 }
 
 // InferenceNet returns the network to sample with: EMA weights when the
@@ -189,6 +224,12 @@ func (ck *Checkpoint) check() error {
 	}
 	if ck.Kind == KindClassifier {
 		if _, err := BuildClassifier(ck.Config, ck.Params, ck.Buffers); err != nil {
+			return trimModel(err)
+		}
+		return nil
+	}
+	if ck.Kind == KindAutoencoder {
+		if _, err := BuildAutoencoder(ck.Config, ck.Params, ck.Buffers); err != nil {
 			return trimModel(err)
 		}
 		return nil

@@ -201,6 +201,28 @@ func (m *MLP) InputVJPLabels(dst, v, x, t []float64, labels []int) {
 	m.core.backprop(v, nil, 0, dst)
 }
 
+// ForwardVJP implements ForwardVJPer: Forward and InputVJP from one
+// forward pass.
+func (m *MLP) ForwardVJP(out, vjp, v, x, t []float64) {
+	n := checkBatch("ForwardVJP", m.core.cfg.Dim, t, "ojvx", out, vjp, v, x)
+	m.core.forward(x, t, n, nil)
+	m.core.ws.ready = false
+	copy(out, m.core.output())
+	m.core.backprop(v, nil, 0, vjp)
+}
+
+// ForwardTrace implements ForwardTracer.
+func (m *MLP) ForwardTrace(out, tr, x, t []float64) {
+	n := checkBatch("ForwardTrace", m.core.cfg.Dim, t, "ox", out, x)
+	if len(tr) != n {
+		panic(fmt.Sprintf("model: ForwardTrace: len(tr) = %d, want len(t) = %d", len(tr), n))
+	}
+	m.core.forward(x, t, n, nil)
+	m.core.ws.ready = false
+	copy(out, m.core.output())
+	m.core.traceInto(tr)
+}
+
 // Backward implements Trainable.
 func (m *MLP) Backward(dOut []float64) {
 	if !m.core.ws.ready {
@@ -218,11 +240,17 @@ func (m *MLP) SetWorkers(n int) { setWorkers(&m.core.par, n, m) }
 // Workers implements Trainable.
 func (m *MLP) Workers() int { return m.core.par.count() }
 
-// Params implements Trainable; for MLP it is the weights themselves.
-func (m *MLP) Params() []float64 { return m.core.params }
+// Params implements Trainable; for MLP it is the weights themselves. The
+// caller may write to them, so the transposed weights of the input VJP are
+// rebuilt on its next call (SyncParams does the same).
+func (m *MLP) Params() []float64 {
+	m.core.wTOK = false
+	return m.core.params
+}
 
-// SyncParams implements Trainable (nothing to do in float64).
-func (m *MLP) SyncParams() {}
+// SyncParams implements Trainable: in float64 it only marks the transposed
+// weights of the input VJP for rebuilding.
+func (m *MLP) SyncParams() { m.core.wTOK = false }
 
 // Grads implements Trainable.
 func (m *MLP) Grads() []float64 { return m.grads }
@@ -333,6 +361,37 @@ func (m *MLP32) InputVJPLabels(dst, v, x, t []float64, labels []int) {
 	checkLabels("InputVJP", labels, n, m.core.cfg.Classes)
 	m.core.forward(x, t, n, labels)
 	m.core.ws.ready = false
+	m.inputVJP(dst, v, n)
+}
+
+// ForwardVJP implements ForwardVJPer: Forward and InputVJP from one
+// forward pass.
+func (m *MLP32) ForwardVJP(out, vjp, v, x, t []float64) {
+	n := checkBatch("ForwardVJP", m.core.cfg.Dim, t, "ojvx", out, vjp, v, x)
+	m.core.forward(x, t, n, nil)
+	m.core.ws.ready = false
+	for i, e := range m.core.output() {
+		out[i] = float64(e)
+	}
+	m.inputVJP(vjp, v, n)
+}
+
+// ForwardTrace implements ForwardTracer.
+func (m *MLP32) ForwardTrace(out, tr, x, t []float64) {
+	n := checkBatch("ForwardTrace", m.core.cfg.Dim, t, "ox", out, x)
+	if len(tr) != n {
+		panic(fmt.Sprintf("model: ForwardTrace: len(tr) = %d, want len(t) = %d", len(tr), n))
+	}
+	m.core.forward(x, t, n, nil)
+	m.core.ws.ready = false
+	for i, e := range m.core.output() {
+		out[i] = float64(e)
+	}
+	m.core.traceInto(tr)
+}
+
+// inputVJP back-propagates v through the last forward into dst.
+func (m *MLP32) inputVJP(dst, v []float64, n int) {
 	m.reserveIO(n)
 	v32, dx := m.io32[:len(v)], m.dx32[:len(dst)]
 	for i, e := range v {
@@ -406,4 +465,8 @@ func (m *MLP32) Clone() Net {
 var (
 	_ ConditionalTrainable = (*MLP)(nil)
 	_ ConditionalTrainable = (*MLP32)(nil)
+	_ ForwardVJPer         = (*MLP)(nil)
+	_ ForwardVJPer         = (*MLP32)(nil)
+	_ ForwardTracer        = (*MLP)(nil)
+	_ ForwardTracer        = (*MLP32)(nil)
 )

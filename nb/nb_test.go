@@ -7,6 +7,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/sdekit/sdekit/data"
 )
 
 // checkImage fails unless img is w x h pixels and survives a PNG round trip.
@@ -307,4 +309,37 @@ func TestGaussianGuidance(t *testing.T) {
 		}
 	}
 	checkImage(t, "gaussian guidance", r.Image, 700, 450)
+}
+
+// TestLatent runs the latent notebook's helper on a small budget: the
+// picture has its four rows of 16 digits, the samples are finite, and the
+// held-out reconstruction error is below half the error of the best
+// constant reconstruction (each pixel's held-out mean, i.e. the pixels'
+// variance), which an autoencoder that learned nothing would not beat.
+func TestLatent(t *testing.T) {
+	res := Latent(8, 300, 200, 32, 1)
+	checkImage(t, "latent", res.Image, 16*9*8, 4*9*8)
+	for i, v := range res.Samples {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			t.Fatalf("decoded sample value %d is %v", i, v)
+		}
+	}
+	test, _ := data.ByName("digits-test")
+	tab, _ := test.(data.DigitsSource).Table()
+	var variance float64
+	for j := 0; j < 64; j++ {
+		var m, m2 float64
+		for i := 0; i < tab.N; i++ {
+			v := tab.X[i*64+j]
+			m += v
+			m2 += v * v
+		}
+		m /= float64(tab.N)
+		variance += m2/float64(tab.N) - m*m
+	}
+	variance /= 64
+	if res.RecTest > variance/2 {
+		t.Errorf("held-out reconstruction error %.3f per pixel, want below half the pixel variance %.3f", res.RecTest, variance)
+	}
+	t.Logf("%v\npixel variance %.3f", res, variance)
 }

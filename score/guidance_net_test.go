@@ -13,30 +13,6 @@ import (
 	"github.com/sdekit/sdekit/sde"
 )
 
-// cfgScore is classifier-free guidance written out for these measurements
-// (the package's combinator is another file's job): the score of every row
-// is (1 + w) s(x | class) - w s(x) (Ho & Salimans 2022, eq. 6 in score
-// form), which targets p_t(x | c)^(1+w) p_t(x)^(-w).
-type cfgScore struct {
-	n     Labeled
-	w     float64
-	class int
-}
-
-func (g cfgScore) Dim() int { return g.n.Dim() }
-
-func (g cfgScore) ScoreTo(dst, x, t []float64) {
-	cond, labels := make([]float64, len(dst)), make([]int, len(t))
-	for i := range labels {
-		labels[i] = g.class
-	}
-	g.n.LabelScoreTo(cond, x, t, labels)
-	g.n.ScoreTo(dst, x, t)
-	for i := range dst {
-		dst[i] = (1+g.w)*cond[i] - g.w*dst[i]
-	}
-}
-
 // guidedSamples draws n samples of class k at guidance w with
 // Euler-Maruyama (steps steps, rows seeded by seed).
 func guidedSamples(t *testing.T, s sde.SDE, n Labeled, w float64, k, rows, steps int, seed uint64) []float64 {
@@ -46,7 +22,11 @@ func guidedSamples(t *testing.T, s sde.SDE, n Labeled, w float64, k, rows, steps
 	for i := range idx {
 		idx[i] = i
 	}
-	cfg := sample.Config{SDE: s, Score: cfgScore{n, w, k}, Sampler: &sample.EulerMaruyama{Steps: steps}}
+	guided, err := NewCFG(n, k, w) // (1 + w) s(x | k) - w s(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := sample.Config{SDE: s, Score: guided, Sampler: &sample.EulerMaruyama{Steps: steps}}
 	if _, err := sample.Generate(context.Background(), cfg, seed+uint64(k), idx, x, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -39,6 +39,9 @@ type TrainConfig struct {
 	// model.ConditionalTrainable with Classes() > 0; Data must then be a
 	// data.LabeledSource with at most that many classes. In [0, 1).
 	LabelDropout float64
+	// Autoencoder is recorded in the checkpoint's metadata when Data is a
+	// latent source (latent.Source): the first stage its samples need.
+	Autoencoder *AutoencoderRef
 
 	// Model is the network to train, of any registered kind (an MLP from
 	// model.NewTrainable, or an architecture of your own registered with
@@ -292,6 +295,9 @@ func sameRun(cfg TrainConfig, m *TrainMeta, ck *model.Checkpoint) error {
 	if cfg.DataSpec != m.Data {
 		return diff("the data", cfg.DataSpec, m.Data)
 	}
+	if a, b := cfg.Autoencoder, m.Autoencoder; (a == nil) != (b == nil) || (a != nil && a.SHA256 != b.SHA256) {
+		return diff("the autoencoder", a, b)
+	}
 	if cfg.Seed != m.Seed {
 		return diff("the seed", cfg.Seed, m.Seed)
 	}
@@ -350,7 +356,7 @@ func newTrainer(cfg TrainConfig, net model.Trainable, opt *model.Adam, ema *mode
 	tr := &Trainer{
 		cfg: cfg, net: net, opt: opt, ema: ema, loss: loss, step: step,
 		meta: TrainMeta{Format: metaFormat, SDE: spec, Param: cfg.Param, Loss: cfg.Loss,
-			Data: cfg.DataSpec, Seed: cfg.Seed, Batch: cfg.Batch, Steps: cfg.Steps},
+			Data: cfg.DataSpec, Seed: cfg.Seed, Batch: cfg.Batch, Steps: cfg.Steps, Autoencoder: cfg.Autoencoder},
 		stream: rng.NewStream(cfg.Seed, 0, trainPurpose),
 		x0:     make([]float64, n*d), t: make([]float64, n), z: make([]float64, n*d),
 		xt: make([]float64, n*d), out: make([]float64, n*d), dOut: make([]float64, n*d),

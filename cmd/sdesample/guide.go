@@ -200,6 +200,9 @@ type classTally struct {
 	near   int
 	s1, s2 []float64 // per coordinate: sums of x and x^2 (shifted by shift)
 	shift  []float64
+	// guided: the score is not the class's own (w != 0, or a classifier
+	// scale != 1), so p_eps(x|class) is a reference, not the target.
+	guided bool
 }
 
 // newClassTally returns nil unless the run is conditional on an exact
@@ -213,6 +216,7 @@ func (g *guideFlags) newClassTally(eps float64, s sde.SDE) *classTally {
 		return nil
 	}
 	ct := &classTally{mc: mc.(*score.MixtureClasses), class: g.class}
+	ct.guided = g.guidance != 0 || (g.classifier != "" && g.classifierScale != 1)
 	ct.c, ct.sd = s.Marginal(eps)
 	ct.inCls = make([]bool, g.mc.Mixture().K())
 	for _, k := range g.mc.Group(g.class) {
@@ -280,5 +284,8 @@ func (ct *classTally) print(w io.Writer) {
 		v := (ct.s2[j] - n*m*m) / (n - 1)
 		fmt.Fprintf(w, "  x%d: mean %.5f, p_eps(x|class) %.5f (%+.1f standard errors); variance %.5f, p_eps(x|class) %.5f (%+.1f)\n",
 			j, ct.shift[j]+m, em[j], m/math.Sqrt(ev[j]/n), v, ev[j], (v-ev[j])/(ev[j]*math.Sqrt(2/(n-1))))
+	}
+	if ct.guided {
+		fmt.Fprintln(w, "  (guided: the samples are not meant to follow p_eps(x|class), which is the target only without guidance; docs/cli.md, Conditional sampling and guidance)")
 	}
 }

@@ -69,6 +69,14 @@ func TestImagesEndToEnd(t *testing.T) {
 	if b := img.Bounds(); b.Dx() != 8*58+2 || b.Dy() != 2*58+2 {
 		t.Fatalf("grid of %v", b)
 	}
+	// A U-Net takes its image shape from the data and its grid from its
+	// own config.
+	mustRun(t, "train", "-data", "fashion-mnist", "-arch", "unet", "-channels", "8", "-groups", "4", "-mult", "1,2", "-attention", "none",
+		"-steps", "1", "-batch", "2", "-o", p("u.ckpt"))
+	mustRun(t, "sample", "-score", p("u.ckpt"), "-sampler", "dpmpp-2m", "-steps", "2", "-n", "2", "-o", p("u.npy"), "-plot", p("u.png"))
+	if img, err := png.Decode(bytes.NewReader(readFile(t, p("u.png")))); err != nil || img.Bounds().Dx() != 2*58+2 {
+		t.Fatalf("U-Net grid: %v", err)
+	}
 	// The data themselves: 3 images in one row.
 	mustRun(t, "data", "-from", "fashion-mnist-test", "-n", "3", "-o", p("real.npy"), "-plot", p("real.png"))
 	if img, err := png.Decode(bytes.NewReader(readFile(t, p("real.png")))); err != nil || img.Bounds().Dx() != 3*58+2 || img.Bounds().Dy() != 58+2 {
