@@ -195,6 +195,9 @@ func (DigitsSource) Dim() int { return DigitsDim }
 // Classes returns 10, the digits 0..9.
 func (DigitsSource) Classes() int { return 10 }
 
+// ImageShape returns the image shape of a row: 1 channel of 8 x 8 pixels.
+func (DigitsSource) ImageShape() (c, h, w int) { return 1, 8, 8 }
+
 // Sample draws n images: an index r.IntN(m) for each (m images in the
 // split: 1797 for all), then, with Dequantize, 64 r.Float64(). It panics if
 // the embedded data are corrupt (ByName reports that as an error instead).

@@ -44,6 +44,20 @@
 // held out when i mod 5 = 4, 359 images (DigitsTest, "digits-test"); the
 // other 1438 are DigitsTrain ("digits-train"). Every digit is in both.
 //
+// fashion-mnist and fashion-mnist-test (ImageSource, D = 784): the 60,000
+// training and 10,000 test images of Fashion-MNIST (Xiao, Rasul and Vollgraf
+// 2017, arXiv 1708.07747; MIT licence), 28 x 28 grey levels v = 0..255 in 10
+// balanced classes, read from Debian's dataset-fashion-mnist package
+// (/usr/share/datasets/fashion-mnist, or $SDEKIT_FASHION_MNIST) by
+// LoadFashionMNIST; a missing file is an error that says to run apt-get
+// install dataset-fashion-mnist. Images holds a set in order with its labels
+// and its shape (channels, height, width); ImageSet returns one by name. The
+// scaling is that of likelihood.DataSpec{Lo: -1, Hi: 1, Bits: 8}: 2v/255 - 1
+// on the grid (both ends included), and with Dequantize -1 + 2(v + u)/256,
+// u ~ U[0, 1), uniform in the pixel's bin, the density whose bits/dim carry
+// the offset 8 - log2(2) = 7 (score_sde's convention). Sources whose rows
+// are images have an ImageShape method; ShapeOf gives it by name.
+//
 // Empirical resamples the rows of a Table uniformly with replacement: the
 // source for a data file.
 //
@@ -88,6 +102,14 @@
 //
 // Validate checks a table against the dimension of a model; CheckRange
 // checks that values lie in the data range declared for a likelihood.
+//
+// .idx, .idx.gz: the IDX format of LeCun's MNIST files, which ReadIDX and
+// OpenIDX read (gzip detected from the stream's first two bytes): two zero
+// bytes, a type code (08 uint8, 09 int8, 0b int16, 0c int32, 0d float32, 0e
+// float64), the number of dimensions k, k big-endian uint32 sizes, then the
+// elements big-endian in C order. A short file, bytes after the data, a
+// size of 0, sizes above 16 GiB of data, an unknown type, a corrupt gzip
+// stream and non-finite floats are *FileError values.
 //
 // # Writing large outputs
 //

@@ -38,7 +38,7 @@ func Labeled(src Source) (LabeledSource, error) {
 	if l, ok := src.(LabeledSource); ok && l.Classes() > 0 {
 		return l, nil
 	}
-	return nil, fmt.Errorf("data: %s has no class labels; use gmm8, digits, digits-train, or a .csv file with a column named %q (or a .npy file with a NAME.labels.npy beside it) holding integers 0..C-1%w", src.Name(), LabelColumn, noText{ErrLabels})
+	return nil, fmt.Errorf("data: %s has no class labels; use gmm8, digits, digits-train, fashion-mnist, or a .csv file with a column named %q (or a .npy file with a NAME.labels.npy beside it) holding integers 0..C-1%w", src.Name(), LabelColumn, noText{ErrLabels})
 }
 
 // Classes returns the number of classes of GMM8: its 8 components.

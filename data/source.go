@@ -19,7 +19,7 @@ type Source interface {
 }
 
 // names lists the built-in sources in the order error messages give them.
-var names = []string{"gmm8", "swissroll", "checkerboard", "moons", "digits", "digits-train", "digits-test"}
+var names = []string{"gmm8", "swissroll", "checkerboard", "moons", "digits", "digits-train", "digits-test", "fashion-mnist", "fashion-mnist-test"}
 
 // Names returns the names ByName accepts.
 func Names() []string { return append([]string(nil), names...) }
@@ -33,7 +33,11 @@ func Names() []string { return append([]string(nil), names...) }
 //	digits        NewDigits()        (scaled to [-1, 1], no dequantisation)
 //	digits-train  NewDigits() with Split DigitsTrain (image i with i mod 5 != 4)
 //	digits-test   NewDigits() with Split DigitsTest (i mod 5 == 4, held out)
+//	fashion-mnist       ImageSource of the 60,000 training images (2v/255 - 1, no dequantisation)
+//	fashion-mnist-test  ImageSource of the 10,000 test images
 //
+// The Fashion-MNIST files come from Debian's dataset-fashion-mnist package
+// (see LoadFashionMNIST); without them the error says how to install them.
 // An unknown name gives an error that lists the valid ones.
 func ByName(name string) (Source, error) {
 	switch name {
@@ -57,6 +61,12 @@ func ByName(name string) (Source, error) {
 			d.Split = DigitsTest
 		}
 		return d, nil
+	case "fashion-mnist", "fashion-mnist-test":
+		m, _, err := ImageSet(name)
+		if err != nil {
+			return nil, err
+		}
+		return ImageSource{Set: m}, nil
 	}
 	return nil, fmt.Errorf("data: unknown source %q; valid names: %s", name, strings.Join(names, ", "))
 }

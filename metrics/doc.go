@@ -45,6 +45,24 @@
 // zero only for equal distributions; it is computed as the V-statistic over
 // all pairs, which is non-negative and has an O(1/n) positive bias.
 //
+// # Frechet distance
+//
+// FrechetDistance fits a Gaussian to each of two feature sets (sample mean,
+// unbiased covariance; Moments accumulates them block by block) and returns
+// the squared Frechet, or 2-Wasserstein, distance between the Gaussians
+// (Dowson and Landau 1982):
+//
+//	d^2 = |mu1 - mu2|^2 + tr(S1 + S2 - 2 (S1^(1/2) S2 S1^(1/2))^(1/2)).
+//
+// With the features of an image classifier this is the FID of Heusel et al.
+// (2017), whose usual code takes the non-symmetric sqrtm(S1 S2). Here both
+// roots are of symmetric positive semi-definite matrices, taken by
+// eigen-decomposition (gonum) with round-off negative eigenvalues set to 0,
+// so the result is real and singular covariances are fine. Closed forms
+// check it: 0 for equal sets; |a|^2 for a translation by a; (m1 - m2)^2 +
+// (s1 - s2)^2 in 1-D; sum (sqrt a_i - sqrt b_i)^2 for covariances with shared
+// eigenvectors; tr sqrt(M) = sqrt(tr M + 2 sqrt(det M)) for 2 x 2 ones.
+//
 // # Mixture weights
 //
 // ComponentWeights estimates each weight as the mean responsibility
@@ -53,7 +71,10 @@
 // sampler with the wrong reverse dynamics gets the weights wrong even when
 // every mode is present, diffrax issue 560).
 //
-// Sources: Szekely and Rizzo 2013, "Energy statistics: a class of statistics
+// Sources: Dowson and Landau 1982, "The Frechet distance between
+// multivariate normal distributions", J. Multivariate Analysis 12; Heusel et
+// al. 2017, "GANs trained by a two time-scale update rule converge to a
+// local Nash equilibrium" (arXiv 1706.08500); Szekely and Rizzo 2013, "Energy statistics: a class of statistics
 // based on distances", J. Stat. Planning and Inference 143; Rabin, Peyre,
 // Delon, Bernot 2011, "Wasserstein barycenter and its application to texture
 // mixing"; Bonneel, Rabin, Peyre, Pfister 2015, "Sliced and Radon Wasserstein

@@ -6,7 +6,7 @@
 set -eu
 t=${1:-5}
 for target in \
-	./data:FuzzReadCSV ./data:FuzzReadNPY ./model:FuzzCheckpoint \
+	./data:FuzzReadCSV ./data:FuzzReadNPY ./data:FuzzReadIDX ./model:FuzzCheckpoint \
 	./cmd/sdesample:FuzzMixtureFile ./cmd/sdesample:FuzzRunRecord ./cmd/sdesample:FuzzShardSpec \
 	./study:FuzzSamplerSpec; do
 	pkg=${target%%:*}

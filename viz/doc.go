@@ -11,6 +11,10 @@
 // series by colour index (AddLine, AddPoints, AddCloud, AddHist, AddHeat),
 // log axes with 1-2-5 ticks (LogX, LogY) and Render to an image.
 //
+// Image-shaped samples (C x H x W per row, C = 1 or 3) are drawn by
+// ImageGrid as a grid of pictures, a value v in [Lo, Hi] becoming grey level
+// round(255 (v - Lo)/(Hi - Lo)), NaN red; SaveImage writes it as PNG.
+//
 // Sizes are in pixels at 96 per inch: a Figure of Width x Height pixels is a
 // PNG of exactly that many pixels and an SVG of 0.75 Width x 0.75 Height
 // points (the same size on a screen).

@@ -166,6 +166,12 @@ func (f *Figure) Save(path string) error {
 	if err != nil {
 		return fmt.Errorf("viz: %s: %s", path, strings.TrimPrefix(err.Error(), "viz: "))
 	}
+	return writeAtomic(path, b)
+}
+
+// writeAtomic writes b to a temporary file beside path and renames it into
+// place, so that no partial file ever has the final name.
+func writeAtomic(path string, b []byte) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {

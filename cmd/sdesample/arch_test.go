@@ -57,7 +57,7 @@ func TestTrainUNetBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-arch", "unet"}, "give it with -image CxHxW"},
+		{[]string{"-arch", "unet", "-data", "moons"}, "give it with -image CxHxW"}, // the digits declare 1x8x8
 		{[]string{"-arch", "unet", "-image", "1x28x28"}, "-image 1x28x28 has 784 values per image, but the rows of -data digits have 64"},
 		{[]string{"-arch", "unet", "-image", "8x8"}, "want CxHxW"},
 		{[]string{"-arch", "unet", "-image", "1x8x8", "-mult", "1,2,2,2,2"}, "8x8 is not divisible by 16"},

@@ -139,7 +139,7 @@ func runTrainClassifier(ctx context.Context, args []string, stdout, stderr io.Wr
 func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("classify", stderr)
 	modelPath := fs.String("model", "", "classifier checkpoint (from sdesample train-classifier; required)")
-	dataSpec := fs.String("data", "", "rows to classify: a .csv or .npy file (samples, or data with labels), or gmm8, digits, digits-train, digits-test (every image of the split once)")
+	dataSpec := fs.String("data", "", "rows to classify: a .csv or .npy file (samples, or data with labels), or gmm8, digits, digits-train, digits-test, fashion-mnist, fashion-mnist-test (every image of the split once)")
 	labelFlag := fs.Int("labels", -1, "the class every row should have (for samples drawn with -class k); default: the data's own labels")
 	at := fs.Float64("t", 0, "time at which a noise-conditional classifier classifies (0: clean data)")
 	n := fs.Int("n", 10000, "rows drawn from a built-in source that is not a fixed table (gmm8)")
@@ -252,6 +252,9 @@ func classifyRows(spec string, n int, seed uint64) (x []float64, labels []int, d
 		if err != nil {
 			return nil, nil, 0, "", err
 		}
+		return t.X, t.Labels, t.D, spec, nil
+	case data.ImageSource:
+		t := s.Set.Table()
 		return t.X, t.Labels, t.D, spec, nil
 	}
 	ls, err := data.Labeled(src)

@@ -39,6 +39,9 @@ type problem struct {
 	// Latent is the autoencoder of a latent score checkpoint (nil in data
 	// space): samples are decoded by it, likelihood data encoded.
 	Latent *model.Autoencoder
+	// Shape is the image shape (channels, height, width) of the data a
+	// data-space network was trained on, zero when the rows are not images.
+	Shape [3]int
 }
 
 // resolveSDE reads the -sde flag.
@@ -71,13 +74,13 @@ func resolveScore(spec string, s sde.SDE) (*problem, error) {
 		}
 		p.Score, p.Mix, p.Inputs = m, m, []string{path}
 	case strings.EqualFold(filepath.Ext(spec), ".ckpt"):
-		sc, ae, aePath, err := loadNetScore(spec, s)
+		ln, err := loadNetScore(spec, s)
 		if err != nil {
 			return nil, err
 		}
-		p.Score, p.Inputs = sc, []string{spec}
-		if ae != nil {
-			p.Latent, p.Inputs = ae, append(p.Inputs, aePath)
+		p.Score, p.Inputs, p.Shape = ln.score, []string{spec}, ln.shape
+		if ln.ae != nil {
+			p.Latent, p.Inputs = ln.ae, append(p.Inputs, ln.aePath)
 		}
 	default:
 		return nil, usagef("-score %q: unknown score; use gmm8, gauss:D (for example gauss:64), mixture:FILE.json or a MODEL.ckpt file", spec)
@@ -120,23 +123,35 @@ func parseMixture(raw []byte, path string, s sde.SDE) (*score.Mixture, error) {
 // checked here, so a corrupt file gives its error whatever else is missing.
 // A latent model's checkpoint also gives its autoencoder and the path it
 // was read from.
-func loadNetScore(path string, s sde.SDE) (sde.Score, *model.Autoencoder, string, error) {
+// netLoad is what loadNetScore reads from a checkpoint.
+type netLoad struct {
+	score  sde.Score
+	ae     *model.Autoencoder // a latent model's autoencoder, or nil
+	aePath string
+	shape  [3]int // the image shape of a data-space network's data, or zero
+}
+
+func loadNetScore(path string, s sde.SDE) (netLoad, error) {
 	ck, err := model.LoadCheckpoint(path)
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("-score %s: %s", path, checkpointMessage(path, err))
+		return netLoad{}, fmt.Errorf("-score %s: %s", path, checkpointMessage(path, err))
 	}
 	if ck.Kind == model.KindAutoencoder {
-		return nil, nil, "", usagef("-score %s: it holds an autoencoder, not a score network; train a latent score model on it with sdesample train -latent %s", path, path)
+		return netLoad{}, usagef("-score %s: it holds an autoencoder, not a score network; train a latent score model on it with sdesample train -latent %s", path, path)
 	}
 	sc, err := netScore(ck, path, s)
 	if err != nil {
-		return nil, nil, "", err
+		return netLoad{}, err
 	}
 	ae, aePath, err := latentOf(ck, path)
 	if err != nil {
-		return nil, nil, "", err
+		return netLoad{}, err
 	}
-	return sc, ae, aePath, nil
+	ln := netLoad{score: sc, ae: ae, aePath: aePath}
+	if ae == nil {
+		ln.shape = checkpointShape(ck)
+	}
+	return ln, nil
 }
 
 // checkpointMessage shortens model's "model: checkpoint PATH: ..." errors.
@@ -375,4 +390,23 @@ func rowsOf(dst []int, sh shard, k0, k1 int) []int {
 		dst = append(dst, sh.row(k))
 	}
 	return dst
+}
+
+// checkpointShape returns the image shape of the data a network was trained
+// on: a U-Net's own, else what the training metadata's data name declares
+// (zero when they are not images).
+func checkpointShape(ck *model.Checkpoint) [3]int {
+	if ck.Kind == model.KindUNet {
+		if uc, err := model.ParseUNetConfig(ck.Config); err == nil {
+			return [3]int{uc.Channels, uc.Height, uc.Width}
+		}
+	}
+	meta, err := score.ReadMeta(ck)
+	if err != nil {
+		return [3]int{}
+	}
+	if c, h, w, ok := data.ShapeOf(meta.Data); ok {
+		return [3]int{c, h, w}
+	}
+	return [3]int{}
 }

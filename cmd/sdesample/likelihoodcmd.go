@@ -28,7 +28,7 @@ func runLikelihood(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs := newFlags("likelihood", stderr)
 	sdeName := fs.String("sde", "vp", "forward SDE: vp, subvp or ve")
 	scoreSpec := fs.String("score", "gmm8", "score: gmm8, gauss:D, mixture:FILE.json or MODEL.ckpt")
-	dataPath := fs.String("data", "", "data points, .csv or .npy, one point per row (required; sdesample data makes some)")
+	dataPath := fs.String("data", "", "data points, .csv or .npy, one point per row (required; sdesample data makes some), or an image set in order: fashion-mnist-test or fashion-mnist (pixels 2v/255 - 1: declare -data-range -1,1 -bits 8)")
 	probe := fs.String("probe", "rademacher", "divergence: rademacher or gaussian (Hutchinson, one probe vector per point for the whole solve) or exact")
 	probes := fs.Int("probes", 1, "Hutchinson probes per point (their spread gives logp_stderr)")
 	eps := fs.Float64("eps", 1e-5, "data end of the integration: the density computed is p_eps, not p_0")
@@ -58,7 +58,7 @@ func runLikelihood(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	if *dataPath == "" {
-		return usagef("-data is required: a .csv or .npy file of points (make one with sdesample data)")
+		return usagef("-data is required: a .csv or .npy file of points (make one with sdesample data) or an image set such as fashion-mnist-test")
 	}
 	switch *probe {
 	case "rademacher", "gaussian", "exact":

@@ -26,11 +26,21 @@ type rowReader struct {
 	// in memory
 	tab  *data.Table
 	path string
+	// a built-in image set, in order, scaled to [-1, 1]
+	img *data.Images
 }
 
-// openRows opens a .csv or .npy data file and checks its shape. Errors are
+// openRows opens a .csv or .npy data file and checks its shape, or a
+// built-in image set by name (fashion-mnist-test: its images in order,
+// scaled 2v/255 - 1, read from the set in memory). Errors are
 // in the words of package data, to be wrapped with dataErr("data", ...).
 func openRows(path string) (*rowReader, error) {
+	if m, ok, err := data.ImageSet(path); ok {
+		if err != nil {
+			return nil, err
+		}
+		return &rowReader{N: m.N, D: m.Dim(), img: m, path: path}, nil
+	}
 	if strings.EqualFold(extOf(path), ".npy") {
 		f, err := os.Open(path)
 		if err == nil {
@@ -64,6 +74,10 @@ func (r *rowReader) read(dst []float64) error {
 		copy(dst, r.tab.Row(row))
 		return nil
 	}
+	if r.img != nil {
+		r.img.RowTo(dst, row)
+		return nil
+	}
 	if _, err := io.ReadFull(r.br, r.raw); err != nil {
 		return &data.FileError{Path: r.path, Row: row, Col: -1, Msg: fmt.Sprintf("read failed: %v", err), Err: err}
 	}
@@ -86,7 +100,7 @@ func (r *rowReader) read(dst []float64) error {
 // skip passes over rows until the next one read is row `to`.
 func (r *rowReader) skip(to int, scratch []float64) error {
 	for r.next < to {
-		if r.tab != nil {
+		if r.tab != nil || r.img != nil {
 			r.next = to
 			return nil
 		}

@@ -239,7 +239,7 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	block := fs.Int("block", 4096, "rows computed and written at a time (memory grows with -block, not with -n)")
 	out := fs.String("o", "", "output file, .csv or .npy (required)")
 	recPath := fs.String("record", "", "write a JSON run record here (replay it with sdesample replay)")
-	plotPath := fs.String("plot", "", "draw the samples to a .png or .svg: a scatter over the exact density's contours for 2-D, per-coordinate histograms against the exact marginals otherwise")
+	plotPath := fs.String("plot", "", "draw the samples to a .png or .svg: a scatter over the exact density's contours for 2-D, per-coordinate histograms against the exact marginals otherwise; for a network trained on images (digits, fashion-mnist) a .png grid of the first 64 samples")
 	stepsPath := fs.String("plot-steps", "", "ode sampler: draw the step size against t and the evaluations per sample to a .png or .svg")
 	plotSize := fs.String("plot-size", "800x600", "picture size in pixels, WIDTHxHEIGHT")
 	latentsPath := fs.String("latents", "", "latent model (train -latent): also write the latent samples z, before decoding, to this .csv or .npy")
@@ -296,6 +296,9 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := checkPaths([]ioPath{{"o", *out}, {"record", *recPath}, {"plot", *plotPath}, {"plot-steps", *stepsPath}, {"latents", *latentsPath}}, scoreInputs(prob)); err != nil {
 		return err
 	}
+	if prob.Shape[0] > 0 && *plotPath != "" && !strings.EqualFold(extOf(*plotPath), ".png") {
+		return usagef("-plot %s: the model draws images, pictured as a PNG grid; use a name ending in .png", *plotPath)
+	}
 	flow, isFlow := cfg.Sampler.(*sample.ProbabilityFlow)
 	if *stepsPath != "" && !isFlow {
 		return usagef("-plot-steps draws the adaptive steps of the probability-flow ODE; use it with -sampler ode")
@@ -328,6 +331,9 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	shape := aeShape(ae)
 
 	keep := newKeeper(outD, *plotPath != "" && shape == nil)
+	if prob.Shape[0] > 0 && shape == nil {
+		keep.images()
+	}
 	tally := sf.guide.newClassTally(cfg.Eps, cfg.SDE)
 	var nfes []float64
 	var stats RunStats
@@ -408,6 +414,11 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		fmt.Fprintf(stdout, "drew the first %d decoded samples to %s\n", len(grid)/outD, *plotPath)
+	} else if *plotPath != "" && prob.Shape[0] > 0 {
+		if err := saveImageGrid(*plotPath, keep.x, prob.Shape); err != nil {
+			return fmt.Errorf("-plot %s: %s", *plotPath, trimViz(err))
+		}
+		fmt.Fprintf(stdout, "drew %s (the first %d samples)\n", *plotPath, len(keep.x)/d)
 	} else if *plotPath != "" {
 		if err := samplePlot(keep, prob, cfg, pw, ph).Save(*plotPath); err != nil {
 			return fmt.Errorf("-plot %s: %s", *plotPath, trimViz(err))
@@ -499,6 +510,20 @@ type keeper struct {
 	d    int
 	dims []int
 	x    []float64 // rows of len(dims) values
+	// limit, when > 0, is the number of whole rows kept (image grids).
+	limit int
+}
+
+// gridImages is the number of samples an image grid shows (8 x 8).
+const gridImages = 64
+
+// saveImageGrid draws image rows (values on [-1, 1], the scaling of the
+// image data sets) as a PNG grid, 8 per row, each pixel enlarged to about
+// 64 picture pixels per image side.
+func saveImageGrid(path string, x []float64, shape [3]int) error {
+	c, h, w := shape[0], shape[1], shape[2]
+	img := viz.ImageGrid(x, c, h, w, viz.ImageGridOptions{Cols: 8, Scale: max(1, 64/max(h, w)), Pad: 2, Lo: -1, Hi: 1})
+	return viz.SaveImage(path, img)
 }
 
 func newKeeper(d int, on bool) *keeper {
@@ -511,8 +536,22 @@ func newKeeper(d int, on bool) *keeper {
 	return k
 }
 
+// images makes k keep whole rows, the first gridImages of them.
+func (k *keeper) images() {
+	k.dims = k.dims[:0]
+	for j := range k.d {
+		k.dims = append(k.dims, j)
+	}
+	k.limit = gridImages
+}
+
 func (k *keeper) add(x []float64) {
 	if !k.on {
+		return
+	}
+	if k.limit > 0 {
+		n := min(len(x)/k.d, k.limit-len(k.x)/k.d)
+		k.x = append(k.x, x[:max(n, 0)*k.d]...)
 		return
 	}
 	for i := 0; i+k.d <= len(x) && len(k.x) < plotRows*len(k.dims); i += k.d {

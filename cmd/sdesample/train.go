@@ -22,15 +22,16 @@ func init() {
 	register("train", "train a score network by denoising score matching and save a checkpoint", runTrain)
 }
 
-// trainDequantSuffix marks dequantised digits in the checkpoint's data spec.
+// trainDequantSuffix marks dequantised digits or images in the checkpoint's
+// data spec.
 const trainDequantSuffix = ",dequant=uniform"
 
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	fs := newFlags("train", stderr)
 	sdeName := fs.String("sde", "vp", "forward SDE: vp, subvp or ve")
-	dataSpec := fs.String("data", "gmm8", "training data: gmm8, swissroll, checkerboard, moons, digits, or a .csv or .npy file (rows resampled uniformly)")
-	dequant := fs.String("dequant", "none", "digits only: none (pixels v/8 - 1) or uniform (2(v + u)/17 - 1, u ~ U[0, 1): train on the density that bits/dim evaluates)")
+	dataSpec := fs.String("data", "gmm8", "training data: gmm8, swissroll, checkerboard, moons, digits, fashion-mnist, or a .csv or .npy file (rows resampled uniformly)")
+	dequant := fs.String("dequant", "none", "digits and fashion-mnist: none (pixels v/8 - 1; 2v/255 - 1) or uniform (2(v + u)/17 - 1; 2(v + u)/256 - 1, u ~ U[0, 1): train on the density that bits/dim evaluates)")
 	hidden := fs.String("hidden", "128,128", "hidden-layer widths, comma-separated")
 	embedding := fs.String("embedding", model.EmbeddingFourier, "time embedding: fourier or sinusoidal")
 	embedDim := fs.Int("embed-dim", model.DefaultEmbedDim, "number of time features (even)")
@@ -146,10 +147,24 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return labelsErr("data", err)
 		}
 	case "uniform":
-		if *dataSpec != "digits" {
-			return usagef("-dequant uniform: only the digits have known quantisation levels; use -data digits or -dequant none")
+		switch *dataSpec {
+		case "digits", "digits-train", "digits-test":
+			s, err := data.ByName(*dataSpec)
+			if err != nil {
+				return dataErr("data", err)
+			}
+			d := s.(data.DigitsSource)
+			d.Dequantize = true
+			src = d
+		case "fashion-mnist", "fashion-mnist-test":
+			m, _, err := data.ImageSet(*dataSpec)
+			if err != nil {
+				return dataErr("data", err)
+			}
+			src = data.ImageSource{Set: m, Dequantize: true}
+		default:
+			return usagef("-dequant uniform: only the digits and the image sets have known quantisation levels; use -data digits, digits-train or fashion-mnist, or -dequant none")
 		}
-		src = data.DigitsSource{Scaling: data.DigitsSymmetric, Dequantize: true}
 		spec += trainDequantSuffix
 	default:
 		return usagef("-dequant %q: use none or uniform", *dequant)
