@@ -4,8 +4,7 @@ import (
 	"context"
 	"fmt"
 	"image"
-	"image/color"
-	"math"
+	"slices"
 	"time"
 
 	"github.com/sdekit/sdekit/data"
@@ -14,6 +13,7 @@ import (
 	"github.com/sdekit/sdekit/sample"
 	"github.com/sdekit/sdekit/score"
 	"github.com/sdekit/sdekit/sde"
+	"github.com/sdekit/sdekit/viz"
 )
 
 // LatentResult is a small latent diffusion run on the digits: an
@@ -77,7 +77,9 @@ func Latent(k, aeSteps, scoreSteps, n int, seed uint64) *LatentResult {
 	res.Samples = make([]float64, n*64)
 	latent.DecodeTo(ae, res.Samples, z)
 	rows := min(16, tabTest.N, n)
-	res.Image = latentDigitRows(8, [][]float64{tabTest.X[:rows*64], recon[:rows*64], res.Samples[:rows*64], res.Samples[rows*64 : min(2*rows, n)*64]})
+	// one picture row each: held-out digits, their reconstructions, two rows of samples
+	grid := slices.Concat(tabTest.X[:rows*64], recon[:rows*64], res.Samples[:min(2*rows, n)*64])
+	res.Image = viz.ImageGrid(grid, 1, 8, 8, viz.ImageGridOptions{Cols: rows, Scale: 8, Pad: 8, Lo: -1, Hi: 1})
 	return res
 }
 
@@ -94,31 +96,4 @@ func reconstruct(ae *model.Autoencoder, x []float64) (float64, []float64) {
 		s += (xh[i] - v) * (xh[i] - v)
 	}
 	return s / float64(len(x)), xh
-}
-
-// latentDigitRows draws rows of 8 x 8 digits (values in [-1, 1], white on black)
-// enlarged zoom times, one picture row per slice.
-func latentDigitRows(zoom int, rows [][]float64) image.Image {
-	const side = 8
-	cols := 0
-	for _, r := range rows {
-		cols = max(cols, len(r)/64)
-	}
-	img := image.NewRGBA(image.Rect(0, 0, cols*(side+1)*zoom, len(rows)*(side+1)*zoom))
-	for i := range img.Pix {
-		img.Pix[i] = 255
-	}
-	for ri, r := range rows {
-		for c := 0; c < len(r)/64; c++ {
-			for p := 0; p < 64; p++ {
-				g := uint8(math.Round(255 * math.Min(1, math.Max(0, (r[c*64+p]+1)/2))))
-				for dy := 0; dy < zoom; dy++ {
-					for dx := 0; dx < zoom; dx++ {
-						img.SetRGBA(c*(side+1)*zoom+(p%side)*zoom+dx, ri*(side+1)*zoom+(p/side)*zoom+dy, color.RGBA{g, g, g, 255})
-					}
-				}
-			}
-		}
-	}
-	return img
 }

@@ -318,7 +318,7 @@ func TestGaussianGuidance(t *testing.T) {
 // variance), which an autoencoder that learned nothing would not beat.
 func TestLatent(t *testing.T) {
 	res := Latent(8, 300, 200, 32, 1)
-	checkImage(t, "latent", res.Image, 16*9*8, 4*9*8)
+	checkImage(t, "latent", res.Image, 16*64+17*8, 4*64+5*8) // 64-pixel digits, 8-pixel gaps around and between
 	for i, v := range res.Samples {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			t.Fatalf("decoded sample value %d is %v", i, v)

@@ -372,8 +372,8 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			xd := dec[:(k1-k0)*outD]
 			latent.DecodeTo(ae, xd, x)
 			x = xd
-			if shape != nil && len(grid) < gridRows*outD {
-				grid = append(grid, x[:min(len(x), gridRows*outD-len(grid))]...)
+			if shape != nil && len(grid) < gridImages*outD {
+				grid = append(grid, x[:min(len(x), gridImages*outD-len(grid))]...)
 			}
 		}
 		if err := tw.WriteRows(x); err != nil {
@@ -410,8 +410,9 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	stats.print(stdout)
 	tally.print(stdout)
 	if *plotPath != "" && shape != nil {
-		if err := writeImageGrid("plot", *plotPath, grid, shape); err != nil {
-			return err
+		n := min(len(grid)/outD, gridImages)
+		if err := saveImageGrid(*plotPath, grid[:n*outD], [3]int{shape[0], shape[1], shape[2]}); err != nil {
+			return fmt.Errorf("-plot %s: %s", *plotPath, trimViz(err))
 		}
 		fmt.Fprintf(stdout, "drew the first %d decoded samples to %s\n", len(grid)/outD, *plotPath)
 	} else if *plotPath != "" && prob.Shape[0] > 0 {
