@@ -132,6 +132,11 @@ type Result struct {
 	InpaintAccuracy float64
 	Hidden          int
 	TrainTime       time.Duration
+	// Ceiling is the exact bound of the best factorised reverse kernel
+	// (HeartbeatOracle) on the same chain, and Gap the estimated K* - K of
+	// the trained model (heartbeat only: nil and zero for the swissroll).
+	Ceiling *OracleBound
+	Gap     Estimate
 	// PaperK and PaperKMinusNull are SD15 Table 1's K and K - L_null (the
 	// swissroll's on SD15's unpublished roll).
 	PaperK, PaperKMinusNull float64
@@ -187,6 +192,15 @@ func RunEval(ctx context.Context, e Experiment, progress func(step int, loss flo
 		if res.KTraj, err = m.EstimateK(ctx, counted(eval, "K by trajectories", 10*e.Eval, data), 10*e.Eval, true, r); err != nil {
 			return nil, err
 		}
+		o, err := NewHeartbeatOracle(h, m.Chain)
+		if err != nil {
+			return nil, err
+		}
+		if res.Gap, err = o.EstimateGap(ctx, m, counted(eval, "gap to the ceiling", e.Eval, data), e.Eval, r); err != nil {
+			return nil, err
+		}
+		ceiling := o.Bound()
+		res.Ceiling = &ceiling
 		x := make([]float64, h.Length)
 		h.Sequence(x, 0)
 		res.Null = m.NullLogLikelihood(x)
