@@ -34,6 +34,9 @@ type Experiment struct {
 	// Basis is the number of temporal basis functions tying the readouts [20
 	// heartbeat, 10 swissroll]; NoBasis gives one readout per step, as in SD15.
 	Basis int
+	// X0 makes the heartbeat's network predict x_0 (BinaryModel.X0) instead
+	// of correcting the reverse rate directly [false].
+	X0 bool
 	// Noise is the swissroll's noise std in the units of the unscaled roll [0.5].
 	Noise float64
 	// Width is the width of the swissroll's two sigmoid hidden layers [64].
@@ -178,6 +181,7 @@ func RunEval(ctx context.Context, e Experiment, progress func(step int, loss flo
 		if err != nil {
 			return nil, err
 		}
+		m.X0 = e.X0
 		res.Binary, res.Heartbeat = m, h
 		res.PaperK, res.PaperKMinusNull = -2.414, 12.024
 		data := func(dst []float64, r *rand.Rand) { h.Sequence(dst, r.IntN(h.Period)) }

@@ -50,10 +50,23 @@ func (h Heartbeat) OnesRate() float64 {
 // to it: an untrained model is the null model, and each of the T readouts starts
 // from "x_{t-1} is almost surely x_t" instead of having to learn it. SD15 leaves
 // the parameterisation of f_b open; this offset is our choice.
+//
+// With X0 set, the network predicts x_0 instead (the parameterisation of
+// Austin et al. 2021, D3PM): its output is a correction to the logit of
+// xhat_i = P(x_{0,i} = 1 | x_t), starting from the posterior of bit i alone
+// under x_0 ~ B(P), and the rate is
+//
+//	p(x_{t-1,i} = 1 | x_t) = xhat_i q(x_{t-1,i}=1 | x_{t,i}, 1) + (1 - xhat_i) q(x_{t-1,i}=1 | x_{t,i}, 0).
+//
+// That is the form of the best factorised kernel (HeartbeatOracle), which it
+// equals when xhat_i is the exact posterior mean of x_{0,i}; the sharp change
+// of the kernel with t near t = T (beta_T = 1) is then in closed form and the
+// network only has to learn how much x_t says about x_0, smooth in t.
 type BinaryModel struct {
 	Chain discretize.Binomial
 	Net   *Net
 	D     int
+	X0    bool
 }
 
 // NewBinaryModel returns an untrained model for D-bit data with SD15's
@@ -79,8 +92,31 @@ func (m *BinaryModel) Rates(w *Work, dst, xt []float64, t int, in []float64) {
 	input(in, xt)
 	out := m.Net.Forward(w, in, t)
 	for i, o := range out {
-		dst[i] = sigmoid(m.baseLogit(xt[i], t) + o)
+		dst[i], _ = m.rate(xt[i], o, t, 0)
 	}
+}
+
+// rate returns p(x_{t-1,i} = 1 | x_t) for one bit from the network's output o,
+// and the derivative with respect to o of KL(B(q) || B(p)) in nats.
+func (m *BinaryModel) rate(xt, o float64, t int, q float64) (p, grad float64) {
+	if !m.X0 {
+		p = sigmoid(m.baseLogit(xt, t) + o)
+		return p, p - q
+	}
+	c := m.Chain
+	xhat := sigmoid(m.baseLogitX0(xt, t) + o)
+	p1, p0 := c.Posterior(xt, 1, t), c.Posterior(xt, 0, t)
+	p = xhat*p1 + (1-xhat)*p0
+	pc := clampRate(p)
+	// dKL/dp = (p - q)/(p (1 - p)); dp/do = (p1 - p0) xhat (1 - xhat).
+	return p, (p - q) / (pc * (1 - pc)) * (p1 - p0) * xhat * (1 - xhat)
+}
+
+// baseLogitX0 returns logit P(x_0 = 1 | x_t) for one bit when x_0 ~ B(P)
+// and that bit of x_t is all that is seen.
+func (m *BinaryModel) baseLogitX0(xt float64, t int) float64 {
+	c := m.Chain
+	return math.Log(c.P*bernoulli(c.Marginal(1, t), xt)) - math.Log((1-c.P)*bernoulli(c.Marginal(0, t), xt))
 }
 
 // baseLogit returns logit(rho_t(x_t)) for one bit.
@@ -139,9 +175,9 @@ func (m *BinaryModel) Train(ctx context.Context, data func(dst []float64, r *ran
 		out := m.Net.Forward(w, in, t)
 		var loss float64
 		for i, o := range out {
-			p := sigmoid(m.baseLogit(xt[i], t) + o)
 			q := m.Chain.Posterior(xt[i], x0[i], t)
-			dOut[i] = p - q
+			var p float64
+			p, dOut[i] = m.rate(xt[i], o, t, q)
 			loss += discretize.BernoulliKL(q, clampRate(p))
 		}
 		m.Net.Backward(w, g, dOut, t)

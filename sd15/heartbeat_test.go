@@ -75,3 +75,69 @@ func TestBoundTwoWays(t *testing.T) {
 		}
 	}
 }
+
+// rate's derivative of KL(B(q) || B(p)) (nats) with respect to the network
+// output, against central differences, in both parameterisations: step 1e-5
+// gives truncation ~1e-10 and rounding ~1e-11 on values ~0.1-1; 1e-7 allows
+// for both while any wrong factor (p1 - p0, xhat(1 - xhat)) is off by > 1e-2.
+func TestRateGradient(t *testing.T) {
+	c := discretize.Binomial{T: 50, P: 0.2}
+	kl := func(q, p float64) float64 { return discretize.BernoulliKL(q, p) * math.Ln2 }
+	for _, x0 := range []bool{false, true} {
+		m := &BinaryModel{Chain: c, D: 1, X0: x0}
+		for _, tt := range []int{2, 25, 49, 50} {
+			for _, xt := range []float64{0, 1} {
+				for _, q := range []float64{0.1, 0.7} {
+					for _, o := range []float64{-1.3, 0.4} {
+						_, g := m.rate(xt, o, tt, q)
+						const h = 1e-5
+						pp, _ := m.rate(xt, o+h, tt, q)
+						pm, _ := m.rate(xt, o-h, tt, q)
+						fd := (kl(q, pp) - kl(q, pm)) / (2 * h)
+						if math.Abs(g-fd) > 1e-7 {
+							t.Errorf("X0=%v t=%d xt=%v q=%v o=%v: gradient %v, finite differences %v", x0, tt, xt, q, o, g, fd)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// With X0, a network output that makes xhat the exact posterior mean of each
+// x_0 bit gives the oracle's rates (the oracle is in the model's family), and
+// output 0 gives the null model's rates, the same as the rate-correction
+// model's at output 0. Sums of a few products: 1e-12.
+func TestX0Family(t *testing.T) {
+	h := Heartbeat{Length: 6, Period: 3}
+	c := discretize.Binomial{T: 30, P: 1.0 / 3}
+	o, _ := NewHeartbeatOracle(h, c)
+	m := &BinaryModel{Chain: c, D: h.Length, X0: true}
+	off := &BinaryModel{Chain: c, D: h.Length}
+	r := rand.New(rand.NewPCG(6, 6))
+	xt, want := make([]float64, h.Length), make([]float64, h.Length)
+	n, w := make([]int, h.Period), make([]float64, h.Period)
+	for trial := 0; trial < 50; trial++ {
+		tt := 2 + r.IntN(c.T-1)
+		clear(n)
+		for j := range xt {
+			xt[j] = float64(r.IntN(2))
+			n[j%h.Period] += int(xt[j])
+		}
+		o.RatesTo(want, xt, tt)
+		l := o.law(tt)
+		o.phaseWeights(w, n, &l)
+		for j := range xt {
+			wc := w[j%h.Period]
+			got, _ := m.rate(xt[j], math.Log(wc/(1-wc))-m.baseLogitX0(xt[j], tt), tt, 0)
+			if math.Abs(got-want[j]) > 1e-12 {
+				t.Fatalf("t=%d x=%v bit %d: X0 rate %v, oracle %v", tt, xt, j, got, want[j])
+			}
+			null, _ := m.rate(xt[j], 0, tt, 0)
+			base, _ := off.rate(xt[j], 0, tt, 0)
+			if math.Abs(null-base) > 1e-12 {
+				t.Fatalf("t=%d bit %v: X0 null rate %v, rate-correction null %v", tt, xt[j], null, base)
+			}
+		}
+	}
+}

@@ -25,6 +25,7 @@ func runSD15(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	width := fs.Int("width", 64, "swissroll: width of the two sigmoid hidden layers")
 	evalN := fs.Int("eval", 0, "data points for each estimate of K (0: 400 heartbeat, 4000 swissroll; the heartbeat's trajectory estimate uses 10x)")
 	seed := fs.Uint64("seed", 1, "random seed")
+	x0 := fs.Bool("x0", false, "heartbeat: the network predicts x_0 and the reverse rate is its mixture of the forward posteriors (D3PM's parameterisation) instead of a correction to the rate")
 	oracle := fs.Bool("oracle", false, "heartbeat: train nothing; print the exact bound K of the best factorised reverse kernel (the ceiling no trained model can pass) and check it against the trajectory estimate")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -44,7 +45,7 @@ func runSD15(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if !(*noise > 0) {
 		return usagef("-noise %v must be > 0", *noise)
 	}
-	e := sd15.Experiment{Name: *exp, T: *T, Steps: *steps, Batch: *batch, LR: *lr, Noise: *noise, Width: *width, Eval: *evalN, Seed: *seed}
+	e := sd15.Experiment{Name: *exp, T: *T, Steps: *steps, Batch: *batch, LR: *lr, Noise: *noise, Width: *width, Eval: *evalN, Seed: *seed, X0: *x0}
 	switch *basis {
 	case -1: // the default: Experiment's zero
 	case 0:
@@ -100,7 +101,11 @@ func runSD15(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	switch e.Name {
 	case "heartbeat":
 		h := res.Heartbeat
-		say("SD15 binary heartbeat: %d bins, period %d, binomial diffusion T = %d towards B(%.2g), basis %s, %d steps of batch %d", h.Length, h.Period, e.T, h.OnesRate(), basisText, e.Steps, e.Batch)
+		param := "rate correction"
+		if e.X0 {
+			param = "x0 prediction"
+		}
+		say("SD15 binary heartbeat: %d bins, period %d, binomial diffusion T = %d towards B(%.2g), basis %s, %s, %d steps of batch %d, lr %g", h.Length, h.Period, e.T, h.OnesRate(), basisText, param, e.Steps, e.Batch, e.LR)
 	case "swissroll":
 		say("SD15 Swiss roll: unit variance, noise %g, Gaussian diffusion T = %d, %dx%d sigmoid net, basis %s, %d steps of batch %d, lr %g", e.Noise, e.T, e.Width, e.Width, basisText, e.Steps, e.Batch, e.LR)
 	}
