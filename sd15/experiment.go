@@ -31,6 +31,14 @@ type Experiment struct {
 	// LR is Adam's learning rate at the start; it decays linearly to a tenth
 	// [3e-3 heartbeat, 1e-2 swissroll].
 	LR float64
+	// LRFinal is the learning rate of the last training step [LR/10].
+	LRFinal float64
+	// Segments is the number of runs of steps each served by a network of
+	// its own (BinaryModel.Segments) [1].
+	Segments int
+	// StepReadouts gives the network a readout per step on top of the
+	// temporal basis (Net.AddStepReadouts) [false].
+	StepReadouts bool
 	// Basis is the number of temporal basis functions tying the readouts [20
 	// heartbeat, 10 swissroll]; NoBasis gives one readout per step, as in SD15.
 	Basis int
@@ -95,6 +103,9 @@ func (e Experiment) WithDefaults() (Experiment, error) {
 	if e.Width == 0 {
 		e.Width = 64
 	}
+	if e.Segments == 0 {
+		e.Segments = 1
+	}
 	if e.Eval == 0 {
 		e.Eval = pick(400, 4000)
 	}
@@ -108,6 +119,12 @@ func (e Experiment) WithDefaults() (Experiment, error) {
 		return e, fmt.Errorf("sd15: steps %d, batch %d, eval %d, inpaint %d, width %d: all must be positive", e.Steps, e.Batch, e.Eval, e.Inpaint, e.Width)
 	case !(e.LR > 0) || math.IsInf(e.LR, 0):
 		return e, fmt.Errorf("sd15: learning rate %v must be positive and finite", e.LR)
+	case e.LRFinal < 0 || math.IsInf(e.LRFinal, 0) || math.IsNaN(e.LRFinal):
+		return e, fmt.Errorf("sd15: final learning rate %v must be positive and finite (0: a tenth of the first)", e.LRFinal)
+	case e.Segments < 1 || e.Segments > e.T-1:
+		return e, fmt.Errorf("sd15: %d time segments for T = %d; use 1 to T - 1", e.Segments, e.T)
+	case e.StepReadouts && e.Basis == NoBasis:
+		return e, fmt.Errorf("sd15: step readouts on top of no temporal basis: the model has one readout per step already; drop one of the two")
 	case e.Basis < NoBasis:
 		return e, fmt.Errorf("sd15: basis %d; use a positive count or NoBasis", e.Basis)
 	case !(e.Noise > 0) || math.IsInf(e.Noise, 0):
@@ -169,7 +186,7 @@ func RunEval(ctx context.Context, e Experiment, progress func(step int, loss flo
 		return nil, err
 	}
 	r := rng.New(e.Seed, 0, rng.Data)
-	opt := TrainOptions{Steps: e.Steps, Batch: e.Batch, LR: e.LR, Progress: progress}
+	opt := TrainOptions{Steps: e.Steps, Batch: e.Batch, LR: e.LR, LRFinal: e.LRFinal, Progress: progress}
 	basis := e.Basis
 	if basis == NoBasis {
 		basis = 0
@@ -177,11 +194,16 @@ func RunEval(ctx context.Context, e Experiment, progress func(step int, loss flo
 	res := &Result{Experiment: e, InpaintAccuracy: math.NaN()}
 	if e.Name == "heartbeat" {
 		h := NewHeartbeat()
-		m, err := NewBinaryModel(discretize.Binomial{T: e.T, P: h.OnesRate()}, h.Length, basis, r)
+		m, err := NewBinaryModelSegments(discretize.Binomial{T: e.T, P: h.OnesRate()}, h.Length, basis, e.Segments, r)
 		if err != nil {
 			return nil, err
 		}
 		m.X0 = e.X0
+		if e.StepReadouts {
+			for _, n := range m.nets() {
+				n.AddStepReadouts()
+			}
+		}
 		res.Binary, res.Heartbeat = m, h
 		res.PaperK, res.PaperKMinusNull = -2.414, 12.024
 		data := func(dst []float64, r *rand.Rand) { h.Sequence(dst, r.IntN(h.Period)) }

@@ -67,6 +67,13 @@ type BinaryModel struct {
 	Net   *Net
 	D     int
 	X0    bool
+	// Segments, when it holds S > 1 networks, splits the steps 2..T into S
+	// runs of nearly equal length, run s served by Segments[s] alone (Net is
+	// Segments[0]): an ensemble of experts over time, as eDiff-I's
+	// (Balaji et al. 2022) denoisers for ranges of noise levels. One network
+	// shared by all 2000 steps fits the middle of the chain far worse than
+	// one trained on a window of it (docs/cli.md, sd15).
+	Segments []*Net
 }
 
 // NewBinaryModel returns an untrained model for D-bit data with SD15's
@@ -74,10 +81,49 @@ type BinaryModel struct {
 // basis = 0 gives one readout per step, as SD15's heartbeat model; basis > 0
 // ties them through that many temporal basis functions.
 func NewBinaryModel(chain discretize.Binomial, d, basis int, r *rand.Rand) (*BinaryModel, error) {
+	return NewBinaryModelSegments(chain, d, basis, 1, r)
+}
+
+// NewBinaryModelSegments is NewBinaryModel with a network of its own for each
+// of segments runs of steps (BinaryModel.Segments); 1 gives one network.
+func NewBinaryModelSegments(chain discretize.Binomial, d, basis, segments int, r *rand.Rand) (*BinaryModel, error) {
 	if err := chain.Validate(); err != nil {
 		return nil, err
 	}
-	return &BinaryModel{Chain: chain, D: d, Net: NewNet(d, d, chain.T, []int{50, 50, 50}, basis, r)}, nil
+	if segments < 1 || segments > chain.T-1 {
+		return nil, fmt.Errorf("sd15: %d time segments for %d learned steps; use 1 to %d", segments, chain.T-1, chain.T-1)
+	}
+	m := &BinaryModel{Chain: chain, D: d}
+	for range segments {
+		m.Segments = append(m.Segments, NewNet(d, d, chain.T, []int{50, 50, 50}, basis, r))
+	}
+	m.Net = m.Segments[0]
+	if segments == 1 {
+		m.Segments = nil
+	}
+	return m, nil
+}
+
+// nets returns the model's networks, one per segment.
+func (m *BinaryModel) nets() []*Net {
+	if len(m.Segments) > 1 {
+		return m.Segments
+	}
+	return []*Net{m.Net}
+}
+
+// segmentStart returns the first step of segment s of S (s = S: T + 1).
+func (m *BinaryModel) segmentStart(s, S int) int {
+	return 2 + (s*(m.Chain.T-1)+S-1)/S
+}
+
+// netFor returns the network that serves step t.
+func (m *BinaryModel) netFor(t int) *Net {
+	S := len(m.Segments)
+	if S < 2 {
+		return m.Net
+	}
+	return m.Segments[(t-2)*S/(m.Chain.T-1)]
 }
 
 // input maps bits to the network's +-1 input.
@@ -90,7 +136,7 @@ func input(dst, x []float64) {
 // Rates writes p(x_{t-1} = 1 | x_t) for t = 2..T into dst.
 func (m *BinaryModel) Rates(w *Work, dst, xt []float64, t int, in []float64) {
 	input(in, xt)
-	out := m.Net.Forward(w, in, t)
+	out := m.netFor(t).Forward(w, in, t)
 	for i, o := range out {
 		dst[i], _ = m.rate(xt[i], o, t, 0)
 	}
@@ -151,7 +197,11 @@ func draw(r *rand.Rand, rate float64) float64 {
 type TrainOptions struct {
 	Steps int     // optimiser steps
 	Batch int     // (x_0, t) pairs per step
-	LR    float64 // Adam learning rate at the start; it decays linearly to LR/10
+	LR    float64 // Adam learning rate at the start; it decays linearly to LRFinal
+	// LRFinal is the learning rate of the last step [LR/10]. A long run
+	// gains from ending lower: the bound needs the rates to a precision that
+	// Adam's steps at LR/10 jitter away.
+	LRFinal float64
 	// Progress, if non-nil, is called every 100 steps with the step and the
 	// mean KL term of the last batch (bits per step); an error stops training.
 	Progress func(step int, loss float64) error
@@ -163,16 +213,40 @@ type TrainOptions struct {
 // against the posterior rate; lower variance than sampling x_{t-1}). data draws
 // one x_0 into its argument.
 func (m *BinaryModel) Train(ctx context.Context, data func(dst []float64, r *rand.Rand), opt TrainOptions, r *rand.Rand) error {
+	nets := m.nets()
+	S := len(nets)
+	if S == 1 {
+		return m.trainSteps(ctx, m.Net, 2, m.Chain.T, data, opt, r)
+	}
+	// Each segment's network gets an equal share of the optimiser steps,
+	// on examples of its own steps only; Progress sees one count.
+	total, progress := opt.Steps, opt.Progress
+	for s, net := range nets {
+		o := opt
+		o.Steps = max(total/S, 1)
+		done := s * o.Steps
+		if progress != nil {
+			o.Progress = func(step int, loss float64) error { return progress(done+step, loss) }
+		}
+		if err := m.trainSteps(ctx, net, m.segmentStart(s, S), m.segmentStart(s+1, S)-1, data, o, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// trainSteps trains net on examples whose step t is uniform on lo..hi.
+func (m *BinaryModel) trainSteps(ctx context.Context, net *Net, lo, hi int, data func(dst []float64, r *rand.Rand), opt TrainOptions, r *rand.Rand) error {
 	d := m.D
 	x0, xt, in, dOut := make([]float64, d), make([]float64, d), make([]float64, d), make([]float64, d)
-	return train(ctx, m.Net, opt, 1, func(w *Work, g *Grad) float64 {
+	return train(ctx, net, opt, 1, func(w *Work, g *Grad) float64 {
 		data(x0, r)
-		t := 2 + r.IntN(m.Chain.T-1)
+		t := lo + r.IntN(hi-lo+1)
 		for i := range xt {
 			xt[i] = draw(r, m.Chain.Marginal(x0[i], t))
 		}
 		input(in, xt)
-		out := m.Net.Forward(w, in, t)
+		out := net.Forward(w, in, t)
 		var loss float64
 		for i, o := range out {
 			q := m.Chain.Posterior(xt[i], x0[i], t)
@@ -180,7 +254,7 @@ func (m *BinaryModel) Train(ctx context.Context, data func(dst []float64, r *ran
 			p, dOut[i] = m.rate(xt[i], o, t, q)
 			loss += discretize.BernoulliKL(q, clampRate(p))
 		}
-		m.Net.Backward(w, g, dOut, t)
+		net.Backward(w, g, dOut, t)
 		return loss
 	})
 }
@@ -188,10 +262,14 @@ func (m *BinaryModel) Train(ctx context.Context, data func(dst []float64, r *ran
 // train runs opt.Steps Adam steps on net; each step sums example(w, g), which
 // draws one training example, accumulates its gradient into g and returns its
 // loss, over opt.Batch examples. The learning rate decays linearly from LR to
-// LR/10. Progress gets the mean loss times lossScale (to report bits).
+// LRFinal. Progress gets the mean loss times lossScale (to report bits).
 func train(ctx context.Context, net *Net, opt TrainOptions, lossScale float64, example func(w *Work, g *Grad) float64) error {
 	if opt.Steps < 1 || opt.Batch < 1 || !(opt.LR > 0) {
 		return fmt.Errorf("sd15: train options %+v: steps, batch and learning rate must be positive", opt)
+	}
+	final := opt.LRFinal
+	if final == 0 {
+		final = opt.LR / 10
 	}
 	a := newAdam(net, opt.LR)
 	g := net.NewGrad()
@@ -208,7 +286,7 @@ func train(ctx context.Context, net *Net, opt TrainOptions, lossScale float64, e
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			return fmt.Errorf("sd15: training loss became %v at step %d; lower the learning rate", loss, step)
 		}
-		a.lr = opt.LR * (1 - 0.9*float64(step-1)/float64(opt.Steps))
+		a.lr = opt.LR + (final-opt.LR)*float64(step-1)/float64(opt.Steps)
 		a.step(net, g, 1/float64(opt.Batch))
 		if opt.Progress != nil && step%100 == 0 {
 			if err := opt.Progress(step, lossScale*loss/float64(opt.Batch)); err != nil {

@@ -141,3 +141,38 @@ func TestX0Family(t *testing.T) {
 		}
 	}
 }
+
+// The time segments tile the learned steps 2..T: netFor(t) is the network of
+// the segment whose range [segmentStart(s), segmentStart(s+1)) holds t, every
+// segment is used, and their lengths differ by at most one.
+func TestSegments(t *testing.T) {
+	for _, c := range []struct{ T, S int }{{10, 3}, {2000, 10}, {7, 6}, {5, 1}} {
+		m, err := NewBinaryModelSegments(discretize.Binomial{T: c.T, P: 0.2}, 4, 2, c.S, rand.New(rand.NewPCG(8, 8)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		nets := m.nets()
+		if len(nets) != c.S || nets[0] != m.Net {
+			t.Fatalf("T=%d S=%d: %d networks", c.T, c.S, len(nets))
+		}
+		if m.segmentStart(0, c.S) != 2 || m.segmentStart(c.S, c.S) != c.T+1 {
+			t.Errorf("T=%d S=%d: segments start at 2 and end at T", c.T, c.S)
+		}
+		minLen, maxLen := c.T, 0
+		for s := 0; s < c.S; s++ {
+			lo, hi := m.segmentStart(s, c.S), m.segmentStart(s+1, c.S)
+			minLen, maxLen = min(minLen, hi-lo), max(maxLen, hi-lo)
+			for tt := lo; tt < hi; tt++ {
+				if m.netFor(tt) != nets[s] {
+					t.Fatalf("T=%d S=%d: step %d in segment %d's range [%d, %d) served by another network", c.T, c.S, tt, s, lo, hi)
+				}
+			}
+		}
+		if maxLen-minLen > 1 || minLen < 1 {
+			t.Errorf("T=%d S=%d: segment lengths from %d to %d", c.T, c.S, minLen, maxLen)
+		}
+	}
+	if _, err := NewBinaryModelSegments(discretize.Binomial{T: 5, P: 0.2}, 4, 2, 5, rand.New(rand.NewPCG(8, 8))); err == nil {
+		t.Error("5 segments for 4 learned steps accepted")
+	}
+}

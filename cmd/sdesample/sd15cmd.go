@@ -26,6 +26,9 @@ func runSD15(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	evalN := fs.Int("eval", 0, "data points for each estimate of K (0: 400 heartbeat, 4000 swissroll; the heartbeat's trajectory estimate uses 10x)")
 	seed := fs.Uint64("seed", 1, "random seed")
 	x0 := fs.Bool("x0", false, "heartbeat: the network predicts x_0 and the reverse rate is its mixture of the forward posteriors (D3PM's parameterisation) instead of a correction to the rate")
+	lrFinal := fs.Float64("lr-final", 0, "learning rate of the last step (0: a tenth of -lr)")
+	segments := fs.Int("segments", 1, "heartbeat: split the steps 2..T into this many runs, each with a network of its own")
+	stepReadouts := fs.Bool("step-readouts", false, "heartbeat: a readout per step on top of the temporal basis functions")
 	oracle := fs.Bool("oracle", false, "heartbeat: train nothing; print the exact bound K of the best factorised reverse kernel (the ceiling no trained model can pass) and check it against the trajectory estimate")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -39,13 +42,13 @@ func runSD15(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *oracle && *exp != "heartbeat" {
 		return usagef("-oracle: the %s has no exact oracle (only the heartbeat's data are a finite set); use -experiment heartbeat", *exp)
 	}
-	if *steps < 1 || *batch < 0 || *lr < 0 || *evalN < 0 || *width < 1 || *basis < -1 {
-		return usagef("-steps and -width must be positive, -batch, -lr, -eval and -basis >= 0 (-basis -1: the default)")
+	if *steps < 1 || *batch < 0 || *lr < 0 || *lrFinal < 0 || *evalN < 0 || *width < 1 || *basis < -1 {
+		return usagef("-steps and -width must be positive, -batch, -lr, -lr-final, -eval and -basis >= 0 (-basis -1: the default)")
 	}
 	if !(*noise > 0) {
 		return usagef("-noise %v must be > 0", *noise)
 	}
-	e := sd15.Experiment{Name: *exp, T: *T, Steps: *steps, Batch: *batch, LR: *lr, Noise: *noise, Width: *width, Eval: *evalN, Seed: *seed, X0: *x0}
+	e := sd15.Experiment{Name: *exp, T: *T, Steps: *steps, Batch: *batch, LR: *lr, Noise: *noise, Width: *width, Eval: *evalN, Seed: *seed, X0: *x0, LRFinal: *lrFinal, StepReadouts: *stepReadouts, Segments: *segments}
 	switch *basis {
 	case -1: // the default: Experiment's zero
 	case 0:
@@ -98,6 +101,16 @@ func runSD15(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if e.Basis == sd15.NoBasis {
 		basisText = "none"
 	}
+	if e.StepReadouts {
+		basisText += " + a readout per step"
+	}
+	if e.Segments > 1 {
+		basisText += fmt.Sprintf(", %d time segments", e.Segments)
+	}
+	lrFinalText := e.LRFinal
+	if lrFinalText == 0 {
+		lrFinalText = e.LR / 10
+	}
 	switch e.Name {
 	case "heartbeat":
 		h := res.Heartbeat
@@ -105,7 +118,7 @@ func runSD15(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if e.X0 {
 			param = "x0 prediction"
 		}
-		say("SD15 binary heartbeat: %d bins, period %d, binomial diffusion T = %d towards B(%.2g), basis %s, %s, %d steps of batch %d, lr %g", h.Length, h.Period, e.T, h.OnesRate(), basisText, param, e.Steps, e.Batch, e.LR)
+		say("SD15 binary heartbeat: %d bins, period %d, binomial diffusion T = %d towards B(%.2g), basis %s, %s, %d steps of batch %d, lr %g to %g", h.Length, h.Period, e.T, h.OnesRate(), basisText, param, e.Steps, e.Batch, e.LR, lrFinalText)
 	case "swissroll":
 		say("SD15 Swiss roll: unit variance, noise %g, Gaussian diffusion T = %d, %dx%d sigmoid net, basis %s, %d steps of batch %d, lr %g", e.Noise, e.T, e.Width, e.Width, basisText, e.Steps, e.Batch, e.LR)
 	}
