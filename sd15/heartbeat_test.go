@@ -31,7 +31,9 @@ func TestHeartbeatNull(t *testing.T) {
 
 // The two ways of computing K agree within 3 standard errors, for an untrained
 // and a briefly trained model (short chain T = 100 to keep the test fast), and
-// K never exceeds the true log-likelihood by more than 3 standard errors.
+// K never exceeds the true log-likelihood, nor the exact factorised ceiling
+// K* of HeartbeatOracle, by more than 3 standard errors; K* minus the
+// estimated gap agrees with the KL-form estimate within 3.5 standard errors.
 func TestBoundTwoWays(t *testing.T) {
 	h := NewHeartbeat()
 	data := heartbeatData(h)
@@ -42,6 +44,11 @@ func TestBoundTwoWays(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
+	oracle, err := NewHeartbeatOracle(h, m.Chain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ceiling := oracle.Bound().K
 	for _, trained := range []bool{false, true} {
 		if trained {
 			if err := m.Train(ctx, data, TrainOptions{Steps: 2500, Batch: 64, LR: 3e-3}, r); err != nil {
@@ -56,6 +63,15 @@ func TestBoundTwoWays(t *testing.T) {
 		}
 		if kl.Mean > h.LogLikelihood()+3*kl.StdErr {
 			t.Errorf("trained=%v: K = %v above the true log-likelihood %v", trained, kl, h.LogLikelihood())
+		}
+		for _, e := range []Estimate{kl, tr} {
+			if e.Mean > ceiling+3*e.StdErr {
+				t.Errorf("trained=%v: K = %v above the factorised ceiling %.4f", trained, e, ceiling)
+			}
+		}
+		gap, _ := oracle.EstimateGap(ctx, m, data, 300, r)
+		if d := ceiling - gap.Mean - kl.Mean; math.Abs(d) > 3.5*math.Hypot(gap.StdErr, kl.StdErr) {
+			t.Errorf("trained=%v: K* - gap = %.4f - %v, KL form %v", trained, ceiling, gap, kl)
 		}
 		x := make([]float64, h.Length)
 		h.Sequence(x, 0)
