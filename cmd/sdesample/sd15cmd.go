@@ -45,6 +45,12 @@ func runSD15(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *steps < 1 || *batch < 0 || *lr < 0 || *lrFinal < 0 || *evalN < 0 || *width < 1 || *basis < -1 {
 		return usagef("-steps and -width must be positive, -batch, -lr, -lr-final, -eval and -basis >= 0 (-basis -1: the default)")
 	}
+	if *segments < 1 || (*T >= 2 && *segments > *T-1) {
+		return usagef("-segments %d: use 1 to T - 1 (one network per run of steps)", *segments)
+	}
+	if *stepReadouts && *basis == 0 {
+		return usagef("-step-readouts with -basis 0: there is a readout per step already; drop one of the two")
+	}
 	if !(*noise > 0) {
 		return usagef("-noise %v must be > 0", *noise)
 	}

@@ -62,6 +62,8 @@ func TestSD15Oracle(t *testing.T) {
 	}{
 		{[]string{"sd15", "-T", "1"}, "sdesample sd15: -T 1: need at least 2 diffusion steps (0: the default, 2000 heartbeat, 40 swissroll)\n"},
 		{[]string{"sd15", "-oracle", "-T", "-3"}, "sdesample sd15: -T -3: need at least 2 diffusion steps (0: the default, 2000 heartbeat, 40 swissroll)\n"},
+		{[]string{"sd15", "-segments", "0"}, "sdesample sd15: -segments 0: use 1 to T - 1 (one network per run of steps)\n"},
+		{[]string{"sd15", "-step-readouts", "-basis", "0"}, "sdesample sd15: -step-readouts with -basis 0: there is a readout per step already; drop one of the two\n"},
 		{[]string{"sd15", "-oracle", "-experiment", "swissroll"}, "sdesample sd15: -oracle: the swissroll has no exact oracle (only the heartbeat's data are a finite set); use -experiment heartbeat\n"},
 	} {
 		var out, errb bytes.Buffer
