@@ -18,7 +18,8 @@ import (
 // used in error messages (typically the file path).
 //
 // The first record is taken as a header, and skipped, when none of its cells
-// is a number. Blank lines and lines starting with '#' are ignored, a UTF-8
+// is a number. A header cell "label" (any letter case) makes that column the
+// rows' class labels (Table.Labels, integers >= 0), not data. Blank lines and lines starting with '#' are ignored, a UTF-8
 // byte-order mark is skipped, and spaces around numbers are allowed. Every row
 // must have the same number of values (the header's count, if there is a
 // header), and every value must be a finite float64.
@@ -30,10 +31,16 @@ func ReadCSV(r io.Reader, name string) (*Table, error) {
 	// The common case, plain numbers without quotes, is parsed by the fast
 	// path below; anything it does not take (quotes, a bad value, ragged
 	// rows) goes through encoding/csv, which gives the exact messages.
-	if t, ok := fastCSV(raw, name); ok {
-		return t, nil
+	t, ok := fastCSV(raw, name)
+	if !ok {
+		if t, err = readCSV(bytes.NewReader(raw), name); err != nil {
+			return nil, err
+		}
 	}
-	return readCSV(bytes.NewReader(raw), name)
+	if err := splitLabelColumn(t, raw, name); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // readCSV is ReadCSV through encoding/csv.
@@ -128,8 +135,25 @@ func parseCell(cell string) (float64, error) {
 
 // WriteCSV writes t as CSV: a header row x0,x1,...,x{D-1}, then one row per
 // line with every value printed as strconv.FormatFloat(v, 'g', 17, 64)
-// (%.17g), which reads back bit for bit.
+// (%.17g), which reads back bit for bit. A table with Labels gets a last
+// column "label" (ReadCSV reads it back as the labels).
 func WriteCSV(w io.Writer, t *Table) error {
+	if t.Labels != nil {
+		names := make([]string, t.D+1)
+		for j := range t.D {
+			names[j] = "x" + strconv.Itoa(j)
+		}
+		names[t.D] = LabelColumn
+		x := make([]float64, 0, t.N*(t.D+1))
+		for i := range t.N {
+			x = append(append(x, t.X[i*t.D:(i+1)*t.D]...), float64(t.Labels[i]))
+		}
+		cw := NewCSVWriterNames(w, names)
+		if err := cw.WriteRows(x); err != nil {
+			return err
+		}
+		return cw.Flush()
+	}
 	cw := NewCSVWriter(w, t.D)
 	if err := cw.WriteRows(t.X[:t.N*t.D]); err != nil {
 		return err

@@ -143,34 +143,101 @@ func (s DigitsScaling) String() string {
 type DigitsSource struct {
 	Scaling    DigitsScaling
 	Dequantize bool
+	// Split draws from all images (DigitsAll, the default), the training
+	// split or the held-out split (see DigitsSplit).
+	Split DigitsSplit
+}
+
+// DigitsSplit selects images of the digits by a fixed rule: image i (0-based,
+// in the order of the embedded file) is held out when i mod 5 = 4. So
+// DigitsTest has the 359 images 4, 9, ..., 1794 and DigitsTrain the other
+// 1438, every class in both (a classifier's held-out accuracy is measured on
+// DigitsTest; issues 19 and 20 use this split).
+type DigitsSplit int
+
+const (
+	DigitsAll   DigitsSplit = iota // all 1797 images ("digits")
+	DigitsTrain                    // i mod 5 != 4: 1438 images ("digits-train")
+	DigitsTest                     // i mod 5 == 4: 359 images ("digits-test")
+)
+
+// DigitsHeldOut reports whether image i is in the held-out split.
+func DigitsHeldOut(i int) bool { return i%5 == 4 }
+
+// Indices returns the images of the split, in file order.
+func (sp DigitsSplit) Indices() []int {
+	var idx []int
+	for i := 0; i < DigitsN; i++ {
+		if sp == DigitsAll || (sp == DigitsTest) == DigitsHeldOut(i) {
+			idx = append(idx, i)
+		}
+	}
+	return idx
 }
 
 // NewDigits returns the default digits source: scaled to [-1, 1], no
 // dequantisation (the setting for training).
 func NewDigits() DigitsSource { return DigitsSource{Scaling: DigitsSymmetric} }
 
-func (DigitsSource) Name() string { return "digits" }
-func (DigitsSource) Dim() int     { return DigitsDim }
+// Name returns "digits", "digits-train" or "digits-test" by Split.
+func (s DigitsSource) Name() string {
+	switch s.Split {
+	case DigitsTrain:
+		return "digits-train"
+	case DigitsTest:
+		return "digits-test"
+	}
+	return "digits"
+}
 
-// Sample draws n images: an index r.IntN(1797) for each, then, with
-// Dequantize, 64 r.Float64(). It panics if the embedded data are corrupt
-// (ByName reports that as an error instead).
+func (DigitsSource) Dim() int { return DigitsDim }
+
+// Classes returns 10, the digits 0..9.
+func (DigitsSource) Classes() int { return 10 }
+
+// Sample draws n images: an index r.IntN(m) for each (m images in the
+// split: 1797 for all), then, with Dequantize, 64 r.Float64(). It panics if
+// the embedded data are corrupt (ByName reports that as an error instead).
 func (s DigitsSource) Sample(dst []float64, n int, r *rand.Rand) {
-	checkDst("DigitsSource", dst, n, DigitsDim)
+	s.sample(dst, nil, n, r)
+}
+
+// SampleLabeled is Sample that also writes each image's digit.
+func (s DigitsSource) SampleLabeled(dst []float64, labels []int, n int, r *rand.Rand) {
+	checkLabelsDst("DigitsSource", labels, n)
+	s.sample(dst, labels, n, r)
+}
+
+// Table returns every image of the split once, in file order, scaled as
+// Sample scales them (without dequantisation), with their labels.
+func (s DigitsSource) Table() (*Table, error) {
 	dd, err := loadDigits()
 	if err != nil {
-		panic(err)
+		return nil, err
 	}
-	var scale, shift float64
+	idx := s.Split.Indices()
+	t := &Table{N: len(idx), D: DigitsDim, X: make([]float64, len(idx)*DigitsDim), Labels: make([]int, len(idx)), Name: s.Name()}
+	scale, shift := s.affine(false)
+	for i, k := range idx {
+		for j, v := range dd.pix[k*DigitsDim : (k+1)*DigitsDim] {
+			t.X[i*DigitsDim+j] = float64(v)*scale + shift
+		}
+		t.Labels[i] = dd.labels[k]
+	}
+	return t, nil
+}
+
+// affine returns the scale and shift of a pixel value (v or v + u).
+func (s DigitsSource) affine(dequantize bool) (scale, shift float64) {
 	switch s.Scaling {
 	case DigitsSymmetric:
 		scale, shift = 2.0/16, -1
-		if s.Dequantize {
+		if dequantize {
 			scale = 2.0 / DigitsLevels
 		}
 	case DigitsUnit:
 		scale = 1.0 / 16
-		if s.Dequantize {
+		if dequantize {
 			scale = 1.0 / DigitsLevels
 		}
 	case DigitsRaw:
@@ -178,8 +245,39 @@ func (s DigitsSource) Sample(dst []float64, n int, r *rand.Rand) {
 	default:
 		panic(fmt.Sprintf("data: DigitsSource: unknown Scaling %d", int(s.Scaling)))
 	}
+	return scale, shift
+}
+
+var digitsSplits = map[DigitsSplit][]int{
+	DigitsTrain: DigitsTrain.Indices(),
+	DigitsTest:  DigitsTest.Indices(),
+}
+
+func (s DigitsSource) sample(dst []float64, labels []int, n int, r *rand.Rand) {
+	checkDst("DigitsSource", dst, n, DigitsDim)
+	dd, err := loadDigits()
+	if err != nil {
+		panic(err)
+	}
+	var idx []int
+	switch s.Split {
+	case DigitsAll:
+	case DigitsTrain, DigitsTest:
+		idx = digitsSplits[s.Split]
+	default:
+		panic(fmt.Sprintf("data: DigitsSource: unknown Split %d", int(s.Split)))
+	}
+	scale, shift := s.affine(s.Dequantize)
 	for i := range n {
-		k := r.IntN(DigitsN)
+		var k int
+		if idx == nil {
+			k = r.IntN(DigitsN)
+		} else {
+			k = idx[r.IntN(len(idx))]
+		}
+		if labels != nil {
+			labels[i] = dd.labels[k]
+		}
 		src := dd.pix[k*DigitsDim : (k+1)*DigitsDim]
 		row := dst[i*DigitsDim : (i+1)*DigitsDim]
 		for j, v := range src {

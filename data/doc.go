@@ -40,8 +40,26 @@
 // (v + u)/17), the uniform dequantisation needed for likelihoods in
 // bits/dim. Digits returns the raw pixels and the labels.
 //
+// The digits have a fixed held-out split: image i (0-based, file order) is
+// held out when i mod 5 = 4, 359 images (DigitsTest, "digits-test"); the
+// other 1438 are DigitsTrain ("digits-train"). Every digit is in both.
+//
 // Empirical resamples the rows of a Table uniformly with replacement: the
 // source for a data file.
+//
+// # Labels
+//
+// A LabeledSource also draws a class label per row (SampleLabeled, the same
+// points as Sample with the same generator): gmm8's component k (8
+// classes), the digit 0..9 of the digits and their splits, and a file's
+// labels. In a CSV file the labels are the column whose header cell is
+// "label" (any letter case; integers >= 0), taken out of the data columns;
+// a .npy file's labels are in NAME.labels.npy beside NAME.npy, a 1-D array
+// of n integers (integral floats also do). A fractional, negative, missing
+// or non-numeric label, or a labels file of another length, is a
+// *FileError naming the file and where. Table.Labels holds them and
+// Classes is 1 + the largest. Labeled says, in one line, when a source has
+// none.
 //
 // Each toy source also reports its exact Mean and Cov, the oracles its
 // tests (and downstream tests) compare sample moments with.

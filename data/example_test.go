@@ -24,7 +24,7 @@ func ExampleByName() {
 	fmt.Println(err)
 	// Output:
 	// gmm8 2 10
-	// data: unknown source "spiral"; valid names: gmm8, swissroll, checkerboard, moons, digits
+	// data: unknown source "spiral"; valid names: gmm8, swissroll, checkerboard, moons, digits, digits-train, digits-test
 }
 
 func ExampleSave() {

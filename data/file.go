@@ -41,7 +41,14 @@ func Load(path string) (*Table, error) {
 		return nil, fileErr(path, "is a folder, not a file", nil)
 	}
 	if ext == ".npy" {
-		return ReadNPY(f, path)
+		t, err := ReadNPY(f, path)
+		if err != nil {
+			return nil, err
+		}
+		if err := loadNPYLabels(t, path); err != nil {
+			return nil, err
+		}
+		return t, nil
 	}
 	return ReadCSV(f, path)
 }

@@ -19,7 +19,7 @@ type Source interface {
 }
 
 // names lists the built-in sources in the order error messages give them.
-var names = []string{"gmm8", "swissroll", "checkerboard", "moons", "digits"}
+var names = []string{"gmm8", "swissroll", "checkerboard", "moons", "digits", "digits-train", "digits-test"}
 
 // Names returns the names ByName accepts.
 func Names() []string { return append([]string(nil), names...) }
@@ -31,6 +31,8 @@ func Names() []string { return append([]string(nil), names...) }
 //	checkerboard  NewCheckerboard()  (4 x 4 board on [-4, 4]^2)
 //	moons         NewMoons()         (noise 0.1)
 //	digits        NewDigits()        (scaled to [-1, 1], no dequantisation)
+//	digits-train  NewDigits() with Split DigitsTrain (image i with i mod 5 != 4)
+//	digits-test   NewDigits() with Split DigitsTest (i mod 5 == 4, held out)
 //
 // An unknown name gives an error that lists the valid ones.
 func ByName(name string) (Source, error) {
@@ -43,11 +45,18 @@ func ByName(name string) (Source, error) {
 		return NewCheckerboard(), nil
 	case "moons":
 		return NewMoons(), nil
-	case "digits":
+	case "digits", "digits-train", "digits-test":
 		if _, err := loadDigits(); err != nil {
 			return nil, err
 		}
-		return NewDigits(), nil
+		d := NewDigits()
+		switch name {
+		case "digits-train":
+			d.Split = DigitsTrain
+		case "digits-test":
+			d.Split = DigitsTest
+		}
+		return d, nil
 	}
 	return nil, fmt.Errorf("data: unknown source %q; valid names: %s", name, strings.Join(names, ", "))
 }

@@ -365,7 +365,7 @@ func TestEmpirical(t *testing.T) {
 }
 
 func TestByName(t *testing.T) {
-	dims := map[string]int{"gmm8": 2, "swissroll": 2, "checkerboard": 2, "moons": 2, "digits": 64}
+	dims := map[string]int{"gmm8": 2, "swissroll": 2, "checkerboard": 2, "moons": 2, "digits": 64, "digits-train": 64, "digits-test": 64}
 	for _, name := range Names() {
 		t.Run(name, func(t *testing.T) {
 			s, err := ByName(name)
@@ -390,7 +390,7 @@ func TestByName(t *testing.T) {
 		})
 	}
 	_, err := ByName("gmm9")
-	const want = `data: unknown source "gmm9"; valid names: gmm8, swissroll, checkerboard, moons, digits`
+	const want = `data: unknown source "gmm9"; valid names: gmm8, swissroll, checkerboard, moons, digits, digits-train, digits-test`
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v, want %s", err, want)
 	}
@@ -413,7 +413,7 @@ func TestOpen(t *testing.T) {
 		t.Errorf("Open(moons) = %v, %v", s, err)
 	}
 	_, err = Open("pts.txt")
-	const want = `data: unknown source "pts.txt"; use one of gmm8, swissroll, checkerboard, moons, digits, or a file ending in .csv or .npy`
+	const want = `data: unknown source "pts.txt"; use one of gmm8, swissroll, checkerboard, moons, digits, digits-train, digits-test, or a file ending in .csv or .npy`
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v, want %s", err, want)
 	}

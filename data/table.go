@@ -15,6 +15,9 @@ type Table struct {
 	// Name is the file the table was read from (as given to Load), used in
 	// error messages; it may be empty.
 	Name string
+	// Labels holds a class label (0..C-1) per row, or nil: a CSV file's
+	// "label" column, or a .npy file's NAME.labels.npy.
+	Labels []int
 }
 
 // NewTable returns a zero-filled n x d table. It panics if n < 0 or d <= 0.

@@ -72,7 +72,11 @@
 // Each evaluation of the augmented field costs one score evaluation and K
 // vector-Jacobian products (or one trace, or D products). A score that also
 // implements FusedScore gives the score and the first product in one pass,
-// which for a network saves a forward pass.
+// which for a network saves a forward pass: one forward and one backward
+// pass per evaluation instead of two forwards and a backward. With the exact
+// divergence, FusedTraceScore does the same for the score and the D
+// products (score.Net has both; model.MLP's fused passes are
+// model.ForwardVJPer and model.ForwardTracer).
 //
 // # Bits per dimension
 //

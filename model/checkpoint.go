@@ -56,10 +56,19 @@ type Checkpoint struct {
 	Meta    map[string]string
 }
 
+// Saveable is what a checkpoint stores of a network: every Trainable, and
+// the Classifier.
+type Saveable interface {
+	Kind() string
+	MarshalConfig() ([]byte, error)
+	Params() []float64
+	Buffers() []float64
+}
+
 // NewCheckpoint returns a checkpoint holding net's kind and config and
 // copies of its parameters and buffers and of opt and ema (either may be
 // nil). It fails if net's MarshalConfig does, or does not return JSON.
-func NewCheckpoint(net Trainable, step int, opt *Adam, ema *EMA) (*Checkpoint, error) {
+func NewCheckpoint(net Saveable, step int, opt *Adam, ema *EMA) (*Checkpoint, error) {
 	cfg, err := net.MarshalConfig()
 	if err != nil {
 		return nil, fmt.Errorf("model: checkpoint: the %s network's config: %w", net.Kind(), err)
@@ -91,6 +100,12 @@ func (ck *Checkpoint) build(params []float64) (Trainable, error) {
 	if err := ck.validate(); err != nil {
 		return nil, fmt.Errorf("model: checkpoint: %w", err)
 	}
+	if ck.Kind == KindClassifier {
+		return nil, errors.New("model: checkpoint: it holds a classifier (kind " + KindClassifier + "), not a score network; give it where a classifier is expected (sdesample sample -classifier, classify -model)")
+	}
+	if ck.Kind == KindAutoencoder {
+		return nil, errors.New(autoencoderNotScore)
+	}
 	net, err := Build(ck.Kind, ck.Config, params, ck.Buffers)
 	if err != nil {
 		return nil, fmt.Errorf("model: checkpoint: %w", trimModel(err))
@@ -113,6 +128,59 @@ func (ck *Checkpoint) EMANet() (Trainable, error) {
 		return nil, errors.New("model: checkpoint: no EMA weights")
 	}
 	return ck.build(ck.EMA.Shadow)
+}
+
+// Classifier rebuilds the classifier a checkpoint of kind KindClassifier
+// holds, with the EMA weights when it has them (as InferenceNet). A score
+// network's checkpoint is an error that says so.
+func (ck *Checkpoint) Classifier() (*Classifier, error) {
+	if err := ck.validate(); err != nil {
+		return nil, fmt.Errorf("model: checkpoint: %w", err)
+	}
+	if ck.Kind == KindAutoencoder {
+		return nil, errors.New("model: checkpoint: it holds an autoencoder (kind " + KindAutoencoder + "), not a classifier; train one with sdesample train-classifier (model.NewClassifier)")
+	}
+	if ck.Kind != KindClassifier {
+		return nil, fmt.Errorf("model: checkpoint: it holds a score network (kind %s), not a classifier; train one with sdesample train-classifier (model.NewClassifier)", ck.Kind)
+	}
+	params := ck.Params
+	if ck.EMA != nil {
+		params = ck.EMA.Shadow
+	}
+	c, err := BuildClassifier(ck.Config, params, ck.Buffers)
+	if err != nil {
+		return nil, fmt.Errorf("model: checkpoint: %w", trimModel(err))
+	}
+	return c, nil
+}
+
+// autoencoderNotScore is the error of Net and InferenceNet on an
+// autoencoder's checkpoint.
+const autoencoderNotScore = "model: checkpoint: it holds an autoencoder (kind " + KindAutoencoder + "), not a score network; give it to sdesample train -latent (Checkpoint.Autoencoder)"
+
+// Autoencoder rebuilds the autoencoder a checkpoint of kind
+// KindAutoencoder holds (with the EMA weights when it has them). Any other
+// checkpoint is an error that says what it holds.
+func (ck *Checkpoint) Autoencoder() (*Autoencoder, error) {
+	if err := ck.validate(); err != nil {
+		return nil, fmt.Errorf("model: checkpoint: %w", err)
+	}
+	switch ck.Kind {
+	case KindAutoencoder:
+	case KindClassifier:
+		return nil, errors.New("model: checkpoint: it holds a classifier (kind " + KindClassifier + "), not an autoencoder; train one with sdesample autoencoder (model.NewAutoencoder)")
+	default:
+		return nil, fmt.Errorf("model: checkpoint: it holds a score network (kind %s), not an autoencoder; train one with sdesample autoencoder (model.NewAutoencoder)", ck.Kind)
+	}
+	params := ck.Params
+	if ck.EMA != nil {
+		params = ck.EMA.Shadow
+	}
+	a, err := BuildAutoencoder(ck.Config, params, ck.Buffers)
+	if err != nil {
+		return nil, fmt.Errorf("model: checkpoint: %w", trimModel(err))
+	}
+	return a, nil
 }
 
 // InferenceNet returns the network to sample with: EMA weights when the
@@ -153,6 +221,18 @@ func (ck *Checkpoint) validate() error {
 func (ck *Checkpoint) check() error {
 	if err := ck.validate(); err != nil {
 		return err
+	}
+	if ck.Kind == KindClassifier {
+		if _, err := BuildClassifier(ck.Config, ck.Params, ck.Buffers); err != nil {
+			return trimModel(err)
+		}
+		return nil
+	}
+	if ck.Kind == KindAutoencoder {
+		if _, err := BuildAutoencoder(ck.Config, ck.Params, ck.Buffers); err != nil {
+			return trimModel(err)
+		}
+		return nil
 	}
 	b, err := builder(ck.Kind)
 	if err != nil {

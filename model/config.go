@@ -44,6 +44,13 @@ type Config struct {
 
 	Precision string `json:"precision"` // "float64" (default) or "float32"
 	Seed      uint64 `json:"seed"`      // initial weights and Fourier frequencies
+
+	// Classes > 0 makes a conditional network: a learned embedding of the
+	// class label (Classes+1 rows, the last one the null label NullLabel)
+	// is added to the first layer's pre-activation. 0 (the default, left
+	// out of the JSON) is the unconditional network, so older configs and
+	// checkpoints load unchanged.
+	Classes int `json:"classes,omitempty"`
 }
 
 // WithDefaults returns a copy of c with zero-valued optional fields set to their
@@ -103,6 +110,9 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("model: config: Precision = %q, want %q or %q", c.Precision, Float64, Float32)
 	}
+	if c.Classes < 0 {
+		return fmt.Errorf("model: config: Classes = %d, want >= 0 (0: unconditional)", c.Classes)
+	}
 	return nil
 }
 
@@ -110,11 +120,26 @@ func (c Config) Validate() error {
 func (c Config) NumParams() int {
 	c = c.WithDefaults()
 	w := c.widths()
+	return layerParams(w) + c.labelParams()
+}
+
+// layerParams returns the number of weights and biases of affine layers of
+// the given widths.
+func layerParams(w []int) int {
 	total := 0
 	for l := 0; l+1 < len(w); l++ {
 		total += w[l]*w[l+1] + w[l+1]
 	}
 	return total
+}
+
+// labelParams returns the size of the label embedding of a defaulted
+// config: (Classes+1) rows of the first layer's output width, or 0.
+func (c Config) labelParams() int {
+	if c.Classes == 0 {
+		return 0
+	}
+	return (c.Classes + 1) * c.widths()[1]
 }
 
 // NumBuffers returns the number of fixed (untrained) values the network keeps:
@@ -146,5 +171,5 @@ func (c Config) equal(d Config) bool {
 	}
 	return c.Dim == d.Dim && c.Embedding == d.Embedding && c.EmbedDim == d.EmbedDim &&
 		c.FourierScale == d.FourierScale && c.TimeScale == d.TimeScale &&
-		c.Precision == d.Precision && c.Seed == d.Seed
+		c.Precision == d.Precision && c.Seed == d.Seed && c.Classes == d.Classes
 }

@@ -23,7 +23,8 @@
 //	Build(net.Kind(), net.MarshalConfig(), net.Params(), net.Buffers())
 //
 // computes what net computes, bit for bit. The MLP below registers as kind
-// "mlp" (both precisions; Config.Precision tells them apart). A new
+// "mlp" (both precisions; Config.Precision tells them apart), the U-Net as
+// "unet". A new
 // architecture implements Trainable, registers its builder in an init
 // function, and trains, saves, loads and samples through packages score
 // and sample without changes there. Adam and EMA see only the parameter
@@ -43,6 +44,50 @@
 // row-major in_l x out_l, followed by b_l, for l = 1..L in order
 // (MLP.Params). Initial weights and biases are U(-1/sqrt(in_l),
 // 1/sqrt(in_l)) (PyTorch's nn.Linear default), drawn from Config.Seed.
+//
+// # Conditional networks
+//
+// With Config.Classes = C > 0 the MLP is conditional (Conditional,
+// ConditionalTrainable): a learned label embedding Y of C+1 rows of width
+// out_1 (the last row for NullLabel = -1, the "no class" of classifier-free
+// guidance, Ho & Salimans 2022) is added to the first pre-activation,
+//
+//	z_1 = h_0 W_1 + b_1 + Y[y]
+//
+// which is the same as joining a one-hot of y (C+1 values) to h_0. Y
+// follows the layers in Params, drawn U(-1/sqrt(in_1), 1/sqrt(in_1)) after
+// them, so a conditional network has the layer weights of the unconditional
+// one of its seed; its gradient is dY_y = sum of the rows of dZ_1 with label
+// y. Forward and InputVJP compute the NullLabel output. Classes = 0 is left
+// out of the JSON config: unconditional checkpoints are unchanged.
+//
+// # Classifier
+//
+// Classifier (kind "mlp-classifier", ClassifierConfig) is the same core with
+// C outputs, the logits l(x, t), and p_t(c | x) = softmax(l)_c (Dhariwal &
+// Nichol 2021's noise-conditional classifier; t = 0 for a clean one).
+// CrossEntropy gives -(1/n) sum log softmax(l_i)_{y_i} and its gradient
+// (softmax(l_i) - e_{y_i})/n for Backward; LogProbGradTo is the guidance
+// term grad_x log p_t(c | x), the backward pass of e_c - softmax(l) to the
+// input; Features is the last hidden layer's activations (for a Frechet
+// distance). A checkpoint holds a classifier like a network
+// (NewCheckpoint takes any Saveable); Checkpoint.Classifier rebuilds it,
+// and Net or InferenceNet of a classifier's checkpoint, or Classifier of a
+// score network's, is an error saying what the file holds.
+//
+// # Autoencoder
+//
+// Autoencoder (kind "mlp-autoencoder", AutoencoderConfig) is the first
+// stage of latent diffusion (package latent): an encoder on the MLP core
+// from D values to (mu, log sigma^2) of a K-dim Gaussian q(u | x), and a
+// decoder from K values back to D, each with a constant time input t = 0.
+// TrainLoss gives ||D(mu + sigma xi) - x||^2 + beta KL(q || N(0, I)) per
+// row, averaged, and its gradient (Rombach et al. 2022's KL-regularised
+// autoencoder, beta = KLWeight, default 1e-3). The latent scale factor
+// 1/std of the training latents lives in its config. Checkpoint.
+// Autoencoder rebuilds it; Net, InferenceNet and Classifier of its
+// checkpoint are errors that say what it holds, as is Autoencoder of any
+// other checkpoint.
 //
 // # Time embeddings
 //
@@ -85,6 +130,14 @@
 // independent, so this is one vector-Jacobian product per sample, the
 // quantity a Hutchinson trace estimator needs.
 //
+// ForwardVJP (ForwardVJPer) gives f and v^T df/dx from one forward pass, and
+// ForwardTrace (ForwardTracer) gives f and tr(df/dx) = sum_j e_j^T (df/dx) e_j
+// from one forward and D backward passes: what a likelihood evaluation needs,
+// without the second forward that Forward then InputVJP pay. The input VJP
+// multiplies G_l by a transposed copy of W_l (an untransposed product packs
+// faster), rebuilt after the weights change (SyncParams, or MLP.Params,
+// whose slice the caller may write); training's Backward does not use it.
+//
 // # Adam, warm-up, clipping, EMA
 //
 // Adam (Kingma & Ba 2015, weight decay 0) in PyTorch's arrangement of the
@@ -123,8 +176,9 @@
 //
 // By default (no cgo) on CPUs with AVX2 and FMA the matrix products run on
 // sdekit's own kernels, internal/gemm: packed panels and AVX2 + FMA
-// micro-kernels (6 x 8 float64, 6 x 16 float32) in which every element of C
-// is one ordered sum, so results do not depend on tiling or workers. Without
+// micro-kernels (6 x 8 float64, 6 x 16 float32; 12 x 32 float32 with
+// AVX-512) in which every element of C is one ordered sum, so results do
+// not depend on tiling, kernel or workers. Without
 // AVX2 and FMA (or with -tags purego) they run on gonum's pure-Go BLAS, in
 // tiles of at most 64 x 192 that keep it serial (internal/gemm's portable
 // kernels give its bits but are much slower; see ownGemm).
@@ -146,6 +200,73 @@
 // OpenBLAS then runs its own threads (OPENBLAS_NUM_THREADS). BLAS reports
 // which implementation is in use. Results differ between BLAS in the last
 // bits, not between runs of one build on one machine.
+//
+// # U-Net
+//
+// A UNet (UNetConfig, NewUNet; kind "unet", float64 UNet and float32
+// UNet32) is a convolutional score network on images of C x H x W (Dim =
+// CHW, each row channel-major), after Ronneberger et al. 2015 as Ho et al.
+// 2020 use it, simplified. With c_l = Base Mult[l] for the L = len(Mult)
+// resolutions (each but the last halves the image by 2x2 average pooling),
+// s = SiLU(Dense(SiLU(Dense(e(t))))) the time embedding (e(t) as the MLP's,
+// TembDim wide), GN GroupNorm with Groups groups (Wu and He 2018),
+//
+//	ResBlock(x -> c):  h  = Conv3(SiLU(GN(x))) + Dense_c(s)   (per channel)
+//	                   h' = Conv3(Dropout(SiLU(GN(h))))
+//	                   out = h' + x, or + Conv1(x) when x has other than c channels
+//	Attention(x):      [Q K V] = Conv1(GN(x)), P = softmax(Q K^T / sqrt(C)) by rows
+//	                   out = x + Conv1(P V)   (one head over the H W pixels)
+//
+// and the network is
+//
+//	h = Conv3(x) to Base channels
+//	down, l = 0..L-1: NumRes ResBlocks to c_l; skip_l = h; AvgPool2 (l < L-1)
+//	middle: ResBlock, Attention (Attention "mid"), ResBlock, at c_{L-1}
+//	up, l = L-1..0: h = [h, skip_l] (channels); NumRes ResBlocks to c_l;
+//	                Upsample2 (nearest) and Conv3 to c_{l-1} (l > 0)
+//	f(x, t) = Conv3(SiLU(GN(h))) to C channels
+//
+// Conv3 is a 3x3 convolution with zero padding 1, Conv1 a 1x1 one; every
+// convolution and Dense has a bias. H and W must be divisible by 2^(L-1)
+// and Groups must divide every normalised channel count (Validate names the
+// offending one). Initial weights are PyTorch's defaults
+// (U(-1/sqrt(fan_in), 1/sqrt(fan_in)); GroupNorm gamma 1, beta 0), drawn
+// from Seed. The defaults (Base 32, Mult 1,2,2, NumRes 1, Groups 8,
+// attention at the lowest resolution, E = 32 Fourier features, TembDim 128,
+// no dropout) have 718,753 parameters on 1x28x28 (Fashion-MNIST), the size
+// proposed for training on two CPU cores; scripts/unet_torch_bench.py builds
+// the same network in PyTorch.
+//
+// Dropout (Srivastava et al. 2014) is inverted (kept values scaled by
+// 1/(1-p)) and acts in ForwardTrain only. Each image's masks come from a
+// stream keyed by a hash of Seed and the row's t and x, so they depend
+// neither on the batch nor on the network object: a run resumed from a
+// checkpoint draws the masks the uninterrupted run drew.
+//
+// Activations are NHWC (a batch of images is a matrix of pixel rows), so a
+// 1x1 convolution is one product and a 3x3 one is the product of the
+// im2col rows (pixel p, column (ky*3 + kx) C_in + c_in) with the weights,
+// stored (9 C_in) x C_out. Backward uses
+//
+//	dW = sum over pixels of im2col(x)^T dy,  db = sum dy,
+//	dx = Conv3 of dy with the flipped kernel W'[(8-t) C_out + co][ci] = W[t C_in + ci][co],
+//	GroupNorm: with g = dz gamma, dx = r (g - mean(g) - xhat mean(g xhat)) per image and group,
+//	attention: dP = dO V^T, dV = P^T dO, dS = P (dP - rowsum(dP P)) / sqrt(C), dQ = dS K, dK = dS^T Q,
+//
+// all checked against finite differences, layer by layer and whole. In
+// float32 on CPUs with AVX-512 the convolutions run on internal/gemm's
+// direct tiles over zero-padded grids (ConvTile32, TileTN32: no im2col, no
+// packing), elsewhere on im2col and gemm; every output element is the same
+// ordered FMA chain either way, so the bits agree (tested), and workers
+// (SetWorkers) split tiles, and GroupNorm's images, without changing them.
+// GroupNorm's sums run over blocks of 16 pixels in the network's precision,
+// then in float64; its float32 loops have AVX2 kernels with the Go loops'
+// bits. Forward, InputVJP and ForwardVJP (both from one forward pass)
+// run 32 images at a time (rows are independent there) to bound the
+// workspace.
+// A training step of the default network (batch 64, one thread, float32)
+// took 3-8 % less CPU time than PyTorch 1.13's on the development machine
+// (docs/bench.md, "U-Net", with the command).
 //
 // # Checkpoints
 //
@@ -174,6 +295,11 @@
 //     NeurIPS 2020, arXiv:2006.11239 (sinusoidal step embedding).
 //   - A. Vaswani et al., Attention is all you need, NeurIPS 2017,
 //     arXiv:1706.03762 (sinusoidal positional encoding).
+//   - J. Ho, T. Salimans, Classifier-free diffusion guidance, NeurIPS 2021
+//     workshop, arXiv:2207.12598 (null label, label dropout).
+//   - P. Dhariwal, A. Nichol, Diffusion models beat GANs on image
+//     synthesis, NeurIPS 2021, arXiv:2105.05233 (noise-conditional
+//     classifier guidance).
 //   - D. P. Kingma, J. Ba, Adam: a method for stochastic optimization, ICLR
 //     2015, arXiv:1412.6980.
 //   - M. Tancik et al., Fourier features let networks learn high frequency
@@ -181,6 +307,13 @@
 //   - S. Elfwing, E. Uchibe, K. Doya, Sigmoid-weighted linear units for
 //     neural network function approximation in reinforcement learning,
 //     Neural Networks 107 (2018), arXiv:1702.03118.
+//   - O. Ronneberger, P. Fischer, T. Brox, U-Net: convolutional networks for
+//     biomedical image segmentation, MICCAI 2015, arXiv:1505.04597.
+//   - Y. Wu, K. He, Group normalization, ECCV 2018, arXiv:1803.08494.
+//   - N. Srivastava et al., Dropout: a simple way to prevent neural networks
+//     from overfitting, JMLR 15 (2014).
+//   - K. Chellapilla, S. Puri, P. Simard, High performance convolutional
+//     neural networks for document processing, IWFHR 2006 (im2col).
 //   - B. T. Polyak, A. B. Juditsky, Acceleration of stochastic approximation
 //     by averaging, SIAM J. Control Optim. 30 (1992).
 package model

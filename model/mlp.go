@@ -163,26 +163,64 @@ func (m *MLP) Dim() int { return m.core.cfg.Dim }
 // NumParams returns the number of trainable parameters.
 func (m *MLP) NumParams() int { return len(m.core.params) }
 
-// Forward implements Net.
-func (m *MLP) Forward(dst, x, t []float64) {
+// Classes returns the number of class labels of a conditional network
+// (Config.Classes), 0 for an unconditional one.
+func (m *MLP) Classes() int { return m.core.cfg.Classes }
+
+// Forward implements Net. A conditional network computes its unconditional
+// output (every label NullLabel).
+func (m *MLP) Forward(dst, x, t []float64) { m.ForwardLabels(dst, x, t, nil) }
+
+// ForwardLabels implements Conditional.
+func (m *MLP) ForwardLabels(dst, x, t []float64, labels []int) {
 	n := checkBatch("Forward", m.core.cfg.Dim, t, "dx", dst, x)
-	m.core.forward(x, t, n)
+	checkLabels("Forward", labels, n, m.core.cfg.Classes)
+	m.core.forward(x, t, n, labels)
 	m.core.ws.ready = false
 	copy(dst, m.core.output())
 }
 
 // ForwardTrain implements Trainable.
-func (m *MLP) ForwardTrain(dst, x, t []float64) {
-	m.Forward(dst, x, t)
+func (m *MLP) ForwardTrain(dst, x, t []float64) { m.ForwardTrainLabels(dst, x, t, nil) }
+
+// ForwardTrainLabels implements ConditionalTrainable.
+func (m *MLP) ForwardTrainLabels(dst, x, t []float64, labels []int) {
+	m.ForwardLabels(dst, x, t, labels)
 	m.core.ws.ready = true
 }
 
 // InputVJP implements Net.
-func (m *MLP) InputVJP(dst, v, x, t []float64) {
+func (m *MLP) InputVJP(dst, v, x, t []float64) { m.InputVJPLabels(dst, v, x, t, nil) }
+
+// InputVJPLabels implements Conditional.
+func (m *MLP) InputVJPLabels(dst, v, x, t []float64, labels []int) {
 	n := checkBatch("InputVJP", m.core.cfg.Dim, t, "dvx", dst, v, x)
-	m.core.forward(x, t, n)
+	checkLabels("InputVJP", labels, n, m.core.cfg.Classes)
+	m.core.forward(x, t, n, labels)
 	m.core.ws.ready = false
 	m.core.backprop(v, nil, 0, dst)
+}
+
+// ForwardVJP implements ForwardVJPer: Forward and InputVJP from one
+// forward pass.
+func (m *MLP) ForwardVJP(out, vjp, v, x, t []float64) {
+	n := checkBatch("ForwardVJP", m.core.cfg.Dim, t, "ojvx", out, vjp, v, x)
+	m.core.forward(x, t, n, nil)
+	m.core.ws.ready = false
+	copy(out, m.core.output())
+	m.core.backprop(v, nil, 0, vjp)
+}
+
+// ForwardTrace implements ForwardTracer.
+func (m *MLP) ForwardTrace(out, tr, x, t []float64) {
+	n := checkBatch("ForwardTrace", m.core.cfg.Dim, t, "ox", out, x)
+	if len(tr) != n {
+		panic(fmt.Sprintf("model: ForwardTrace: len(tr) = %d, want len(t) = %d", len(tr), n))
+	}
+	m.core.forward(x, t, n, nil)
+	m.core.ws.ready = false
+	copy(out, m.core.output())
+	m.core.traceInto(tr)
 }
 
 // Backward implements Trainable.
@@ -202,11 +240,17 @@ func (m *MLP) SetWorkers(n int) { setWorkers(&m.core.par, n, m) }
 // Workers implements Trainable.
 func (m *MLP) Workers() int { return m.core.par.count() }
 
-// Params implements Trainable; for MLP it is the weights themselves.
-func (m *MLP) Params() []float64 { return m.core.params }
+// Params implements Trainable; for MLP it is the weights themselves. The
+// caller may write to them, so the transposed weights of the input VJP are
+// rebuilt on its next call (SyncParams does the same).
+func (m *MLP) Params() []float64 {
+	m.core.wTOK = false
+	return m.core.params
+}
 
-// SyncParams implements Trainable (nothing to do in float64).
-func (m *MLP) SyncParams() {}
+// SyncParams implements Trainable: in float64 it only marks the transposed
+// weights of the input VJP for rebuilding.
+func (m *MLP) SyncParams() { m.core.wTOK = false }
 
 // Grads implements Trainable.
 func (m *MLP) Grads() []float64 { return m.grads }
@@ -280,10 +324,19 @@ func (m *MLP32) reserveIO(n int) {
 	}
 }
 
-// Forward implements Net.
-func (m *MLP32) Forward(dst, x, t []float64) {
+// Classes returns the number of class labels of a conditional network
+// (Config.Classes), 0 for an unconditional one.
+func (m *MLP32) Classes() int { return m.core.cfg.Classes }
+
+// Forward implements Net. A conditional network computes its unconditional
+// output (every label NullLabel).
+func (m *MLP32) Forward(dst, x, t []float64) { m.ForwardLabels(dst, x, t, nil) }
+
+// ForwardLabels implements Conditional.
+func (m *MLP32) ForwardLabels(dst, x, t []float64, labels []int) {
 	n := checkBatch("Forward", m.core.cfg.Dim, t, "dx", dst, x)
-	m.core.forward(x, t, n)
+	checkLabels("Forward", labels, n, m.core.cfg.Classes)
+	m.core.forward(x, t, n, labels)
 	m.core.ws.ready = false
 	for i, v := range m.core.output() {
 		dst[i] = float64(v)
@@ -291,16 +344,54 @@ func (m *MLP32) Forward(dst, x, t []float64) {
 }
 
 // ForwardTrain implements Trainable.
-func (m *MLP32) ForwardTrain(dst, x, t []float64) {
-	m.Forward(dst, x, t)
+func (m *MLP32) ForwardTrain(dst, x, t []float64) { m.ForwardTrainLabels(dst, x, t, nil) }
+
+// ForwardTrainLabels implements ConditionalTrainable.
+func (m *MLP32) ForwardTrainLabels(dst, x, t []float64, labels []int) {
+	m.ForwardLabels(dst, x, t, labels)
 	m.core.ws.ready = true
 }
 
 // InputVJP implements Net.
-func (m *MLP32) InputVJP(dst, v, x, t []float64) {
+func (m *MLP32) InputVJP(dst, v, x, t []float64) { m.InputVJPLabels(dst, v, x, t, nil) }
+
+// InputVJPLabels implements Conditional.
+func (m *MLP32) InputVJPLabels(dst, v, x, t []float64, labels []int) {
 	n := checkBatch("InputVJP", m.core.cfg.Dim, t, "dvx", dst, v, x)
-	m.core.forward(x, t, n)
+	checkLabels("InputVJP", labels, n, m.core.cfg.Classes)
+	m.core.forward(x, t, n, labels)
 	m.core.ws.ready = false
+	m.inputVJP(dst, v, n)
+}
+
+// ForwardVJP implements ForwardVJPer: Forward and InputVJP from one
+// forward pass.
+func (m *MLP32) ForwardVJP(out, vjp, v, x, t []float64) {
+	n := checkBatch("ForwardVJP", m.core.cfg.Dim, t, "ojvx", out, vjp, v, x)
+	m.core.forward(x, t, n, nil)
+	m.core.ws.ready = false
+	for i, e := range m.core.output() {
+		out[i] = float64(e)
+	}
+	m.inputVJP(vjp, v, n)
+}
+
+// ForwardTrace implements ForwardTracer.
+func (m *MLP32) ForwardTrace(out, tr, x, t []float64) {
+	n := checkBatch("ForwardTrace", m.core.cfg.Dim, t, "ox", out, x)
+	if len(tr) != n {
+		panic(fmt.Sprintf("model: ForwardTrace: len(tr) = %d, want len(t) = %d", len(tr), n))
+	}
+	m.core.forward(x, t, n, nil)
+	m.core.ws.ready = false
+	for i, e := range m.core.output() {
+		out[i] = float64(e)
+	}
+	m.core.traceInto(tr)
+}
+
+// inputVJP back-propagates v through the last forward into dst.
+func (m *MLP32) inputVJP(dst, v []float64, n int) {
 	m.reserveIO(n)
 	v32, dx := m.io32[:len(v)], m.dx32[:len(dst)]
 	for i, e := range v {
@@ -372,6 +463,10 @@ func (m *MLP32) Clone() Net {
 }
 
 var (
-	_ Trainable = (*MLP)(nil)
-	_ Trainable = (*MLP32)(nil)
+	_ ConditionalTrainable = (*MLP)(nil)
+	_ ConditionalTrainable = (*MLP32)(nil)
+	_ ForwardVJPer         = (*MLP)(nil)
+	_ ForwardVJPer         = (*MLP32)(nil)
+	_ ForwardTracer        = (*MLP)(nil)
+	_ ForwardTracer        = (*MLP32)(nil)
 )

@@ -26,6 +26,24 @@ type Net interface {
 	Clone() Net
 }
 
+// ForwardVJPer is an optional extension of a Net, for speed: ForwardVJP
+// writes f(x_i, t_i) into out and v_i^T (d f/d x)(x_i, t_i) into vjp for
+// every row in one forward pass, what Forward and InputVJP give in two (the
+// probability-flow likelihood needs both at every evaluation). out and vjp
+// are n*Dim and must not overlap each other, v or x.
+type ForwardVJPer interface {
+	ForwardVJP(out, vjp, v, x, t []float64)
+}
+
+// ForwardTracer is an optional extension of a Net, for exact likelihoods:
+// ForwardTrace writes f(x_i, t_i) into out (n*Dim) and the trace of the
+// input Jacobian, tr (d f/d x)(x_i, t_i), into tr (n) for every row, from one
+// forward pass and Dim backward ones (the sum over j of e_j^T (d f/d x) e_j,
+// what Dim InputVJP calls with unit vectors give).
+type ForwardTracer interface {
+	ForwardTrace(out, tr, x, t []float64)
+}
+
 // Trainable is a Net with parameters, their gradients and what a checkpoint
 // needs to rebuild it. One training step is
 //

@@ -51,6 +51,20 @@
 //     the bound K two ways, L_null, the true log-likelihood, and pictures
 //     (heartbeat inpainting by multiplied binomial kernels; Swiss roll
 //     samples).
+//  7. Guidance. Guidance samples gmm8 toward one component with the exact
+//     conditional oracle (score.MixtureClasses): classifier-free guidance
+//     at several weights and samplers, and exact classifier guidance, with
+//     the fraction nearest the component and the samples' spread along its
+//     direction. GaussianGuidance is the tractable case: Gaussian
+//     conditional and unconditional densities, where the tilted density and
+//     each sampler's exact output law (score.GuidedGaussianLaw) are
+//     Gaussians, compared with ode and em samples. DigitsGuidance does it
+//     with trained models on the digits at a notebook's budget: a
+//     conditional MLP trained with label dropout (CFG from one network), a
+//     clean classifier that judges the clipped samples (its held-out
+//     accuracy on digits-test reported), a noise-conditional classifier for
+//     classifier guidance of the unconditional score, the per-digit accuracy
+//     at each weight and sampler, and grids of the samples, a row per digit.
 //
 // # Metrics
 //

@@ -198,7 +198,71 @@ func (n *Net) VJPTo(dst, v, x, t []float64) {
 	n.scaleRows(dst, t)
 }
 
-func (n *Net) scaleRows(dst, t []float64) {
+// ScoreVJPTo writes the score into s and v^T (d score/dx) into vjp for every
+// row from one forward pass of the network when it has one for both
+// (model.ForwardVJPer; otherwise Forward and InputVJP): the score and the
+// product a Hutchinson probe of the likelihood needs, for the price of about
+// two forward passes instead of three. The values are those of ScoreTo and
+// VJPTo.
+func (n *Net) ScoreVJPTo(s, vjp, v, x, t []float64) {
+	n.check("ScoreVJPTo", t, s, vjp, v, x)
+	m := n.get()
+	if f, ok := m.(model.ForwardVJPer); ok {
+		f.ForwardVJP(s, vjp, v, x, t)
+	} else {
+		m.Forward(s, x, t)
+		m.InputVJP(vjp, v, x, t)
+	}
+	n.put(m)
+	n.scaleRows(s, t, vjp)
+}
+
+// ScoreTraceTo writes the score into s and the trace of d score/dx into tr
+// (one value per row) for every row: k(t) times the trace of the network's
+// input Jacobian, from one forward pass and D backward ones when the network
+// has them (model.ForwardTracer), otherwise Forward and D InputVJP calls
+// with unit vectors (which allocate their scratch).
+func (n *Net) ScoreTraceTo(s, tr, x, t []float64) {
+	n.check("ScoreTraceTo", t, s, x)
+	if len(tr) != len(t) {
+		panic(fmt.Sprintf("score: Net.ScoreTraceTo: %d trace values for %d rows", len(tr), len(t)))
+	}
+	m := n.get()
+	if f, ok := m.(model.ForwardTracer); ok {
+		f.ForwardTrace(s, tr, x, t)
+	} else {
+		m.Forward(s, x, t)
+		d := n.dim
+		e, col := make([]float64, len(x)), make([]float64, len(x))
+		clear(tr)
+		for j := 0; j < d; j++ {
+			for i := range t {
+				e[i*d+j] = 1
+			}
+			m.InputVJP(col, e, x, t)
+			for i := range t {
+				tr[i] += col[i*d+j]
+				e[i*d+j] = 0
+			}
+		}
+	}
+	n.put(m)
+	if n.param == ParamScore {
+		return
+	}
+	d := n.dim
+	for i, ti := range t {
+		k := n.Scale(ti)
+		tr[i] *= k
+		row := s[i*d : (i+1)*d]
+		for j := range row {
+			row[j] *= k
+		}
+	}
+}
+
+// scaleRows multiplies row i of dst, and of also when given, by k(t_i).
+func (n *Net) scaleRows(dst, t []float64, also ...[]float64) {
 	d := n.dim
 	if n.param == ParamScore {
 		return
@@ -208,6 +272,12 @@ func (n *Net) scaleRows(dst, t []float64) {
 		row := dst[i*d : (i+1)*d]
 		for j := range row {
 			row[j] *= k
+		}
+		for _, a := range also {
+			row := a[i*d : (i+1)*d]
+			for j := range row {
+				row[j] *= k
+			}
 		}
 	}
 }
@@ -351,6 +421,21 @@ type TrainMeta struct {
 	Seed   uint64     `json:"seed"`  // the run's seed: batch k draws from stream (Seed, k)
 	Batch  int        `json:"batch"` // rows per step
 	Steps  int        `json:"steps"` // the run's planned number of steps
+	// Classes and LabelDropout describe a conditional run (0 otherwise,
+	// left out of the JSON).
+	Classes      int     `json:"classes,omitempty"`
+	LabelDropout float64 `json:"label_dropout,omitempty"`
+	// Autoencoder names the first stage of a latent run (the network
+	// trained on its scaled latents; package latent), nil otherwise.
+	Autoencoder *AutoencoderRef `json:"autoencoder,omitempty"`
+}
+
+// AutoencoderRef identifies the autoencoder checkpoint a latent score
+// network needs to decode its samples: the path it was given as, and the
+// SHA-256 of the file (hex), which a loader checks before using it.
+type AutoencoderRef struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
 }
 
 // metaFormat is the TrainMeta format this build writes and reads.
@@ -414,6 +499,9 @@ func LoadNet(path string, s sde.SDE) (*Net, error) {
 // NetFromCheckpoint is LoadNet on a checkpoint in memory; name identifies it
 // in error messages.
 func NetFromCheckpoint(ck *model.Checkpoint, s sde.SDE, name string) (*Net, error) {
+	if ck.Kind == model.KindClassifier {
+		return nil, fmt.Errorf("score: %s holds a classifier, not a score network; give it where a classifier is expected (sdesample sample -classifier, classify -model)", name)
+	}
 	meta, err := ReadMeta(ck)
 	if err != nil {
 		return nil, fmt.Errorf("score: %s: %w", name, err)

@@ -32,6 +32,17 @@ type TrainConfig struct {
 	// DataSpec names the data in the checkpoint's metadata (the -data flag);
 	// "" means Data.Name().
 	DataSpec string
+	// LabelDropout is the probability p with which a conditional run
+	// replaces a row's label by NullLabel (Ho & Salimans 2022: the one
+	// network then learns the unconditional score too, for classifier-free
+	// guidance; they use 0.1 or 0.2). A run is conditional when Model is a
+	// model.ConditionalTrainable with Classes() > 0; Data must then be a
+	// data.LabeledSource with at most that many classes. In [0, 1).
+	LabelDropout float64
+	// Autoencoder is recorded in the checkpoint's metadata when Data is a
+	// latent source (latent.Source): the first stage its samples need.
+	Autoencoder *AutoencoderRef
+
 	// Model is the network to train, of any registered kind (an MLP from
 	// model.NewTrainable, or an architecture of your own registered with
 	// model.Register); its Dim must be Data.Dim(). The trainer trains a
@@ -119,6 +130,12 @@ type Trainer struct {
 
 	stream                  *rng.Stream
 	x0, t, z, xt, out, dOut []float64
+
+	// A conditional run: the network as a ConditionalTrainable, the labeled
+	// data, and the batch's labels.
+	cnet   model.ConditionalTrainable
+	ldata  data.LabeledSource
+	labels []int
 }
 
 // normalize checks cfg and fills in its defaults.
@@ -176,8 +193,30 @@ func (cfg TrainConfig) normalize() (TrainConfig, error) {
 		return cfg, fmt.Errorf("score: CheckpointEvery = %d must be >= 0", cfg.CheckpointEvery)
 	case cfg.CheckpointEvery > 0 && cfg.CheckpointPath == "":
 		return cfg, errors.New("score: CheckpointEvery is set but CheckpointPath is empty")
+	case !(cfg.LabelDropout >= 0 && cfg.LabelDropout < 1):
+		return cfg, fmt.Errorf("score: LabelDropout = %v must lie in [0, 1)", cfg.LabelDropout)
+	}
+	if c := modelClasses(cfg.Model); c > 0 {
+		ls, err := data.Labeled(cfg.Data)
+		if err != nil {
+			return cfg, fmt.Errorf("score: a conditional network needs labeled data: %w", err)
+		}
+		if ls.Classes() > c {
+			return cfg, fmt.Errorf("score: the data %s has %d classes but the network %d; build the network with Classes = %d", cfg.DataSpec, ls.Classes(), c, ls.Classes())
+		}
+	} else if cfg.LabelDropout != 0 {
+		return cfg, errors.New("score: LabelDropout is set but the network is not conditional (model.Config.Classes = 0)")
 	}
 	return cfg, nil
+}
+
+// modelClasses returns the number of classes of a conditional network, 0
+// for an unconditional one.
+func modelClasses(m model.Trainable) int {
+	if c, ok := m.(model.ConditionalTrainable); ok {
+		return c.Classes()
+	}
+	return 0
 }
 
 // NewTrainer returns a trainer at step 0 that trains a clone of cfg.Model,
@@ -256,6 +295,9 @@ func sameRun(cfg TrainConfig, m *TrainMeta, ck *model.Checkpoint) error {
 	if cfg.DataSpec != m.Data {
 		return diff("the data", cfg.DataSpec, m.Data)
 	}
+	if a, b := cfg.Autoencoder, m.Autoencoder; (a == nil) != (b == nil) || (a != nil && a.SHA256 != b.SHA256) {
+		return diff("the autoencoder", a, b)
+	}
 	if cfg.Seed != m.Seed {
 		return diff("the seed", cfg.Seed, m.Seed)
 	}
@@ -278,6 +320,9 @@ func sameRun(cfg TrainConfig, m *TrainMeta, ck *model.Checkpoint) error {
 	}
 	if cfg.EMA != decay {
 		return diff("the EMA decay", cfg.EMA, decay)
+	}
+	if cfg.LabelDropout != m.LabelDropout {
+		return diff("the label dropout", cfg.LabelDropout, m.LabelDropout)
 	}
 	return nil
 }
@@ -311,10 +356,16 @@ func newTrainer(cfg TrainConfig, net model.Trainable, opt *model.Adam, ema *mode
 	tr := &Trainer{
 		cfg: cfg, net: net, opt: opt, ema: ema, loss: loss, step: step,
 		meta: TrainMeta{Format: metaFormat, SDE: spec, Param: cfg.Param, Loss: cfg.Loss,
-			Data: cfg.DataSpec, Seed: cfg.Seed, Batch: cfg.Batch, Steps: cfg.Steps},
+			Data: cfg.DataSpec, Seed: cfg.Seed, Batch: cfg.Batch, Steps: cfg.Steps, Autoencoder: cfg.Autoencoder},
 		stream: rng.NewStream(cfg.Seed, 0, trainPurpose),
 		x0:     make([]float64, n*d), t: make([]float64, n), z: make([]float64, n*d),
 		xt: make([]float64, n*d), out: make([]float64, n*d), dOut: make([]float64, n*d),
+	}
+	if modelClasses(net) > 0 {
+		tr.cnet = net.(model.ConditionalTrainable)
+		tr.ldata, _ = data.Labeled(cfg.Data) // normalize checked it
+		tr.labels = make([]int, n)
+		tr.meta.Classes, tr.meta.LabelDropout = tr.cnet.Classes(), cfg.LabelDropout
 	}
 	return tr, nil
 }
@@ -335,11 +386,40 @@ func (tr *Trainer) Model() model.Trainable { return tr.net }
 // Batch writes step k's training batch (data rows x0, times t, noise z, as
 // the trainer draws them) into the given slices of Batch rows.
 func (tr *Trainer) Batch(k int, x0, t, z []float64) {
+	var labels []int
+	if tr.cnet != nil {
+		labels = make([]int, len(t))
+	}
+	tr.batch(k, x0, labels, t, z)
+}
+
+// BatchLabels is Batch for a conditional run, with the labels the network
+// sees (NullLabel where label dropout struck); nil labels for an
+// unconditional run.
+func (tr *Trainer) BatchLabels(k int, x0 []float64, labels []int, t, z []float64) {
+	tr.batch(k, x0, labels, t, z)
+}
+
+// batch draws step k: data rows (with their labels in a conditional run:
+// SampleLabeled draws the points of Sample), times, noise, then one uniform
+// per row for label dropout, so an unconditional run's draws are unchanged.
+func (tr *Trainer) batch(k int, x0 []float64, labels []int, t, z []float64) {
 	tr.stream.Reset(tr.cfg.Seed, k, trainPurpose)
 	r := tr.stream.R
-	tr.cfg.Data.Sample(x0, len(t), r)
+	if tr.cnet != nil {
+		tr.ldata.SampleLabeled(x0, labels, len(t), r)
+	} else {
+		tr.cfg.Data.Sample(x0, len(t), r)
+	}
 	tr.loss.SampleTimes(t, r)
 	rng.FillNormal(r, z)
+	if tr.cnet != nil && tr.cfg.LabelDropout > 0 {
+		for i := range t {
+			if r.Float64() < tr.cfg.LabelDropout {
+				labels[i] = model.NullLabel
+			}
+		}
+	}
 }
 
 // TrainStep takes one optimiser step and returns its batch loss and the
@@ -347,10 +427,14 @@ func (tr *Trainer) Batch(k int, x0, t, z []float64) {
 // *NonFiniteError and leaves the weights, optimiser and step unchanged.
 func (tr *Trainer) TrainStep() (loss, gradNorm float64, err error) {
 	k := tr.step
-	tr.Batch(k, tr.x0, tr.t, tr.z)
+	tr.batch(k, tr.x0, tr.labels, tr.t, tr.z)
 	tr.loss.Perturb(tr.xt, tr.x0, tr.t, tr.z)
 	tr.net.ZeroGrad()
-	tr.net.ForwardTrain(tr.out, tr.xt, tr.t)
+	if tr.cnet != nil {
+		tr.cnet.ForwardTrainLabels(tr.out, tr.xt, tr.t, tr.labels)
+	} else {
+		tr.net.ForwardTrain(tr.out, tr.xt, tr.t)
+	}
 	loss = tr.loss.Eval(tr.dOut, tr.out, tr.t, tr.z)
 	if !finite(loss) {
 		return loss, math.NaN(), &NonFiniteError{Step: k + 1, What: "loss", Value: loss}
@@ -445,4 +529,16 @@ func (tr *Trainer) Score() (*Net, error) {
 		net = tr.ema.Net(tr.net)
 	}
 	return NewNet(tr.cfg.SDE, net, tr.cfg.Param)
+}
+
+// LabeledScore is Score for a conditional run.
+func (tr *Trainer) LabeledScore() (*LabeledNet, error) {
+	if tr.cnet == nil {
+		return nil, errors.New("score: LabeledScore: the run is not conditional")
+	}
+	net := tr.net
+	if tr.ema != nil {
+		net = tr.ema.Net(tr.net)
+	}
+	return NewLabeledNet(tr.cfg.SDE, net.(model.Conditional), tr.cfg.Param)
 }

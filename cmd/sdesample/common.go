@@ -33,6 +33,12 @@ type problem struct {
 	Mix   *score.Mixture
 	// Inputs are files the score was read from, for the run record.
 	Inputs []string
+	// Classifier is the classifier checkpoint of classifier guidance
+	// (-classifier FILE), an input too.
+	Classifier string
+	// Latent is the autoencoder of a latent score checkpoint (nil in data
+	// space): samples are decoded by it, likelihood data encoded.
+	Latent *model.Autoencoder
 }
 
 // resolveSDE reads the -sde flag.
@@ -65,11 +71,14 @@ func resolveScore(spec string, s sde.SDE) (*problem, error) {
 		}
 		p.Score, p.Mix, p.Inputs = m, m, []string{path}
 	case strings.EqualFold(filepath.Ext(spec), ".ckpt"):
-		sc, err := loadNetScore(spec, s)
+		sc, ae, aePath, err := loadNetScore(spec, s)
 		if err != nil {
 			return nil, err
 		}
 		p.Score, p.Inputs = sc, []string{spec}
+		if ae != nil {
+			p.Latent, p.Inputs = ae, append(p.Inputs, aePath)
+		}
 	default:
 		return nil, usagef("-score %q: unknown score; use gmm8, gauss:D (for example gauss:64), mixture:FILE.json or a MODEL.ckpt file", spec)
 	}
@@ -109,12 +118,25 @@ func parseMixture(raw []byte, path string, s sde.SDE) (*score.Mixture, error) {
 
 // loadNetScore turns a checkpoint into a score. The checkpoint is read and
 // checked here, so a corrupt file gives its error whatever else is missing.
-func loadNetScore(path string, s sde.SDE) (sde.Score, error) {
+// A latent model's checkpoint also gives its autoencoder and the path it
+// was read from.
+func loadNetScore(path string, s sde.SDE) (sde.Score, *model.Autoencoder, string, error) {
 	ck, err := model.LoadCheckpoint(path)
 	if err != nil {
-		return nil, fmt.Errorf("-score %s: %s", path, checkpointMessage(path, err))
+		return nil, nil, "", fmt.Errorf("-score %s: %s", path, checkpointMessage(path, err))
 	}
-	return netScore(ck, path, s)
+	if ck.Kind == model.KindAutoencoder {
+		return nil, nil, "", usagef("-score %s: it holds an autoencoder, not a score network; train a latent score model on it with sdesample train -latent %s", path, path)
+	}
+	sc, err := netScore(ck, path, s)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	ae, aePath, err := latentOf(ck, path)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return sc, ae, aePath, nil
 }
 
 // checkpointMessage shortens model's "model: checkpoint PATH: ..." errors.

@@ -2,23 +2,62 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
 
-	"github.com/sdekit/sdekit/sde"
+	"github.com/sdekit/sdekit/model"
 	"github.com/sdekit/sdekit/score"
+	"github.com/sdekit/sdekit/sde"
 )
 
 // The loaders of a conditional network's checkpoint and of a classifier's,
-// for sample's -class, -guidance and -classifier. The network side of issue
-// 19 replaces these bodies; until then a checkpoint cannot be guided.
+// for sample's -class, -guidance and -classifier. Each gives one line that
+// names the flag and the file: a missing or corrupt file, a classifier where
+// a score network is expected and the reverse, an unconditional network, a
+// classifier of another data dimension or SDE.
 
 // loadLabeledNet loads a conditional score network's checkpoint as a
 // Labeled score under s (flag names the flag that gave path).
 func loadLabeledNet(flagName, path string, s sde.SDE) (score.Labeled, error) {
-	return nil, errors.New("-" + flagName + " " + path + ": conditional networks are not built yet")
+	ck, err := model.LoadCheckpoint(path)
+	if err != nil {
+		return nil, loadErr(flagName, path, err)
+	}
+	n, err := score.LabeledNetFromCheckpoint(ck, s, path)
+	if err != nil {
+		return nil, condErr(flagName, path, err)
+	}
+	return n, nil
 }
 
 // loadClassifier loads a noise-conditional classifier's checkpoint for
 // data of dimension dim under s.
 func loadClassifier(flagName, path string, dim int, s sde.SDE) (score.ClassGradient, error) {
-	return nil, errors.New("-" + flagName + " " + path + ": classifier networks are not built yet")
+	ck, err := model.LoadCheckpoint(path)
+	if err != nil {
+		return nil, loadErr(flagName, path, err)
+	}
+	g, err := score.ClassifierFromCheckpoint(ck, path, dim, s)
+	if err != nil {
+		return nil, condErr(flagName, path, err)
+	}
+	return g, nil
+}
+
+func loadErr(flagName, path string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return usagef("-%s %s: no such file", flagName, path)
+	}
+	return usagef("-%s %s: %s", flagName, path, checkpointMessage(path, err))
+}
+
+// condErr is a usage error "-flag PATH: what is wrong" from a score error
+// that names the path.
+func condErr(flagName, path string, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "score: ")
+	msg = strings.TrimPrefix(msg, "the classifier ")
+	msg = strings.TrimPrefix(msg, path+": ")
+	msg = strings.TrimPrefix(msg, path+" ")
+	return usagef("-%s %s: %s", flagName, path, fmt.Sprint(msg))
 }

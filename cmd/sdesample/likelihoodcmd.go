@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sdekit/sdekit/data"
+	"github.com/sdekit/sdekit/latent"
 	"github.com/sdekit/sdekit/likelihood"
 	"github.com/sdekit/sdekit/viz"
 )
@@ -127,7 +128,13 @@ func runLikelihood(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return dataErr("data", err)
 	}
 	defer tab.Close()
-	if tab.D != vjp.Dim() {
+	ae := prob.Latent
+	switch {
+	case ae != nil && spec != nil:
+		return usagef("-data-range: -score %s is a latent model, whose log p is a density of latents, not of quantised data; leave -data-range, -bits and -dequant out", *scoreSpec)
+	case ae != nil && tab.D != ae.Dim():
+		return fmt.Errorf("-data %s: %d columns, but the autoencoder of the latent model -score %s encodes rows of %d; give points of the data the autoencoder was trained on", *dataPath, tab.D, *scoreSpec, ae.Dim())
+	case ae == nil && tab.D != vjp.Dim():
 		return fmt.Errorf("-data %s: %d columns, but -score %s has dimension %d; give points of the model's dimension", *dataPath, tab.D, *scoreSpec, vjp.Dim())
 	}
 	if err := sh.check(tab.N, "points"); err != nil {
@@ -135,7 +142,7 @@ func runLikelihood(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	cfg := likelihood.Config{SDE: s, Score: vjp, Probe: *probe, Probes: *probes, Eps: *eps, RTol: *rtol, ATol: *atol,
 		Solver: *solver, Controller: pid, Joint: *joint, Workers: nw, MaxSteps: *maxSteps}
-	d := tab.D
+	d, xd := vjp.Dim(), tab.D // a latent model reads rows of D values and evaluates K
 	rows := sh.rows(tab.N)
 	if err := checkPaths([]ioPath{{"o", *out}, {"record", *recPath}, {"plot", *plotPath}},
 		append(scoreInputs(prob), ioPath{"data", *dataPath})); err != nil {
@@ -151,8 +158,9 @@ func runLikelihood(ctx context.Context, args []string, stdout, stderr io.Writer)
 
 	bar := newProgress(stderr, rows, "likelihood", "points")
 	bs := min(*block, rows)
-	xb := make([]float64, bs*d)
-	skipRow := make([]float64, d)
+	xb := make([]float64, bs*xd)
+	zb := make([]float64, bs*d)
+	skipRow := make([]float64, xd)
 	idx := make([]int, 0, bs)
 	line := make([]float64, 0, bs*len(likelihoodColumns))
 	var acc likelihoodAcc
@@ -165,14 +173,20 @@ func runLikelihood(ctx context.Context, args []string, stdout, stderr io.Writer)
 	for k0 := 0; k0 < rows; k0 += bs {
 		k1 := min(k0+bs, rows)
 		idx = rowsOf(idx, sh, k0, k1)
-		x := xb[:(k1-k0)*d]
+		x := xb[:(k1-k0)*xd]
 		for k, r := range idx {
 			if err := tab.skip(r, skipRow); err != nil {
 				return dataErr("data", err)
 			}
-			if err := tab.read(x[k*d : (k+1)*d]); err != nil {
+			if err := tab.read(x[k*xd : (k+1)*xd]); err != nil {
 				return dataErr("data", err)
 			}
+		}
+		if ae != nil {
+			// The latent point of x: its scaled posterior mean z = s mu(x).
+			z := zb[:(k1-k0)*d]
+			latent.EncodeMeanTo(ae, z, x)
+			x = z
 		}
 		line = line[:0]
 		if spec == nil {
@@ -189,6 +203,7 @@ func runLikelihood(ctx context.Context, args []string, stdout, stderr io.Writer)
 					exact = prob.Mix.LogProb(x[k*d:(k+1)*d], *eps)
 				}
 				acc.add(p.LogP, bpd, exact, p.NFE, p.Accepted, p.Rejected)
+				acc.nfe.add(idx[k], p.NFE)
 			}
 		} else {
 			pts, err := likelihood.EvaluateBPD(ctx, cfg, *spec, *seed, x, idx, progress)
@@ -198,6 +213,7 @@ func runLikelihood(ctx context.Context, args []string, stdout, stderr io.Writer)
 			for k, p := range pts {
 				line = append(line, float64(idx[k]), p.LogP, p.BPD, float64(p.NFE), float64(p.Accepted), float64(p.Rejected), p.LogPStdErr, p.BPDStdErr)
 				acc.add(p.LogP, p.BPD, math.NaN(), p.NFE, p.Accepted, p.Rejected)
+				acc.nfe.add(idx[k], p.NFE)
 			}
 		}
 		if err := cw.WriteRows(line); err != nil {
@@ -231,13 +247,22 @@ func runLikelihood(ctx context.Context, args []string, stdout, stderr io.Writer)
 		rows, *dataPath, sh, s.Name(), *scoreSpec, *eps)
 	fmt.Fprintf(stdout, "  mean log p    %.6g +- %s nats (standard error over points; it includes the probe noise)\n", acc.lp.mean, seText(acc.lp.stderr()))
 	fmt.Fprintf(stdout, "  mean bits/dim %.6g +- %s\n", acc.bpd.mean, seText(acc.bpd.stderr()))
+	if ae != nil {
+		convention = fmt.Sprintf("latent model: each point x is encoded to z = s mu(x) in R^%d (s = %.6g); logp is log p_Z(z), bpd = -logp/(%d ln 2) per latent dimension. Not log p(x): see docs/latent.md", d, ae.ScaleFactor(), d)
+	}
 	fmt.Fprintf(stdout, "  convention    %s\n", convention)
+	if ae != nil {
+		fmt.Fprintf(stdout, "  unscaled      mean log p_U(mu(x)) = log p_Z(z) + K log s = %.6g nats (the density of the encoder's mean)\n", acc.lp.mean+float64(d)*math.Log(ae.ScaleFactor()))
+	}
 	if acc.exact {
 		fmt.Fprintf(stdout, "  exact log p_eps of the oracle: mean error %.3g +- %s nats, mean |error| %.3g nats\n", acc.err.mean, seText(acc.err.stderr()), acc.aerr.mean)
 	}
 	fmt.Fprintf(stdout, "  divergence    %s; solver %s rtol %g atol %g\n", probeText, *solver, *rtol, *atol)
 	fmt.Fprintf(stdout, "  evaluations   %.1f per point (min %d, max %d); steps accepted %.1f, rejected %.1f per point\n",
 		acc.stats.NFEMean, acc.stats.NFEMin, acc.stats.NFEMax, float64(acc.stats.Accepted)/float64(max(1, acc.stats.RowsCounted)), float64(acc.stats.Rejected)/float64(max(1, acc.stats.RowsCounted)))
+	for _, l := range acc.nfe.lines() {
+		fmt.Fprintln(stdout, l)
+	}
 	fmt.Fprintf(stdout, "wrote %s in %.2fs\n", *out, time.Since(start).Seconds())
 	if *plotPath != "" {
 		fig := viz.NewFigure(1, 2).SetSize(pw, ph)
@@ -292,6 +317,7 @@ type likelihoodAcc struct {
 	n                  int
 	lp, bpd, err, aerr welford
 	stats              RunStats
+	nfe                nfeReport
 }
 
 // seText prints a standard error, which one point does not have.

@@ -78,5 +78,18 @@ func scoreInputs(p *problem) []ioPath {
 	for _, f := range p.Inputs {
 		ins = append(ins, ioPath{"score", f})
 	}
+	if p.Classifier != "" {
+		ins = append(ins, ioPath{"classifier", p.Classifier})
+	}
 	return ins
+}
+
+// addScoreInputs records the digests of the files a score was read from.
+func addScoreInputs(rec *Record, p *problem) {
+	for _, in := range p.Inputs {
+		rec.addInput("score", in)
+	}
+	if p.Classifier != "" {
+		rec.addInput("classifier", p.Classifier)
+	}
 }

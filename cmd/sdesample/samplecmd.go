@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sdekit/sdekit/latent"
+	"github.com/sdekit/sdekit/model"
 	"github.com/sdekit/sdekit/sample"
 	"github.com/sdekit/sdekit/score"
 	"github.com/sdekit/sdekit/sde"
@@ -36,6 +38,9 @@ type samplerFlags struct {
 	workers             int
 	opts                map[string]*optionFlag
 	fs                  *flag.FlagSet
+	// guide, when set before register, adds the conditional-generation
+	// flags (-class, -guidance, -classifier): sample and trajectory.
+	guide *guideFlags
 }
 
 // optionFlag is the flag of a sampler option: its text, kept until the
@@ -74,6 +79,9 @@ func (f *samplerFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.eps, "eps", 0, "last time of the reverse grid (0: the SDE's default, 1e-3 for vp and subvp, 1e-5 for ve)")
 	fs.Uint64Var(&f.seed, "seed", 1, "random seed; row i draws from its own stream, so a sample does not depend on -workers, -block or -shard")
 	fs.IntVar(&f.workers, "workers", 0, "goroutines (0: one per core); results do not depend on it")
+	if f.guide != nil {
+		f.guide.register(fs)
+	}
 	f.opts = map[string]*optionFlag{}
 	var order []string
 	usage := map[string]string{}
@@ -182,7 +190,13 @@ func (f *samplerFlags) config() (sample.Config, *problem, error) {
 	if err != nil {
 		return cfg, nil, err
 	}
-	p, err := resolveScore(f.score, s)
+	var p *problem
+	if f.guide != nil {
+		p, err = f.guide.resolve(f.score, s)
+	}
+	if p == nil && err == nil {
+		p, err = resolveScore(f.score, s)
+	}
 	if err != nil {
 		return cfg, nil, err
 	}
@@ -218,7 +232,7 @@ func optionUsage(err error) error {
 func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	fs := newFlags("sample", stderr)
-	var sf samplerFlags
+	sf := samplerFlags{guide: &guideFlags{}}
 	sf.register(fs)
 	n := fs.Int("n", 10000, "number of samples")
 	shardSpec := fs.String("shard", "", "compute only rows i, i+n, ... of the run: i/n, or auto/n to take i from JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID (Slurm)")
@@ -228,6 +242,7 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	plotPath := fs.String("plot", "", "draw the samples to a .png or .svg: a scatter over the exact density's contours for 2-D, per-coordinate histograms against the exact marginals otherwise")
 	stepsPath := fs.String("plot-steps", "", "ode sampler: draw the step size against t and the evaluations per sample to a .png or .svg")
 	plotSize := fs.String("plot-size", "800x600", "picture size in pixels, WIDTHxHEIGHT")
+	latentsPath := fs.String("latents", "", "latent model (train -latent): also write the latent samples z, before decoding, to this .csv or .npy")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -265,7 +280,20 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if err := checkPaths([]ioPath{{"o", *out}, {"record", *recPath}, {"plot", *plotPath}, {"plot-steps", *stepsPath}}, scoreInputs(prob)); err != nil {
+	ae := prob.Latent
+	var latExt string
+	if *latentsPath != "" {
+		if ae == nil {
+			return usagef("-latents %s: -score %s is not a latent model (sdesample train -latent); leave -latents out", *latentsPath, prob.Spec)
+		}
+		if latExt, err = tableFormat("latents", *latentsPath); err != nil {
+			return err
+		}
+	}
+	if ae != nil && sf.guide.active() {
+		return usagef("-score %s is a latent model; guidance (-class, -guidance, -classifier) works in data space only for now", prob.Spec)
+	}
+	if err := checkPaths([]ioPath{{"o", *out}, {"record", *recPath}, {"plot", *plotPath}, {"plot-steps", *stepsPath}, {"latents", *latentsPath}}, scoreInputs(prob)); err != nil {
 		return err
 	}
 	flow, isFlow := cfg.Sampler.(*sample.ProbabilityFlow)
@@ -280,14 +308,33 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer of.Abort()
-	tw, finish := newTableWriter(ext, of, rows, d)
+	// A latent model samples z in R^K and writes x = D(z/s) in R^D.
+	outD := d
+	var grid []float64
+	var lat *outFile
+	var ltw tableWriter
+	var lfinish func() error
+	if ae != nil {
+		outD = ae.Dim()
+		if *latentsPath != "" {
+			if lat, err = createOut("latents", *latentsPath); err != nil {
+				return err
+			}
+			defer lat.Abort()
+			ltw, lfinish = newTableWriter(latExt, lat, rows, d)
+		}
+	}
+	tw, finish := newTableWriter(ext, of, rows, outD)
+	shape := aeShape(ae)
 
-	keep := newKeeper(d, *plotPath != "")
+	keep := newKeeper(outD, *plotPath != "" && shape == nil)
+	tally := sf.guide.newClassTally(cfg.Eps, cfg.SDE)
 	var nfes []float64
 	var stats RunStats
 	bar := newProgress(stderr, rows, "sample", "samples")
 	bs := min(*block, rows)
 	buf := make([]float64, bs*d)
+	dec := make([]float64, bs*outD)
 	idx := make([]int, 0, bs)
 	for k0 := 0; k0 < rows; k0 += bs {
 		k1 := min(k0+bs, rows)
@@ -310,23 +357,58 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err := checkFinite(x, idx, d); err != nil {
 			return err
 		}
+		if ae != nil {
+			if ltw != nil {
+				if err := ltw.WriteRows(x); err != nil {
+					return fmt.Errorf("-latents %s: write failed: %v", *latentsPath, err)
+				}
+			}
+			xd := dec[:(k1-k0)*outD]
+			latent.DecodeTo(ae, xd, x)
+			x = xd
+			if shape != nil && len(grid) < gridRows*outD {
+				grid = append(grid, x[:min(len(x), gridRows*outD-len(grid))]...)
+			}
+		}
 		if err := tw.WriteRows(x); err != nil {
 			return fmt.Errorf("-o %s: write failed: %v", *out, err)
 		}
 		keep.add(x)
+		tally.add(x)
 		bar.block(k1 - k0)
 	}
 	bar.done()
 	if err := finish(); err != nil {
 		return fmt.Errorf("-o %s: write failed: %v", *out, err)
 	}
+	if lat != nil {
+		if err := lfinish(); err != nil {
+			return fmt.Errorf("-latents %s: write failed: %v", *latentsPath, err)
+		}
+		if err := lat.Commit(); err != nil {
+			return err
+		}
+	}
 	if err := of.Commit(); err != nil {
 		return err
 	}
+	if ae != nil {
+		fmt.Fprintf(stdout, "latent model: sampled z in R^%d, wrote the decoded x = D(z/s) in R^%d (scale factor s = %.6g)", d, outD, ae.ScaleFactor())
+		if lat != nil {
+			fmt.Fprintf(stdout, "; the latents to %s", *latentsPath)
+		}
+		fmt.Fprintln(stdout)
+	}
 	fmt.Fprintf(stdout, "wrote %d samples of dimension %d to %s (%s, %s, sde %s, score %s, seed %d, shard %s) in %.2fs\n",
-		rows, d, *out, cfg.Sampler.Name(), samplerDetail(cfg), cfg.SDE.Name(), prob.Spec, sf.seed, sh, time.Since(start).Seconds())
+		rows, outD, *out, cfg.Sampler.Name(), samplerDetail(cfg), cfg.SDE.Name(), prob.Spec, sf.seed, sh, time.Since(start).Seconds())
 	stats.print(stdout)
-	if *plotPath != "" {
+	tally.print(stdout)
+	if *plotPath != "" && shape != nil {
+		if err := writeImageGrid("plot", *plotPath, grid, shape); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "drew the first %d decoded samples to %s\n", len(grid)/outD, *plotPath)
+	} else if *plotPath != "" {
 		if err := samplePlot(keep, prob, cfg, pw, ph).Save(*plotPath); err != nil {
 			return fmt.Errorf("-plot %s: %s", *plotPath, trimViz(err))
 		}
@@ -344,15 +426,25 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if *recPath != "" {
 		rec := newRecord("sample", args, flagValues(fs), sf.seed, sh, cfg.Workers)
-		for _, in := range prob.Inputs {
-			rec.addInput("score", in)
-		}
+		addScoreInputs(rec, prob)
 		rec.Stats = &stats
-		rec.finish(start, *out, of.Sum(), rows, d)
+		rec.finish(start, *out, of.Sum(), rows, outD)
 		if err := writeRecord(*recPath, rec); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "recorded the run in %s\n", *recPath)
+	}
+	return nil
+}
+
+// aeShape returns the image shape (C, H, W) of an autoencoder's data, or
+// nil for no autoencoder or rows that are not images.
+func aeShape(ae *model.Autoencoder) []int {
+	if ae == nil {
+		return nil
+	}
+	if sh := ae.Config().Shape; len(sh) == 3 {
+		return sh
 	}
 	return nil
 }

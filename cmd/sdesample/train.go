@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sdekit/sdekit/data"
+	"github.com/sdekit/sdekit/latent"
 	"github.com/sdekit/sdekit/model"
 	"github.com/sdekit/sdekit/score"
 )
@@ -51,9 +52,13 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	every := fs.Int("checkpoint-every", 0, "also save the state every k steps (and on Ctrl-C) to NAME.partial.ckpt beside -o, removed on completion (0: never)")
 	resume := fs.String("resume", "", "continue the run saved in this checkpoint; unset flags take its values, set ones must agree")
 	recPath := fs.String("record", "", "write a JSON run record here")
+	conditional := fs.Bool("conditional", false, "train a class-conditional network on the data's labels (gmm8, digits, digits-train, a CSV 'label' column or NAME.labels.npy), with a null label for classifier-free guidance")
+	latentPath := fs.String("latent", "", "train in the latent space of this autoencoder checkpoint (sdesample autoencoder): each batch is encoded on the fly and scaled; the checkpoint records the autoencoder's path and SHA-256")
+	labelDropout := fs.Float64("label-dropout", 0.1, "with -conditional: probability of replacing a row's label by the null label (Ho & Salimans 2022), in [0, 1)")
+	arch := addArchFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: sdesample train -sde vp|subvp|ve -data SOURCE|FILE [flags] -o model.ckpt")
-		fmt.Fprintln(fs.Output(), "Trains an MLP score network; step k's batch comes from stream (seed, k), so -resume continues bit for bit.")
+		fmt.Fprintln(fs.Output(), "usage: sdesample train -sde vp|subvp|ve -data SOURCE|FILE [-conditional [-label-dropout 0.1]] [-arch unet -image CxHxW] [flags] -o model.ckpt")
+		fmt.Fprintln(fs.Output(), "Trains a score network (an MLP, or a U-Net with -arch unet); step k's batch comes from stream (seed, k), so -resume continues bit for bit.")
 		fs.PrintDefaults()
 	}
 	if err := parse(fs, args); err != nil {
@@ -102,6 +107,10 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("-precision %q: use float64 or float32", *precision)
 	case *embedding != model.EmbeddingFourier && *embedding != model.EmbeddingSinusoidal:
 		return usagef("-embedding %q: use fourier or sinusoidal", *embedding)
+	case trainFlagSet(fs, "label-dropout") && *labelDropout != 0.1 && !*conditional: // the default passes (run records repeat every flag)
+		return usagef("-label-dropout: only a -conditional network has labels to drop; add -conditional")
+	case !(*labelDropout >= 0 && *labelDropout < 1):
+		return usagef("-label-dropout %g: use a probability in [0, 1) (typical 0.1; 0: no unconditional score)", *labelDropout)
 	}
 	var p score.Param
 	if *param != "" {
@@ -122,7 +131,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	// Fail early on a missing output folder, or an output that is an input.
 	if err := checkPaths([]ioPath{{"o", *out}, {"record", *recPath}},
-		[]ioPath{{"data", *dataSpec}, {"resume", *resume}}); err != nil {
+		[]ioPath{{"data", *dataSpec}, {"resume", *resume}, {"latent", *latentPath}}); err != nil {
 		return err
 	}
 	if err := checkRecordPath(*recPath); err != nil {
@@ -134,7 +143,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	switch *dequant {
 	case "none":
 		if src, err = data.Open(*dataSpec); err != nil {
-			return dataErr("data", err)
+			return labelsErr("data", err)
 		}
 	case "uniform":
 		if *dataSpec != "digits" {
@@ -146,6 +155,25 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("-dequant %q: use none or uniform", *dequant)
 	}
 
+	var aeRef *score.AutoencoderRef
+	if *latentPath != "" {
+		switch {
+		case *dequant != "none":
+			return usagef("-latent with -dequant %s: the autoencoder encodes the data as given; leave -dequant none", *dequant)
+		case *conditional:
+			return usagef("-latent with -conditional: latent models are unconditional for now; leave one out")
+		}
+		ae, sum, err := loadAutoencoder("latent", *latentPath)
+		if err != nil {
+			return err
+		}
+		ls, err := latent.NewSource(ae, src)
+		if err != nil {
+			return usagef("-latent %s: %s", *latentPath, strings.TrimPrefix(err.Error(), "latent: "))
+		}
+		src, aeRef = ls, &score.AutoencoderRef{Path: *latentPath, SHA256: sum}
+	}
+
 	partial := strings.TrimSuffix(*out, extOf(*out)) + ".partial.ckpt"
 	// The MLP's weights are drawn from the run's seed.
 	mc := model.Config{Dim: src.Dim(), Hidden: widths, Embedding: *embedding, EmbedDim: *embedDim,
@@ -153,7 +181,21 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *embedding != model.EmbeddingFourier && !trainFlagSet(fs, "fourier-scale") {
 		mc.FourierScale = 0
 	}
-	if resumed != nil {
+	dropout := 0.0
+	if *conditional {
+		ls, err := data.Labeled(src)
+		if err != nil {
+			return usagef("-conditional: %s", strings.TrimPrefix(err.Error(), "data: "))
+		}
+		mc.Classes, dropout = ls.Classes(), *labelDropout
+		if resumed != nil {
+			// A file's classes are 1 + its largest label: keep the network's.
+			if rc, err := model.ParseConfig(resumed.Config); err == nil && rc.Classes >= mc.Classes {
+				mc.Classes = rc.Classes
+			}
+		}
+	}
+	if resumed != nil && resumed.Kind == model.KindMLP {
 		// No flag sets the time scale: keep the checkpoint's.
 		rc, err := model.ParseConfig(resumed.Config)
 		if err != nil {
@@ -161,12 +203,12 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		mc.TimeScale = rc.TimeScale
 	}
-	net, err := model.NewTrainable(mc)
+	net, err := arch.newNet(fs, mc, src, *dataSpec, resumed)
 	if err != nil {
-		return usagef("%s", inFlags(err))
+		return err
 	}
 	cfg := score.TrainConfig{
-		SDE: s, Param: p, Data: src, DataSpec: spec, Loss: lc, Model: net,
+		SDE: s, Param: p, Data: src, DataSpec: spec, Loss: lc, Model: net, LabelDropout: dropout, Autoencoder: aeRef,
 		Steps: *steps, Batch: *batch, LR: *lr, Warmup: *warmup, ClipNorm: *clip, EMA: *ema, Seed: *seed,
 	}
 	if *every > 0 {
@@ -220,9 +262,15 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	done := tr.Step() - first
 	rate := float64(done) / runTime.Seconds()
-	fmt.Fprintf(stdout, "trained steps %d..%d on %s (sde %s, param %s, loss %s, hidden %s, %s, batch %d, lr %g, ema %g, seed %d): %.1fs, %.1f steps/s; last batch loss %.5g (running mean %.5g)\n",
-		first+1, tr.Step(), spec, s.Name(), tr.Config().Param, tr.Loss().Config().Kind, *hidden, *precision, *batch, *lr, *ema, *seed,
+	fmt.Fprintf(stdout, "trained steps %d..%d on %s (sde %s, param %s, loss %s, %s, %s, batch %d, lr %g, ema %g, seed %d): %.1fs, %.1f steps/s; last batch loss %.5g (running mean %.5g)\n",
+		first+1, tr.Step(), spec, s.Name(), tr.Config().Param, tr.Loss().Config().Kind, arch.archSummary(*hidden), *precision, *batch, *lr, *ema, *seed,
 		runTime.Seconds(), rate, last.Loss, lossEMA)
+	if *conditional {
+		fmt.Fprintf(stdout, "conditional on %d classes, label dropout %g\n", mc.Classes, dropout)
+	}
+	if aeRef != nil {
+		fmt.Fprintf(stdout, "in the %d-dim latent space of the autoencoder %s (SHA-256 %.12s...), batches encoded on the fly and scaled\n", src.Dim(), aeRef.Path, aeRef.SHA256)
+	}
 	fmt.Fprintf(stdout, "wrote %s; sample from it with: sdesample sample -sde %s -score %s -o samples.csv\n", *out, s.Name(), *out)
 	if *recPath != "" {
 		rec := newRecord("train", args, flagValues(fs), *seed, shard{0, 1, "flag"}, 1)
@@ -282,12 +330,21 @@ func trainFillFromCheckpoint(fs *flag.FlagSet, ck *model.Checkpoint) error {
 	} else {
 		vals["levels"] = strconv.Itoa(lc.Levels)
 	}
+	if meta.Autoencoder != nil {
+		vals["latent"] = meta.Autoencoder.Path
+	}
 	vals["data"], vals["dequant"] = meta.Data, "none"
 	if d, ok := strings.CutSuffix(meta.Data, trainDequantSuffix); ok {
 		vals["data"], vals["dequant"] = d, "uniform"
 	}
+	if ck.Kind == model.KindUNet {
+		if err := fillUNetFlags(ck.Config, vals); err != nil {
+			return err
+		}
+		return setUnsetFlags(fs, vals)
+	}
 	if ck.Kind != model.KindMLP {
-		return fmt.Errorf("the checkpoint's network is of kind %q; sdesample train trains MLPs only (resume it with score.ResumeTrainer in Go)", ck.Kind)
+		return fmt.Errorf("the checkpoint's network is of kind %q; sdesample train trains MLPs and U-Nets only (resume it with score.ResumeTrainer in Go)", ck.Kind)
 	}
 	mc, err := model.ParseConfig(ck.Config)
 	if err != nil {
@@ -299,17 +356,14 @@ func trainFillFromCheckpoint(fs *flag.FlagSet, ck *model.Checkpoint) error {
 	}
 	vals["hidden"] = strings.Join(ws, ",")
 	vals["embedding"], vals["embed-dim"], vals["precision"] = mc.Embedding, strconv.Itoa(mc.EmbedDim), mc.Precision
+	vals["conditional"] = strconv.FormatBool(mc.Classes > 0)
+	if mc.Classes > 0 {
+		vals["label-dropout"] = g(meta.LabelDropout)
+	}
 	if mc.Embedding == model.EmbeddingFourier {
 		vals["fourier-scale"] = g(mc.FourierScale)
 	}
-	for name, v := range vals {
-		if !trainFlagSet(fs, name) {
-			if err := fs.Set(name, v); err != nil {
-				return fmt.Errorf("recorded %s %q: %v", name, v, err)
-			}
-		}
-	}
-	return nil
+	return setUnsetFlags(fs, vals)
 }
 
 // parseWidths reads "128,128" (empty: no hidden layer).

@@ -21,7 +21,7 @@ const plotPaths = 200
 func runTrajectory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	fs := newFlags("trajectory", stderr)
-	var sf samplerFlags
+	sf := samplerFlags{guide: &guideFlags{}}
 	sf.register(fs)
 	n := fs.Int("n", 16, "number of paths (rows 0..n-1 of the seed: the same samples as sdesample sample)")
 	points := fs.Int("points", 101, "number of times recorded per path, from T to eps")
@@ -134,9 +134,7 @@ func runTrajectory(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	if *recPath != "" {
 		rec := newRecord("trajectory", args, flagValues(fs), sf.seed, shard{0, 1, "flag"}, cfg.Workers)
-		for _, in := range prob.Inputs {
-			rec.addInput("score", in)
-		}
+		addScoreInputs(rec, prob)
 		rec.finish(start, *out, of.Sum(), *n**points, d)
 		return writeRecord(*recPath, rec)
 	}

@@ -28,9 +28,14 @@
 //	float64: MR x NR = 6 x 8  (12 ymm accumulators, 2 ymm of B, 2 broadcasts)
 //	float32: MR x NR = 6 x 16 (the same registers, 8 lanes each)
 //
-// written in Go assembly for AVX2 + FMA3 (kernel_amd64.s), chosen at run
-// time with golang.org/x/sys/cpu; a Go kernel with the same arithmetic runs
-// elsewhere, without those instructions, or with the purego build tag. Edge
+//	float32 with AVX-512: MR x NR = 12 x 32 (24 zmm accumulators, 2 zmm of B)
+//
+// written in Go assembly for AVX2 + FMA3 (kernel_amd64.s) and AVX-512F
+// (kernel512_amd64.s), chosen at run time with golang.org/x/sys/cpu; a Go
+// kernel with the same arithmetic runs elsewhere, without those
+// instructions, or with the purego build tag. On cores with full-width
+// AVX-512 units (AMD Zen 5, the development machine) the 12 x 32 kernel has
+// twice the AVX2 kernel's peak; Kernel32 names the float32 kernel in use. Edge
 // tiles (m or n not multiples of MR, NR) use zero-padded panels and a
 // scratch tile, and only the valid part is written to C.
 //
@@ -49,6 +54,22 @@
 // rounds twice and differs from VFMADD231PS in rare cases (the tests hold
 // one). Both properties are tested (sub-tile calls vs a full call, assembly
 // vs Go kernels, fma32 vs VFMADD231PS on a million inputs).
+//
+// # Convolution tiles
+//
+// ConvTile32 and TileTN32 are micro-kernels for convolutions on NHWC images
+// that read their A operand in place instead of packing it: ConvTile32
+// sums, for 12 consecutive rows of a zero-padded image grid, the products
+// of the rows shifted by each tap's offset with that tap's weights (a
+// direct 3x3 convolution without an im2col matrix), and TileTN32 computes
+// A^T B for A and B read with row strides (a convolution's weight gradient
+// per tap). With few output channels (32 in the model package's U-Net) an
+// im2col element feeds only 32 multiply-adds, so copying it into an im2col
+// matrix and then into packed panels cost as much as the products. Both
+// keep the FMA chain of gemm on the corresponding im2col rows, so their
+// results equal Sgemm's bit for bit (tested, assembly and Go loops); the
+// assembly is AVX-512 only (conv512_amd64.s, tn512_amd64.s), HaveConvTile32
+// reports it, and the model package falls back to im2col and gemm elsewhere.
 //
 // Scratch is about k*(mc + nc) elements, with mc*k*size <= 256 KiB and
 // nc*k*size <= 1 MiB while k is small enough, one micro-panel each beyond.

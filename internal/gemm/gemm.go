@@ -12,8 +12,9 @@ type float interface{ ~float32 | ~float64 }
 // Micro-tile shapes: the AVX2 kernels hold an MR x NR block of C in 12 ymm
 // accumulators (two vectors per row), and so does the Go fallback.
 const (
-	dMR, dNR = 6, 8  // float64: 6 rows x 2 ymm of 4
-	sMR, sNR = 6, 16 // float32: 6 rows x 2 ymm of 8
+	dMR, dNR = 6, 8   // float64: 6 rows x 2 ymm of 4
+	sMR, sNR = 6, 16  // float32: 6 rows x 2 ymm of 8
+	zMR, zNR = 12, 32 // float32 with AVX-512: 12 rows x 2 zmm of 16
 )
 
 // Cache budgets (bytes) for a packed block of op(A) (mc x k, meant for L2)
@@ -31,7 +32,12 @@ const (
 type kernel[T float] func(k int, a, b, c []T, ldc int, alpha, beta T, loadC bool)
 
 // useAsm selects the assembly kernels; tests clear it to run the Go ones.
-var useAsm = haveAsm
+// use512 selects, among them, the AVX-512 float32 kernel (which has twice
+// the AVX2 kernel's throughput on cores with full-width AVX-512 units).
+var (
+	useAsm = haveAsm
+	use512 = have512
+)
 
 // Kernel names the micro-kernels this machine runs: "avx2" (AVX2 + FMA
 // assembly) or "go" (the portable loops; the same bits).
@@ -40,6 +46,15 @@ func Kernel() string {
 		return "avx2"
 	}
 	return "go"
+}
+
+// Kernel32 names the float32 micro-kernel: "avx512" (12 x 32 tiles),
+// "avx2" (6 x 16) or "go". All give the same bits.
+func Kernel32() string {
+	if useAsm && use512 {
+		return "avx512"
+	}
+	return Kernel()
 }
 
 // work is the packing scratch of one call, recycled through a free list.
@@ -92,6 +107,10 @@ func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int
 // Sgemm is Dgemm for float32; products and sums are rounded to float32
 // (single-precision FMA chains).
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if useAsm && use512 {
+		gemm(&pool32, skernGo, skernAsm512, zMR, zNR, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	gemm(&pool32, skernGo, skernAsm, sMR, sNR, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 

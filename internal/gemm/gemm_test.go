@@ -410,3 +410,32 @@ func TestLargeK(t *testing.T) {
 		}
 	})
 }
+
+// TestAVX512SameBits checks that the AVX-512 float32 kernel (12 x 32 tiles)
+// gives the bits of the AVX2 one (6 x 16), edges and all, and passes the
+// reference test on its own.
+func TestAVX512SameBits(t *testing.T) {
+	if !have512 {
+		t.Skip("no AVX-512 on this CPU or in this build")
+	}
+	defer func(a, z bool) { useAsm, use512 = a, z }(useAsm, use512)
+	useAsm = true
+	rng := rand.New(rand.NewPCG(7, 8))
+	for q, sh := range shapes(true) {
+		for tr := 0; tr < 4; tr++ {
+			cf := coefs[(q+tr)%len(coefs)]
+			p := newProblem(rng, tr&1 != 0, tr&2 != 0, sh[0], sh[1], sh[2], float32(cf.alpha), float32(cf.beta))
+			use512 = true
+			x := run(p)
+			use512 = false
+			y := run(p)
+			for i := range x {
+				if !sameBits(x[i], y[i]) && !(x[i] != x[i] && y[i] != y[i]) {
+					t.Fatalf("tA=%v tB=%v m=%d n=%d k=%d: c[%d] = %v (avx512), %v (avx2)", p.transA, p.transB, p.m, p.n, p.k, i, x[i], y[i])
+				}
+			}
+		}
+	}
+	use512 = true
+	testAgainstRef[float32](t)
+}

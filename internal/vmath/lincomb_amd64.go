@@ -30,6 +30,11 @@ func addMulAVX2(acc, k *float64, n int, v float64)
 //go:noescape
 func gaussVJPAVX2(out, score, v, x, sd2, mu *float64, n int, c, c2, s2 float64)
 
+// axpbyAVX2 does Axpby's arithmetic on n values.
+//
+//go:noescape
+func axpbyAVX2(dst, x, y *float64, n int, a, b float64)
+
 // shiftCutAVX2 does ShiftCut's arithmetic on n values, n a multiple of 4.
 //
 //go:noescape

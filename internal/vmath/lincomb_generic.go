@@ -20,6 +20,10 @@ func gaussVJPAVX2(out, score, v, x, sd2, mu *float64, n int, c, c2, s2 float64) 
 	panic("vmath: no AVX2 kernel in this build")
 }
 
+func axpbyAVX2(dst, x, y *float64, n int, a, b float64) {
+	panic("vmath: no AVX2 kernel in this build")
+}
+
 func shiftCutAVX2(l, m *float64, n int, cut float64) {
 	panic("vmath: no AVX2 kernel in this build")
 }

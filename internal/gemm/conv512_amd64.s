@@ -1,0 +1,162 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX-512 direct-convolution micro-kernel: see ConvTile32 in conv.go.
+// Rows r = 0..11 of A are at a + off + r*lda (four base registers R10..R13
+// for rows 0, 3, 6, 9 and the index R9 = lda bytes, scaled 1 and 2).
+
+#define CROW(addr, bc, acc0, acc1) \
+	VBROADCASTSS addr, bc; \
+	VFMADD231PS  Z0, bc, acc0; \
+	VFMADD231PS  Z1, bc, acc1
+
+// func sconv12x32(a *float32, lda int, offs *int, taps int, k int, b *float32, c *float32, bias *float32, ldc int)
+// bias (32 values) is added to every row before the store unless it is nil;
+// row r of the tile goes to c + r*ldc bytes.
+TEXT ·sconv12x32(SB), NOSPLIT, $0-72
+	MOVQ a+0(FP), SI
+	MOVQ lda+8(FP), R9
+	SHLQ $2, R9
+	MOVQ offs+16(FP), BX
+	MOVQ taps+24(FP), AX
+	MOVQ k+32(FP), R8
+	MOVQ b+40(FP), DI
+	MOVQ c+48(FP), DX
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	VXORPS Z24, Z24, Z24
+	VXORPS Z25, Z25, Z25
+	VXORPS Z26, Z26, Z26
+	VXORPS Z27, Z27, Z27
+	TESTQ AX, AX
+	JEQ   cstore
+	TESTQ R8, R8
+	JEQ   cstore
+
+ctap:
+	MOVQ (BX), R10
+	ADDQ SI, R10
+	LEAQ (R10)(R9*2), R11
+	ADDQ R9, R11
+	LEAQ (R11)(R9*2), R12
+	ADDQ R9, R12
+	LEAQ (R12)(R9*2), R13
+	ADDQ R9, R13
+	MOVQ R8, CX
+
+cloop:
+	VMOVUPS (DI), Z0
+	VMOVUPS 64(DI), Z1
+	CROW((R10), Z2, Z4, Z5)
+	CROW((R10)(R9*1), Z3, Z6, Z7)
+	CROW((R10)(R9*2), Z28, Z8, Z9)
+	CROW((R11), Z29, Z10, Z11)
+	CROW((R11)(R9*1), Z30, Z12, Z13)
+	CROW((R11)(R9*2), Z31, Z14, Z15)
+	CROW((R12), Z2, Z16, Z17)
+	CROW((R12)(R9*1), Z3, Z18, Z19)
+	CROW((R12)(R9*2), Z28, Z20, Z21)
+	CROW((R13), Z29, Z22, Z23)
+	CROW((R13)(R9*1), Z30, Z24, Z25)
+	CROW((R13)(R9*2), Z31, Z26, Z27)
+	ADDQ $4, R10
+	ADDQ $4, R11
+	ADDQ $4, R12
+	ADDQ $4, R13
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  cloop
+	ADDQ $8, BX
+	DECQ AX
+	JNZ  ctap
+
+cstore:
+	MOVQ  bias+56(FP), AX
+	TESTQ AX, AX
+	JEQ   cwrite
+	VMOVUPS (AX), Z0
+	VMOVUPS 64(AX), Z1
+	VADDPS Z0, Z4, Z4
+	VADDPS Z1, Z5, Z5
+	VADDPS Z0, Z6, Z6
+	VADDPS Z1, Z7, Z7
+	VADDPS Z0, Z8, Z8
+	VADDPS Z1, Z9, Z9
+	VADDPS Z0, Z10, Z10
+	VADDPS Z1, Z11, Z11
+	VADDPS Z0, Z12, Z12
+	VADDPS Z1, Z13, Z13
+	VADDPS Z0, Z14, Z14
+	VADDPS Z1, Z15, Z15
+	VADDPS Z0, Z16, Z16
+	VADDPS Z1, Z17, Z17
+	VADDPS Z0, Z18, Z18
+	VADDPS Z1, Z19, Z19
+	VADDPS Z0, Z20, Z20
+	VADDPS Z1, Z21, Z21
+	VADDPS Z0, Z22, Z22
+	VADDPS Z1, Z23, Z23
+	VADDPS Z0, Z24, Z24
+	VADDPS Z1, Z25, Z25
+	VADDPS Z0, Z26, Z26
+	VADDPS Z1, Z27, Z27
+
+cwrite:
+	MOVQ ldc+64(FP), R9
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, (DX)
+	VMOVUPS Z11, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z14, (DX)
+	VMOVUPS Z15, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z16, (DX)
+	VMOVUPS Z17, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z18, (DX)
+	VMOVUPS Z19, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z20, (DX)
+	VMOVUPS Z21, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z22, (DX)
+	VMOVUPS Z23, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z24, (DX)
+	VMOVUPS Z25, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z26, (DX)
+	VMOVUPS Z27, 64(DX)
+	ADDQ R9, DX
+	VZEROUPPER
+	RET

@@ -1,0 +1,374 @@
+package model
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+)
+
+// KindAutoencoder is the Kind of an Autoencoder in checkpoints. An
+// autoencoder is not a score network (it maps D values to a K-dim latent
+// and back, with no time), so it is not in the registry of Build:
+// Checkpoint.Autoencoder rebuilds it, and Checkpoint.Net and
+// Checkpoint.Classifier refuse it with an error that says so.
+const KindAutoencoder = "mlp-autoencoder"
+
+// DefaultKLWeight is AutoencoderConfig.KLWeight's default: small, so the
+// latent keeps what reconstruction needs and the KL term only keeps it
+// near the origin with a bounded spread (Rombach et al. 2022 use 1e-6
+// beside a reconstruction loss summed over many more pixels).
+const DefaultKLWeight = 1e-3
+
+// Bounds of the encoder's log sigma^2 (Rombach et al.'s clamp), so that
+// exp(log sigma^2) can neither overflow nor vanish; outside them the
+// gradient is zero.
+const (
+	minLogVar = -30
+	maxLogVar = 20
+)
+
+// AutoencoderConfig describes an MLP autoencoder with a Gaussian encoder:
+// the encoder maps x (Dim values) through hidden SiLU layers of the given
+// widths to (mu, log sigma^2) of a Latent-dim Gaussian q(u | x); the
+// decoder maps u (Latent values) through the hidden widths in reverse
+// order to Dim values. Both run on the MLP core with a two-feature
+// sinusoidal time embedding evaluated at t = 0, which is a constant input
+// (sin 0, cos 0) = (0, 1): one more bias, nothing time-dependent.
+type AutoencoderConfig struct {
+	Dim    int   `json:"dim"`    // data dimension D, >= 1
+	Latent int   `json:"latent"` // latent dimension K, >= 1
+	Hidden []int `json:"hidden"` // encoder hidden widths; the decoder's are reversed
+	// KLWeight is beta of the loss ||x - D(u)||^2 + beta KL(q(u|x) || N(0, I)),
+	// >= 0; 0 in a config means DefaultKLWeight (use a tiny positive value
+	// for practically none).
+	KLWeight float64 `json:"kl_weight"`
+	// ScaleFactor is s = 1 / std of the training latents u (all
+	// coordinates pooled), computed after training (Rombach et al. 2022
+	// sec. 4.3.2 and appendix G): the diffusion model sees z = s u, of unit
+	// variance. 0 until set (SetScaleFactor).
+	ScaleFactor float64 `json:"scale_factor"`
+	// Shape is the data's image shape (C, H, W) when the rows are images
+	// (digits: 1, 8, 8), for pictures of decoded samples; empty otherwise.
+	Shape []int  `json:"shape,omitempty"`
+	Seed  uint64 `json:"seed"`
+}
+
+// WithDefaults returns c with KLWeight defaulted and its slices copied.
+func (c AutoencoderConfig) WithDefaults() AutoencoderConfig {
+	c.Hidden = slices.Clone(c.Hidden)
+	c.Shape = slices.Clone(c.Shape)
+	if c.KLWeight == 0 {
+		c.KLWeight = DefaultKLWeight
+	}
+	return c
+}
+
+// Validate reports whether c (after WithDefaults) describes an autoencoder.
+func (c AutoencoderConfig) Validate() error {
+	c = c.WithDefaults()
+	switch {
+	case c.Dim < 1:
+		return fmt.Errorf("model: autoencoder config: Dim = %d, want >= 1", c.Dim)
+	case c.Latent < 1:
+		return fmt.Errorf("model: autoencoder config: Latent = %d, want >= 1", c.Latent)
+	case !(c.KLWeight >= 0) || math.IsInf(c.KLWeight, 0):
+		return fmt.Errorf("model: autoencoder config: KLWeight = %v, want finite >= 0", c.KLWeight)
+	case !(c.ScaleFactor >= 0) || math.IsInf(c.ScaleFactor, 0):
+		return fmt.Errorf("model: autoencoder config: ScaleFactor = %v, want finite >= 0 (0: not computed yet)", c.ScaleFactor)
+	}
+	for i, w := range c.Hidden {
+		if w < 1 {
+			return fmt.Errorf("model: autoencoder config: Hidden[%d] = %d, want >= 1", i, w)
+		}
+	}
+	if len(c.Shape) > 0 {
+		p := 1
+		for _, s := range c.Shape {
+			if s < 1 {
+				return fmt.Errorf("model: autoencoder config: Shape %v has a size < 1", c.Shape)
+			}
+			p *= s
+		}
+		if p != c.Dim {
+			return fmt.Errorf("model: autoencoder config: Shape %v holds %d values, but Dim = %d", c.Shape, p, c.Dim)
+		}
+	}
+	return nil
+}
+
+// half returns the config of one half (encoder or decoder) on the MLP core:
+// input dimension in, sinusoidal embedding of 2 features (constant at t = 0).
+func (c AutoencoderConfig) half(in int, seed uint64) Config {
+	return Config{Dim: in, Embedding: EmbeddingSinusoidal, EmbedDim: 2, Precision: Float64, Seed: seed}.WithDefaults()
+}
+
+// encWidths returns [D+2, Hidden..., 2K]; decWidths [K+2, reversed Hidden..., D].
+func (c AutoencoderConfig) encWidths() []int {
+	w := append([]int{c.Dim + 2}, c.Hidden...)
+	return append(w, 2*c.Latent)
+}
+
+func (c AutoencoderConfig) decWidths() []int {
+	w := []int{c.Latent + 2}
+	for i := len(c.Hidden) - 1; i >= 0; i-- {
+		w = append(w, c.Hidden[i])
+	}
+	return append(w, c.Dim)
+}
+
+// decoderSeed separates the decoder's initial draws from the encoder's.
+const decoderSeed = 0x6465636f646572 // "decoder"
+
+// NumParams returns the number of trainable parameters (encoder, then decoder).
+func (c AutoencoderConfig) NumParams() int {
+	c = c.WithDefaults()
+	return layerParams(c.encWidths()) + layerParams(c.decWidths())
+}
+
+// ParseAutoencoderConfig decodes an AutoencoderConfig from its JSON (a
+// checkpoint's Config when its Kind is KindAutoencoder), rejecting unknown
+// fields, and returns it defaulted and validated.
+func ParseAutoencoderConfig(data []byte) (AutoencoderConfig, error) {
+	var cfg AutoencoderConfig
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, fmt.Errorf("model: autoencoder config: %w", err)
+	}
+	if dec.More() {
+		return cfg, fmt.Errorf("model: autoencoder config: data after the JSON object")
+	}
+	cfg = cfg.WithDefaults()
+	return cfg, cfg.Validate()
+}
+
+// Autoencoder is a KL-regularised MLP autoencoder (Rombach et al. 2022's
+// "KL-reg." first stage, Kingma & Welling 2014's Gaussian encoder):
+//
+//	(mu, log sigma^2) = E(x),  u = mu + sigma * xi,  xi ~ N(0, I_K),  x^ = D(u)
+//	L = (1/n) sum_i [ ||x^_i - x_i||^2 + beta * KL_i ],
+//	KL_i = 1/2 sum_k (mu_ik^2 + sigma_ik^2 - 1 - log sigma_ik^2)
+//
+// Params are the encoder's layers then the decoder's (each W_l then b_l
+// as in the MLP); there are no buffers. It is not safe for concurrent use.
+type Autoencoder struct {
+	cfg    AutoencoderConfig
+	enc    mlpCore[float64, k64]
+	dec    mlpCore[float64, k64]
+	params []float64 // enc.params and dec.params are views into it
+	grads  []float64
+	ne     int // number of encoder parameters
+
+	// training workspace, n x K and n x D; tz holds only zeros (the
+	// halves' constant time input)
+	mu, lv, sd, u, du, dEnc, dx, tz []float64
+}
+
+// NewAutoencoder returns an autoencoder with weights drawn from cfg.Seed
+// (encoder) and a stream derived from it (decoder), U(-1/sqrt(in),
+// 1/sqrt(in)) per layer as the MLP's.
+func NewAutoencoder(cfg AutoencoderConfig) (*Autoencoder, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	pe, _ := initWidths(cfg.half(cfg.Dim, cfg.Seed), cfg.encWidths(), 0)
+	pd, _ := initWidths(cfg.half(cfg.Latent, cfg.Seed^decoderSeed), cfg.decWidths(), 0)
+	return newAutoencoder(cfg, append(pe, pd...)), nil
+}
+
+func newAutoencoder(cfg AutoencoderConfig, params []float64) *Autoencoder {
+	a := &Autoencoder{cfg: cfg}
+	a.enc = newCoreWidths[float64, k64](cfg.half(cfg.Dim, cfg.Seed), cfg.encWidths(), nil)
+	a.dec = newCoreWidths[float64, k64](cfg.half(cfg.Latent, cfg.Seed^decoderSeed), cfg.decWidths(), nil)
+	a.ne = len(a.enc.params)
+	a.params = append([]float64(nil), params...)
+	a.enc.params = a.params[:a.ne:a.ne]
+	a.dec.params = a.params[a.ne:]
+	a.grads = make([]float64, len(a.params))
+	return a
+}
+
+// BuildAutoencoder rebuilds an autoencoder from the JSON of its
+// MarshalConfig and its parameters (copied); buffers must be empty.
+func BuildAutoencoder(config []byte, params, buffers []float64) (*Autoencoder, error) {
+	cfg, err := ParseAutoencoderConfig(config)
+	if err != nil {
+		return nil, err
+	}
+	if np := cfg.NumParams(); len(params) != np {
+		return nil, fmt.Errorf("model: autoencoder: mismatched: config implies %d parameters, got %d", np, len(params))
+	}
+	if len(buffers) != 0 {
+		return nil, fmt.Errorf("model: autoencoder: mismatched: an autoencoder has no buffers, got %d", len(buffers))
+	}
+	return newAutoencoder(cfg, params), nil
+}
+
+// Config returns the configuration, defaults filled in.
+func (a *Autoencoder) Config() AutoencoderConfig { return a.cfg.WithDefaults() }
+
+// Dim returns the data dimension D.
+func (a *Autoencoder) Dim() int { return a.cfg.Dim }
+
+// Latent returns the latent dimension K.
+func (a *Autoencoder) Latent() int { return a.cfg.Latent }
+
+// ScaleFactor returns s (0 until SetScaleFactor).
+func (a *Autoencoder) ScaleFactor() float64 { return a.cfg.ScaleFactor }
+
+// SetScaleFactor stores s = 1/std of the training latents; it panics
+// unless s is finite and > 0.
+func (a *Autoencoder) SetScaleFactor(s float64) {
+	if !(s > 0) || math.IsInf(s, 0) {
+		panic(fmt.Sprintf("model: Autoencoder.SetScaleFactor(%v): want finite > 0", s))
+	}
+	a.cfg.ScaleFactor = s
+}
+
+// Kind returns KindAutoencoder.
+func (a *Autoencoder) Kind() string { return KindAutoencoder }
+
+// MarshalConfig returns the JSON of Config().
+func (a *Autoencoder) MarshalConfig() ([]byte, error) { return json.Marshal(a.Config()) }
+
+// NumParams returns the number of trainable parameters.
+func (a *Autoencoder) NumParams() int { return len(a.params) }
+
+// Params returns the parameters (a view): encoder, then decoder.
+func (a *Autoencoder) Params() []float64 { return a.params }
+
+// SyncParams does nothing (the halves read Params directly).
+func (a *Autoencoder) SyncParams() {}
+
+// Grads returns the parameter gradient (a view).
+func (a *Autoencoder) Grads() []float64 { return a.grads }
+
+// ZeroGrad sets Grads to zero.
+func (a *Autoencoder) ZeroGrad() { clear(a.grads) }
+
+// Buffers returns nil: an autoencoder keeps no fixed values.
+func (a *Autoencoder) Buffers() []float64 { return nil }
+
+// SetWorkers makes the products of both halves use n goroutines; results
+// do not depend on n.
+func (a *Autoencoder) SetWorkers(n int) {
+	setWorkers(&a.enc.par, n, a)
+	setWorkers(&a.dec.par, n, a)
+}
+
+// Clone returns a deep copy with its own workspace and zero gradients.
+func (a *Autoencoder) Clone() *Autoencoder { return newAutoencoder(a.Config(), a.params) }
+
+// zeros returns n zero times (the halves' constant embedding input).
+func (a *Autoencoder) zeros(n int) []float64 {
+	if len(a.tz) < n {
+		a.tz = make([]float64, n)
+	}
+	return a.tz[:n]
+}
+
+// EncodeTo writes the mean mu (n x K) and log sigma^2 (n x K, clamped to
+// [-30, 20]) of q(u | x) for the n rows of x (n x D). logVar may be nil.
+func (a *Autoencoder) EncodeTo(mu, logVar, x []float64) {
+	d, k := a.cfg.Dim, a.cfg.Latent
+	if len(x)%d != 0 || len(x) == 0 {
+		panic(fmt.Sprintf("model: Autoencoder.EncodeTo: len(x) = %d, want a positive multiple of Dim = %d", len(x), d))
+	}
+	n := len(x) / d
+	if len(mu) != n*k || (logVar != nil && len(logVar) != n*k) {
+		panic(fmt.Sprintf("model: Autoencoder.EncodeTo: len(mu) = %d, len(logVar) = %d, want %d x %d", len(mu), len(logVar), n, k))
+	}
+	a.enc.forward(x, a.zeros(n), n, nil)
+	a.enc.ws.ready = false
+	out := a.enc.output()
+	for i := 0; i < n; i++ {
+		row := out[i*2*k : (i+1)*2*k]
+		copy(mu[i*k:(i+1)*k], row[:k])
+		if logVar != nil {
+			for j, v := range row[k:] {
+				logVar[i*k+j] = clampLogVar(v)
+			}
+		}
+	}
+}
+
+// DecodeTo writes D(u) (n x D) for the n rows of u (n x K).
+func (a *Autoencoder) DecodeTo(dst, u []float64) {
+	d, k := a.cfg.Dim, a.cfg.Latent
+	if len(u)%k != 0 || len(u) == 0 || len(dst) != len(u)/k*d {
+		panic(fmt.Sprintf("model: Autoencoder.DecodeTo: len(u) = %d, len(dst) = %d, want n x %d and n x %d", len(u), len(dst), k, d))
+	}
+	n := len(u) / k
+	a.dec.forward(u, a.zeros(n), n, nil)
+	a.dec.ws.ready = false
+	copy(dst, a.dec.output())
+}
+
+func clampLogVar(v float64) float64 { return min(max(v, minLogVar), maxLogVar) }
+
+// TrainLoss computes the loss L of the n rows of x (n x D) with the
+// reparameterisation noise xi (n x K, standard normal draws; zeros give the
+// deterministic autoencoder of the means), adds dL/dtheta to Grads, and
+// returns L and its two parts: rec = (1/n) sum ||x^ - x||^2 and
+// kl = (1/n) sum KL_i, so L = rec + KLWeight * kl.
+func (a *Autoencoder) TrainLoss(x, xi []float64) (loss, rec, kl float64) {
+	d, k := a.cfg.Dim, a.cfg.Latent
+	if len(x)%d != 0 || len(x) == 0 || len(xi) != len(x)/d*k {
+		panic(fmt.Sprintf("model: Autoencoder.TrainLoss: len(x) = %d, len(xi) = %d, want n x %d and n x %d", len(x), len(xi), d, k))
+	}
+	n := len(x) / d
+	grow := func(b *[]float64, m int) []float64 {
+		if len(*b) < m {
+			*b = make([]float64, m)
+		}
+		return (*b)[:m]
+	}
+	mu, lv, u := grow(&a.mu, n*k), grow(&a.lv, n*k), grow(&a.u, n*k)
+	sd, du := grow(&a.sd, n*k), grow(&a.du, n*k)
+	dEnc, dx := grow(&a.dEnc, 2*n*k), grow(&a.dx, n*d)
+	t := a.zeros(n)
+
+	a.enc.forward(x, t, n, nil)
+	out := a.enc.output()
+	beta := a.cfg.KLWeight
+	for i := 0; i < n; i++ {
+		for j := 0; j < k; j++ {
+			m, l := out[i*2*k+j], clampLogVar(out[i*2*k+k+j])
+			v := math.Exp(l)
+			mu[i*k+j], lv[i*k+j], sd[i*k+j] = m, l, math.Sqrt(v)
+			u[i*k+j] = m + sd[i*k+j]*xi[i*k+j]
+			kl += 0.5 * (m*m + v - 1 - l)
+		}
+	}
+	a.dec.forward(u, t, n, nil)
+	xh := a.dec.output()
+	inv := 1 / float64(n)
+	for i, v := range xh {
+		e := v - x[i]
+		rec += e * e
+		dx[i] = 2 * e * inv
+	}
+	rec *= inv
+	kl *= inv
+	// Decoder: parameter gradients and dL/du through its input VJP.
+	a.dec.backprop(dx, a.grads[a.ne:], 1, du)
+	// Encoder seed: dL/dmu = dL/du + beta mu/n; dL/dlogvar = dL/du xi sigma/2
+	// + beta (sigma^2 - 1)/(2n), zero where the clamp is active.
+	for i := 0; i < n; i++ {
+		for j := 0; j < k; j++ {
+			p := i*k + j
+			dEnc[i*2*k+j] = du[p] + beta*mu[p]*inv
+			raw := out[i*2*k+k+j]
+			if raw < minLogVar || raw > maxLogVar {
+				dEnc[i*2*k+k+j] = 0
+				continue
+			}
+			dEnc[i*2*k+k+j] = 0.5*du[p]*xi[p]*sd[p] + 0.5*beta*(sd[p]*sd[p]-1)*inv
+		}
+	}
+	a.enc.backprop(dEnc, a.grads[:a.ne], 1, nil)
+	return rec + beta*kl, rec, kl
+}
