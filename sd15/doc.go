@@ -36,9 +36,10 @@
 // network either corrects the reverse rate (SD15's f_b) or predicts x_0, the
 // rate then being the mixture of the two forward posteriors (X0, D3PM's
 // form, in which the best factorised kernel below is exactly representable).
-// With X0, lr 1e-2 decaying to 1e-4 and 100,000 steps of 64 the model reaches
-// K = -2.476 bits at T = 2000 in 150 s of CPU training, 0.108 below the
-// ceiling K* = -2.368 (docs/bench.md lists every try and what mattered).
+// With X0, lr 1e-2 decaying to 1e-4 and 200,000 steps of 64 the model reaches
+// K = -2.387 and -2.444 bits at T = 2000 (seeds 1 and 2; SD15: -2.414) in
+// about 300 s of CPU training, 0.024 and 0.082 below the ceiling K* = -2.368
+// (docs/bench.md lists every try and what mattered).
 // Optional devices that did not pay at that budget: a readout per step on
 // top of the basis (Net.AddStepReadouts) and one network per run of steps
 // (BinaryModel.Segments).
