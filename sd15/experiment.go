@@ -31,9 +31,20 @@ type Experiment struct {
 	// LR is Adam's learning rate at the start; it decays linearly to a tenth
 	// [3e-3 heartbeat, 1e-2 swissroll].
 	LR float64
+	// LRFinal is the learning rate of the last training step [LR/10].
+	LRFinal float64
+	// Segments is the number of runs of steps each served by a network of
+	// its own (BinaryModel.Segments) [1].
+	Segments int
+	// StepReadouts gives the network a readout per step on top of the
+	// temporal basis (Net.AddStepReadouts) [false].
+	StepReadouts bool
 	// Basis is the number of temporal basis functions tying the readouts [20
 	// heartbeat, 10 swissroll]; NoBasis gives one readout per step, as in SD15.
 	Basis int
+	// X0 makes the heartbeat's network predict x_0 (BinaryModel.X0) instead
+	// of correcting the reverse rate directly [false].
+	X0 bool
 	// Noise is the swissroll's noise std in the units of the unscaled roll [0.5].
 	Noise float64
 	// Width is the width of the swissroll's two sigmoid hidden layers [64].
@@ -92,6 +103,9 @@ func (e Experiment) WithDefaults() (Experiment, error) {
 	if e.Width == 0 {
 		e.Width = 64
 	}
+	if e.Segments == 0 {
+		e.Segments = 1
+	}
 	if e.Eval == 0 {
 		e.Eval = pick(400, 4000)
 	}
@@ -105,6 +119,12 @@ func (e Experiment) WithDefaults() (Experiment, error) {
 		return e, fmt.Errorf("sd15: steps %d, batch %d, eval %d, inpaint %d, width %d: all must be positive", e.Steps, e.Batch, e.Eval, e.Inpaint, e.Width)
 	case !(e.LR > 0) || math.IsInf(e.LR, 0):
 		return e, fmt.Errorf("sd15: learning rate %v must be positive and finite", e.LR)
+	case e.LRFinal < 0 || math.IsInf(e.LRFinal, 0) || math.IsNaN(e.LRFinal):
+		return e, fmt.Errorf("sd15: final learning rate %v must be positive and finite (0: a tenth of the first)", e.LRFinal)
+	case e.Segments < 1 || e.Segments > e.T-1:
+		return e, fmt.Errorf("sd15: %d time segments for T = %d; use 1 to T - 1", e.Segments, e.T)
+	case e.StepReadouts && e.Basis == NoBasis:
+		return e, fmt.Errorf("sd15: step readouts on top of no temporal basis: the model has one readout per step already; drop one of the two")
 	case e.Basis < NoBasis:
 		return e, fmt.Errorf("sd15: basis %d; use a positive count or NoBasis", e.Basis)
 	case !(e.Noise > 0) || math.IsInf(e.Noise, 0):
@@ -132,6 +152,11 @@ type Result struct {
 	InpaintAccuracy float64
 	Hidden          int
 	TrainTime       time.Duration
+	// Ceiling is the exact bound of the best factorised reverse kernel
+	// (HeartbeatOracle) on the same chain, and Gap the estimated K* - K of
+	// the trained model (heartbeat only: nil and zero for the swissroll).
+	Ceiling *OracleBound
+	Gap     Estimate
 	// PaperK and PaperKMinusNull are SD15 Table 1's K and K - L_null (the
 	// swissroll's on SD15's unpublished roll).
 	PaperK, PaperKMinusNull float64
@@ -161,7 +186,7 @@ func RunEval(ctx context.Context, e Experiment, progress func(step int, loss flo
 		return nil, err
 	}
 	r := rng.New(e.Seed, 0, rng.Data)
-	opt := TrainOptions{Steps: e.Steps, Batch: e.Batch, LR: e.LR, Progress: progress}
+	opt := TrainOptions{Steps: e.Steps, Batch: e.Batch, LR: e.LR, LRFinal: e.LRFinal, Progress: progress}
 	basis := e.Basis
 	if basis == NoBasis {
 		basis = 0
@@ -169,9 +194,15 @@ func RunEval(ctx context.Context, e Experiment, progress func(step int, loss flo
 	res := &Result{Experiment: e, InpaintAccuracy: math.NaN()}
 	if e.Name == "heartbeat" {
 		h := NewHeartbeat()
-		m, err := NewBinaryModel(discretize.Binomial{T: e.T, P: h.OnesRate()}, h.Length, basis, r)
+		m, err := NewBinaryModelSegments(discretize.Binomial{T: e.T, P: h.OnesRate()}, h.Length, basis, e.Segments, r)
 		if err != nil {
 			return nil, err
+		}
+		m.X0 = e.X0
+		if e.StepReadouts {
+			for _, n := range m.nets() {
+				n.AddStepReadouts()
+			}
 		}
 		res.Binary, res.Heartbeat = m, h
 		res.PaperK, res.PaperKMinusNull = -2.414, 12.024
@@ -187,6 +218,15 @@ func RunEval(ctx context.Context, e Experiment, progress func(step int, loss flo
 		if res.KTraj, err = m.EstimateK(ctx, counted(eval, "K by trajectories", 10*e.Eval, data), 10*e.Eval, true, r); err != nil {
 			return nil, err
 		}
+		o, err := NewHeartbeatOracle(h, m.Chain)
+		if err != nil {
+			return nil, err
+		}
+		if res.Gap, err = o.EstimateGap(ctx, m, counted(eval, "gap to the ceiling", e.Eval, data), e.Eval, r); err != nil {
+			return nil, err
+		}
+		ceiling := o.Bound()
+		res.Ceiling = &ceiling
 		x := make([]float64, h.Length)
 		h.Sequence(x, 0)
 		res.Null = m.NullLogLikelihood(x)

@@ -15,14 +15,14 @@ func TestExperimentDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (Experiment{Name: "heartbeat", T: 2000, Steps: 30000, Batch: 64, LR: 3e-3, Basis: 20, Noise: 0.5, Width: 64, Eval: 400, Inpaint: 1000}); hb != want {
+	if want := (Experiment{Name: "heartbeat", T: 2000, Steps: 30000, Batch: 64, LR: 3e-3, Basis: 20, Noise: 0.5, Width: 64, Eval: 400, Inpaint: 1000, Segments: 1}); hb != want {
 		t.Errorf("heartbeat defaults %+v, want %+v", hb, want)
 	}
 	sr, err := Experiment{Name: "swissroll", Basis: NoBasis, Seed: 7}.WithDefaults()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (Experiment{Name: "swissroll", T: 40, Steps: 30000, Batch: 256, LR: 1e-2, Basis: NoBasis, Noise: 0.5, Width: 64, Eval: 4000, Inpaint: 1000, Seed: 7}); sr != want {
+	if want := (Experiment{Name: "swissroll", T: 40, Steps: 30000, Batch: 256, LR: 1e-2, Basis: NoBasis, Noise: 0.5, Width: 64, Eval: 4000, Inpaint: 1000, Seed: 7, Segments: 1}); sr != want {
 		t.Errorf("swissroll defaults %+v, want %+v", sr, want)
 	}
 	for _, c := range []struct {

@@ -50,10 +50,30 @@ func (h Heartbeat) OnesRate() float64 {
 // to it: an untrained model is the null model, and each of the T readouts starts
 // from "x_{t-1} is almost surely x_t" instead of having to learn it. SD15 leaves
 // the parameterisation of f_b open; this offset is our choice.
+//
+// With X0 set, the network predicts x_0 instead (the parameterisation of
+// Austin et al. 2021, D3PM): its output is a correction to the logit of
+// xhat_i = P(x_{0,i} = 1 | x_t), starting from the posterior of bit i alone
+// under x_0 ~ B(P), and the rate is
+//
+//	p(x_{t-1,i} = 1 | x_t) = xhat_i q(x_{t-1,i}=1 | x_{t,i}, 1) + (1 - xhat_i) q(x_{t-1,i}=1 | x_{t,i}, 0).
+//
+// That is the form of the best factorised kernel (HeartbeatOracle), which it
+// equals when xhat_i is the exact posterior mean of x_{0,i}; the sharp change
+// of the kernel with t near t = T (beta_T = 1) is then in closed form and the
+// network only has to learn how much x_t says about x_0, smooth in t.
 type BinaryModel struct {
 	Chain discretize.Binomial
 	Net   *Net
 	D     int
+	X0    bool
+	// Segments, when it holds S > 1 networks, splits the steps 2..T into S
+	// runs of nearly equal length, run s served by Segments[s] alone (Net is
+	// Segments[0]): an ensemble of experts over time, as eDiff-I's
+	// (Balaji et al. 2022) denoisers for ranges of noise levels. One network
+	// shared by all 2000 steps fits the middle of the chain far worse than
+	// one trained on a window of it (docs/cli.md, sd15).
+	Segments []*Net
 }
 
 // NewBinaryModel returns an untrained model for D-bit data with SD15's
@@ -61,10 +81,49 @@ type BinaryModel struct {
 // basis = 0 gives one readout per step, as SD15's heartbeat model; basis > 0
 // ties them through that many temporal basis functions.
 func NewBinaryModel(chain discretize.Binomial, d, basis int, r *rand.Rand) (*BinaryModel, error) {
+	return NewBinaryModelSegments(chain, d, basis, 1, r)
+}
+
+// NewBinaryModelSegments is NewBinaryModel with a network of its own for each
+// of segments runs of steps (BinaryModel.Segments); 1 gives one network.
+func NewBinaryModelSegments(chain discretize.Binomial, d, basis, segments int, r *rand.Rand) (*BinaryModel, error) {
 	if err := chain.Validate(); err != nil {
 		return nil, err
 	}
-	return &BinaryModel{Chain: chain, D: d, Net: NewNet(d, d, chain.T, []int{50, 50, 50}, basis, r)}, nil
+	if segments < 1 || segments > chain.T-1 {
+		return nil, fmt.Errorf("sd15: %d time segments for %d learned steps; use 1 to %d", segments, chain.T-1, chain.T-1)
+	}
+	m := &BinaryModel{Chain: chain, D: d}
+	for range segments {
+		m.Segments = append(m.Segments, NewNet(d, d, chain.T, []int{50, 50, 50}, basis, r))
+	}
+	m.Net = m.Segments[0]
+	if segments == 1 {
+		m.Segments = nil
+	}
+	return m, nil
+}
+
+// nets returns the model's networks, one per segment.
+func (m *BinaryModel) nets() []*Net {
+	if len(m.Segments) > 1 {
+		return m.Segments
+	}
+	return []*Net{m.Net}
+}
+
+// segmentStart returns the first step of segment s of S (s = S: T + 1).
+func (m *BinaryModel) segmentStart(s, S int) int {
+	return 2 + (s*(m.Chain.T-1)+S-1)/S
+}
+
+// netFor returns the network that serves step t.
+func (m *BinaryModel) netFor(t int) *Net {
+	S := len(m.Segments)
+	if S < 2 {
+		return m.Net
+	}
+	return m.Segments[(t-2)*S/(m.Chain.T-1)]
 }
 
 // input maps bits to the network's +-1 input.
@@ -77,10 +136,33 @@ func input(dst, x []float64) {
 // Rates writes p(x_{t-1} = 1 | x_t) for t = 2..T into dst.
 func (m *BinaryModel) Rates(w *Work, dst, xt []float64, t int, in []float64) {
 	input(in, xt)
-	out := m.Net.Forward(w, in, t)
+	out := m.netFor(t).Forward(w, in, t)
 	for i, o := range out {
-		dst[i] = sigmoid(m.baseLogit(xt[i], t) + o)
+		dst[i], _ = m.rate(xt[i], o, t, 0)
 	}
+}
+
+// rate returns p(x_{t-1,i} = 1 | x_t) for one bit from the network's output o,
+// and the derivative with respect to o of KL(B(q) || B(p)) in nats.
+func (m *BinaryModel) rate(xt, o float64, t int, q float64) (p, grad float64) {
+	if !m.X0 {
+		p = sigmoid(m.baseLogit(xt, t) + o)
+		return p, p - q
+	}
+	c := m.Chain
+	xhat := sigmoid(m.baseLogitX0(xt, t) + o)
+	p1, p0 := c.Posterior(xt, 1, t), c.Posterior(xt, 0, t)
+	p = xhat*p1 + (1-xhat)*p0
+	pc := clampRate(p)
+	// dKL/dp = (p - q)/(p (1 - p)); dp/do = (p1 - p0) xhat (1 - xhat).
+	return p, (p - q) / (pc * (1 - pc)) * (p1 - p0) * xhat * (1 - xhat)
+}
+
+// baseLogitX0 returns logit P(x_0 = 1 | x_t) for one bit when x_0 ~ B(P)
+// and that bit of x_t is all that is seen.
+func (m *BinaryModel) baseLogitX0(xt float64, t int) float64 {
+	c := m.Chain
+	return math.Log(c.P*bernoulli(c.Marginal(1, t), xt)) - math.Log((1-c.P)*bernoulli(c.Marginal(0, t), xt))
 }
 
 // baseLogit returns logit(rho_t(x_t)) for one bit.
@@ -94,7 +176,7 @@ func (m *BinaryModel) baseLogit(xt float64, t int) float64 {
 // FirstStepRate returns p(x_0 = 1 | x_1) for one bit of x_1 under the fixed
 // first step q(x_1 | x_0) pi(x_0)/pi(x_1).
 func (m *BinaryModel) FirstStepRate(x1 float64) float64 {
-	return sigmoid(m.baseLogit(x1, 1))
+	return firstStepRate(m.Chain, x1)
 }
 
 func bernoulli(rate, x float64) float64 {
@@ -109,78 +191,6 @@ func draw(r *rand.Rand, rate float64) float64 {
 		return 1
 	}
 	return 0
-}
-
-// TrainOptions are the knobs of BinaryModel.Train.
-type TrainOptions struct {
-	Steps int     // optimiser steps
-	Batch int     // (x_0, t) pairs per step
-	LR    float64 // Adam learning rate at the start; it decays linearly to LR/10
-	// Progress, if non-nil, is called every 100 steps with the step and the
-	// mean KL term of the last batch (bits per step); an error stops training.
-	Progress func(step int, loss float64) error
-}
-
-// Train fits the reverse kernel by minimising the expected KL terms of the
-// bound, E_t E_{x_0, x_t} KL(q(x_{t-1} | x_t, x_0) || p(x_{t-1} | x_t)), whose
-// gradient with respect to the logit of bit i is p_i - q_i (cross-entropy
-// against the posterior rate; lower variance than sampling x_{t-1}). data draws
-// one x_0 into its argument.
-func (m *BinaryModel) Train(ctx context.Context, data func(dst []float64, r *rand.Rand), opt TrainOptions, r *rand.Rand) error {
-	d := m.D
-	x0, xt, in, dOut := make([]float64, d), make([]float64, d), make([]float64, d), make([]float64, d)
-	return train(ctx, m.Net, opt, 1, func(w *Work, g *Grad) float64 {
-		data(x0, r)
-		t := 2 + r.IntN(m.Chain.T-1)
-		for i := range xt {
-			xt[i] = draw(r, m.Chain.Marginal(x0[i], t))
-		}
-		input(in, xt)
-		out := m.Net.Forward(w, in, t)
-		var loss float64
-		for i, o := range out {
-			p := sigmoid(m.baseLogit(xt[i], t) + o)
-			q := m.Chain.Posterior(xt[i], x0[i], t)
-			dOut[i] = p - q
-			loss += discretize.BernoulliKL(q, clampRate(p))
-		}
-		m.Net.Backward(w, g, dOut, t)
-		return loss
-	})
-}
-
-// train runs opt.Steps Adam steps on net; each step sums example(w, g), which
-// draws one training example, accumulates its gradient into g and returns its
-// loss, over opt.Batch examples. The learning rate decays linearly from LR to
-// LR/10. Progress gets the mean loss times lossScale (to report bits).
-func train(ctx context.Context, net *Net, opt TrainOptions, lossScale float64, example func(w *Work, g *Grad) float64) error {
-	if opt.Steps < 1 || opt.Batch < 1 || !(opt.LR > 0) {
-		return fmt.Errorf("sd15: train options %+v: steps, batch and learning rate must be positive", opt)
-	}
-	a := newAdam(net, opt.LR)
-	g := net.NewGrad()
-	w := net.NewWork()
-	for step := 1; step <= opt.Steps; step++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		g.Zero()
-		var loss float64
-		for b := 0; b < opt.Batch; b++ {
-			loss += example(w, g)
-		}
-		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return fmt.Errorf("sd15: training loss became %v at step %d; lower the learning rate", loss, step)
-		}
-		a.lr = opt.LR * (1 - 0.9*float64(step-1)/float64(opt.Steps))
-		a.step(net, g, 1/float64(opt.Batch))
-		if opt.Progress != nil && step%100 == 0 {
-			if err := opt.Progress(step, lossScale*loss/float64(opt.Batch)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // clampRate keeps a rate away from 0 and 1 so that logarithms stay finite.
@@ -211,109 +221,6 @@ func summarise(v []float64) Estimate {
 		se = math.Sqrt(ss / float64(len(v)-1) / float64(len(v)))
 	}
 	return Estimate{Mean: m, StdErr: se, N: len(v)}
-}
-
-// firstStepTerm returns E_{x_1 ~ q(x_1|x_0)} log2 p(x_0 | x_1) in closed form.
-func (m *BinaryModel) firstStepTerm(x0 []float64) float64 {
-	var s float64
-	for _, v := range x0 {
-		m1 := m.Chain.Marginal(v, 1)
-		for _, x1 := range []float64{0, 1} {
-			s += bernoulli(m1, x1) * math.Log2(clampRate(bernoulli(m.FirstStepRate(x1), v)))
-		}
-	}
-	return s
-}
-
-// BoundKL estimates K for the data point x0 by the KL form of the bound:
-//
-//	K(x_0) = -sum_{t=2}^T E_{x_t ~ q(x_t|x_0)} KL(q(x_{t-1}|x_t,x_0) || p(x_{t-1}|x_t))
-//	         + E log p(x_0|x_1) - KL(q(x_T|x_0) || pi),
-//
-// with the last two terms in closed form (the KL is 0: beta_T = 1) and one
-// draw of x_t per t. Each call returns one unbiased sample of K(x_0) in bits.
-func (m *BinaryModel) BoundKL(x0 []float64, r *rand.Rand, w *Work) float64 {
-	d := m.D
-	xt, in, rates := make([]float64, d), make([]float64, d), make([]float64, d)
-	k := m.firstStepTerm(x0)
-	for t := 2; t <= m.Chain.T; t++ {
-		for i := range xt {
-			xt[i] = draw(r, m.Chain.Marginal(x0[i], t))
-		}
-		m.Rates(w, rates, xt, t, in)
-		for i := range xt {
-			k -= discretize.BernoulliKL(m.Chain.Posterior(xt[i], x0[i], t), clampRate(rates[i]))
-		}
-	}
-	return k
-}
-
-// BoundTrajectory estimates K for x0 from one forward trajectory
-// x_1, ..., x_T ~ q, as log2 of p(x_{0:T}) / q(x_{1:T} | x_0): the definition of
-// the bound, with none of the closed forms BoundKL uses. Each call returns one
-// unbiased sample of K(x_0) in bits.
-func (m *BinaryModel) BoundTrajectory(x0 []float64, r *rand.Rand, w *Work) float64 {
-	d := m.D
-	prev, cur, in, rates := append([]float64(nil), x0...), make([]float64, d), make([]float64, d), make([]float64, d)
-	var lr float64
-	for t := 1; t <= m.Chain.T; t++ {
-		for i := range cur {
-			rate := m.Chain.Step(prev[i], t)
-			cur[i] = draw(r, rate)
-			lr -= math.Log2(bernoulli(rate, cur[i])) // - log q(x_t | x_{t-1})
-		}
-		if t == 1 {
-			for i := range cur {
-				lr += math.Log2(clampRate(bernoulli(m.FirstStepRate(cur[i]), prev[i])))
-			}
-		} else {
-			m.Rates(w, rates, cur, t, in)
-			for i := range cur {
-				lr += math.Log2(clampRate(bernoulli(rates[i], prev[i])))
-			}
-		}
-		prev, cur = cur, prev
-	}
-	for _, v := range prev { // log pi(x_T)
-		lr += math.Log2(bernoulli(m.Chain.P, v))
-	}
-	return lr
-}
-
-// NullLogLikelihood returns L_null = log2 pi(x_0), the log-likelihood of x0
-// under the prior B(P) alone.
-func (m *BinaryModel) NullLogLikelihood(x0 []float64) float64 {
-	var s float64
-	for _, v := range x0 {
-		s += math.Log2(bernoulli(m.Chain.P, v))
-	}
-	return s
-}
-
-// EstimateK averages n samples of the bound, each for a fresh x_0 from data,
-// by the KL form (trajectory false) or the trajectory form (true).
-func (m *BinaryModel) EstimateK(ctx context.Context, data func(dst []float64, r *rand.Rand), n int, trajectory bool, r *rand.Rand) (Estimate, error) {
-	return estimateK(ctx, m.Net, m.D, m.BoundKL, m.BoundTrajectory, data, n, trajectory, r)
-}
-
-// estimateK averages n one-sample estimates of the bound, each for a fresh x_0
-// from data, by kl or by traj.
-func estimateK(ctx context.Context, net *Net, d int, kl, traj func([]float64, *rand.Rand, *Work) float64, data func([]float64, *rand.Rand), n int, trajectory bool, r *rand.Rand) (Estimate, error) {
-	w := net.NewWork()
-	x0 := make([]float64, d)
-	v := make([]float64, n)
-	one := kl
-	if trajectory {
-		one = traj
-	}
-	for i := range v {
-		if err := ctx.Err(); err != nil {
-			return Estimate{}, err
-		}
-		data(x0, r)
-		v[i] = one(x0, r, w)
-	}
-	return summarise(v), nil
 }
 
 // Inpaint fills the bits of x whose mask is false by sampling the reverse

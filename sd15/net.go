@@ -92,6 +92,28 @@ func NewNet(in, out, T int, widths []int, basis int, r *rand.Rand) *Net {
 	return n
 }
 
+// AddStepReadouts gives a network with temporal basis functions a readout of
+// its own for every step as well, starting at zero, so that
+//
+//	out(x, t) = sum_k phi_k(t) (R_k h_L + c_k) + R'_t h_L + c'_t:
+//
+// the basis learns fast what is smooth in t (every example teaches its
+// neighbours) and the per-step readouts learn, slowly, what is not. Call it
+// before training (the optimiser sizes its moments then).
+func (n *Net) AddStepReadouts() {
+	if n.Basis == 0 || n.NR != n.Basis {
+		panic("sd15: AddStepReadouts on a network without temporal basis functions or with step readouts already")
+	}
+	H := n.H()
+	n.R = append(n.R, make([]float64, n.T*n.Out*H)...)
+	n.C = append(n.C, make([]float64, n.T*n.Out)...)
+	for t := 1; t <= n.T; t++ {
+		n.phiK[t-1] = append(n.phiK[t-1], n.NR+t-1)
+		n.phiW[t-1] = append(n.phiW[t-1], 1)
+	}
+	n.NR += n.T
+}
+
 func uniform(r *rand.Rand, n int, a float64) []float64 {
 	v := make([]float64, n)
 	for i := range v {

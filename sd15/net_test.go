@@ -18,6 +18,13 @@ func TestNetGradient(t *testing.T) {
 
 func testNetGradient(t *testing.T, basis int, r *rand.Rand) {
 	n := NewNet(5, 3, 4, []int{6, 7, 4}, basis, r)
+	checkNetGradient(t, n, r)
+}
+
+// checkNetGradient compares n's Backward at step 3 with central differences.
+func checkNetGradient(t *testing.T, n *Net, r *rand.Rand) {
+	t.Helper()
+	basis := n.Basis
 	x := uniform(r, 5, 1)
 	u := uniform(r, 3, 1)
 	const tt = 3
@@ -57,7 +64,30 @@ func testNetGradient(t *testing.T, basis int, r *rand.Rand) {
 		check("R", n.R[k*3*H:(k+1)*3*H], gr)
 		check("C", n.C[k*3:(k+1)*3], g.C[k])
 	}
+	if n.Basis != 0 && n.NR > n.Basis && len(g.R) != len(n.phiK[tt-1]) {
+		t.Errorf("gradient touched %d readouts, want %d", len(g.R), len(n.phiK[tt-1]))
+	}
 	if basis == 0 && len(g.R) != 1 {
 		t.Errorf("gradient touched %d readouts, want 1", len(g.R))
 	}
+}
+
+// With step readouts added, the network's output is unchanged at first (they
+// start at zero) and its gradient still matches central differences.
+func TestNetStepReadouts(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	n := NewNet(5, 3, 4, []int{6, 4}, 2, r)
+	x := uniform(r, 5, 1)
+	before := append([]float64(nil), n.Forward(n.NewWork(), x, 3)...)
+	n.AddStepReadouts()
+	after := n.Forward(n.NewWork(), x, 3)
+	for i := range before {
+		if before[i] != after[i] {
+			t.Fatalf("output %d changed from %v to %v", i, before[i], after[i])
+		}
+	}
+	for i := range n.R {
+		n.R[i] += 0.1 * r.NormFloat64()
+	}
+	checkNetGradient(t, n, r)
 }
