@@ -56,22 +56,19 @@ func runTrainClassifier(ctx context.Context, args []string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	if *out == "" || !strings.EqualFold(extOf(*out), ".ckpt") {
-		return usagef("-o %q: give the checkpoint file to write, ending in .ckpt", *out)
+	if err := checkCkptOut(*out); err != nil {
+		return err
 	}
 	widths, err := parseWidths(*hidden)
 	if err != nil {
 		return err
 	}
+	if err := checkOptimiser(*steps, *batch, *lr, "1e-3"); err != nil {
+		return err
+	}
 	switch {
 	case len(widths) == 0:
 		return usagef("-hidden %q: a classifier needs at least one hidden layer (its last one gives the features)", *hidden)
-	case *steps < 1:
-		return usagef("-steps %d: train for at least 1 step", *steps)
-	case *batch < 1:
-		return usagef("-batch %d: use at least 1 row per step", *batch)
-	case !(*lr > 0) || math.IsInf(*lr, 0):
-		return usagef("-lr %g: the learning rate must be finite and > 0 (typical 1e-3)", *lr)
 	case !(*ema >= 0 && *ema < 1):
 		return usagef("-ema %g: the EMA decay must lie in [0, 1) (0: none)", *ema)
 	}

@@ -410,3 +410,25 @@ func checkpointShape(ck *model.Checkpoint) [3]int {
 	}
 	return [3]int{}
 }
+
+// checkCkptOut checks the -o of a command that writes a checkpoint.
+func checkCkptOut(out string) error {
+	if out == "" || !strings.EqualFold(extOf(out), ".ckpt") {
+		return usagef("-o %q: give the checkpoint file to write, ending in .ckpt", out)
+	}
+	return nil
+}
+
+// checkOptimiser checks the -steps, -batch and -lr of a training command;
+// typicalLR is the value its error message suggests.
+func checkOptimiser(steps, batch int, lr float64, typicalLR string) error {
+	switch {
+	case steps < 1:
+		return usagef("-steps %d: train for at least 1 step", steps)
+	case batch < 1:
+		return usagef("-batch %d: use at least 1 row per step", batch)
+	case !(lr > 0) || math.IsInf(lr, 0):
+		return usagef("-lr %g: the learning rate must be finite and > 0 (typical %s)", lr, typicalLR)
+	}
+	return nil
+}

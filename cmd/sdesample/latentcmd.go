@@ -39,11 +39,14 @@ func runAutoencoder(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *out == "" || !strings.EqualFold(extOf(*out), ".ckpt") {
-		return usagef("-o %q: give the checkpoint file to write, ending in .ckpt", *out)
+	if err := checkCkptOut(*out); err != nil {
+		return err
 	}
 	widths, err := parseWidths(*hidden)
 	if err != nil {
+		return err
+	}
+	if err := checkOptimiser(*steps, *batch, *lr, "1e-3"); err != nil {
 		return err
 	}
 	switch {
@@ -51,12 +54,6 @@ func runAutoencoder(ctx context.Context, args []string, stdout, stderr io.Writer
 		return usagef("-latent %d: give the latent dimension, >= 1", *k)
 	case !(*kl > 0) || math.IsInf(*kl, 0):
 		return usagef("-kl %g: the KL weight must be finite and > 0 (typical 1e-3)", *kl)
-	case *steps < 1:
-		return usagef("-steps %d: train for at least 1 step", *steps)
-	case *batch < 1:
-		return usagef("-batch %d: use at least 1 row per step", *batch)
-	case !(*lr > 0) || math.IsInf(*lr, 0):
-		return usagef("-lr %g: the learning rate must be finite and > 0 (typical 1e-3)", *lr)
 	}
 	inputs := []ioPath{{"data", *dataSpec}}
 	if *testSpec != "" {

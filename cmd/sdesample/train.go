@@ -82,20 +82,17 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if *out == "" || !strings.EqualFold(extOf(*out), ".ckpt") {
-		return usagef("-o %q: give the checkpoint file to write, ending in .ckpt", *out)
+	if err := checkCkptOut(*out); err != nil {
+		return err
 	}
 	widths, err := parseWidths(*hidden)
 	if err != nil {
 		return err
 	}
+	if err := checkOptimiser(*steps, *batch, *lr, "2e-4"); err != nil {
+		return err
+	}
 	switch {
-	case *steps < 1:
-		return usagef("-steps %d: train for at least 1 step", *steps)
-	case *batch < 1:
-		return usagef("-batch %d: use at least 1 row per step", *batch)
-	case !(*lr > 0) || math.IsInf(*lr, 0):
-		return usagef("-lr %g: the learning rate must be finite and > 0 (typical 2e-4)", *lr)
 	case *warmup < 0:
 		return usagef("-warmup %d: use 0 (none) or a number of steps", *warmup)
 	case !(*clip >= 0) || math.IsInf(*clip, 0):
