@@ -271,6 +271,10 @@ func packA[T float](dst []T, trans bool, a []T, lda, k, i0, mc, MR int) {
 			packA6(d, trans, a, lda, k, i0+ir)
 			continue
 		}
+		if mr == 12 && MR == 12 {
+			packA12(d, trans, a, lda, k, i0+ir)
+			continue
+		}
 		// op(A)[i][p] is a[p*lda+i] (trans: rows of the panel run across
 		// a's rows) or a[i*lda+p].
 		packPanels(d, trans, a, lda, k, i0+ir, mr, MR)
@@ -297,6 +301,32 @@ func packA6[T float](d []T, trans bool, a []T, lda, k, i int) {
 	for p := range r0 {
 		dp := d[p*6 : p*6+6 : p*6+6]
 		dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+	}
+}
+
+// packA12 packs a full 12-row panel, rows i..i+11 of op(A) (the float32
+// AVX-512 kernel's panels): twelve row streams read in step and each panel
+// row written whole, where packPanels' generic loop writes one value every
+// 12 (a third of a network likelihood's time went there).
+func packA12[T float](d []T, trans bool, a []T, lda, k, i int) {
+	d = d[:12*k]
+	if trans {
+		for p := 0; p < k; p++ {
+			copy(d[p*12:p*12+12], a[p*lda+i:p*lda+i+12])
+		}
+		return
+	}
+	r0, r1, r2, r3 := a[i*lda:i*lda+k], a[(i+1)*lda:(i+1)*lda+k], a[(i+2)*lda:(i+2)*lda+k], a[(i+3)*lda:(i+3)*lda+k]
+	r4, r5, r6, r7 := a[(i+4)*lda:(i+4)*lda+k], a[(i+5)*lda:(i+5)*lda+k], a[(i+6)*lda:(i+6)*lda+k], a[(i+7)*lda:(i+7)*lda+k]
+	r8, r9, r10, r11 := a[(i+8)*lda:(i+8)*lda+k], a[(i+9)*lda:(i+9)*lda+k], a[(i+10)*lda:(i+10)*lda+k], a[(i+11)*lda:(i+11)*lda+k]
+	// the same length as r0, so the compiler drops the bounds checks below
+	r1, r2, r3, r4, r5 = r1[:len(r0)], r2[:len(r0)], r3[:len(r0)], r4[:len(r0)], r5[:len(r0)]
+	r6, r7, r8, r9, r10, r11 = r6[:len(r0)], r7[:len(r0)], r8[:len(r0)], r9[:len(r0)], r10[:len(r0)], r11[:len(r0)]
+	for p, v := range r0 {
+		dp := d[p*12 : p*12+12 : p*12+12]
+		dp[0], dp[1], dp[2], dp[3] = v, r1[p], r2[p], r3[p]
+		dp[4], dp[5], dp[6], dp[7] = r4[p], r5[p], r6[p], r7[p]
+		dp[8], dp[9], dp[10], dp[11] = r8[p], r9[p], r10[p], r11[p]
 	}
 }
 
