@@ -17,7 +17,8 @@ import (
 type Source struct {
 	ae   *model.Autoencoder
 	data data.Source
-	x    []float64
+	x    []float64 // scratch: a batch of data
+	lv   []float64 // scratch: its latents' log-variances
 }
 
 // NewSource returns the latent source of src under ae. ae must have the
@@ -53,7 +54,10 @@ func (s *Source) Sample(dst []float64, n int, r *rand.Rand) {
 	}
 	x, z := s.x[:n*d], dst[:n*k]
 	s.data.Sample(x, n, r)
-	SampleLatentsTo(s.ae, z, x, r.NormFloat64)
+	if len(s.lv) < n*k {
+		s.lv = make([]float64, n*k)
+	}
+	sampleLatents(s.ae, z, s.lv[:n*k], x, r.NormFloat64)
 	sf := s.ae.ScaleFactor()
 	for i := range z {
 		z[i] *= sf

@@ -133,7 +133,12 @@ func ScaleFactor(u []float64) float64 {
 // SampleLatentsTo writes u = mu + sigma xi, a draw of q(u | x) per row of x
 // (n x D) into u (n x K), with xi from normal (called n*K times, row by row).
 func SampleLatentsTo(a *model.Autoencoder, u, x []float64, normal func() float64) {
-	lv := make([]float64, len(u))
+	sampleLatents(a, u, make([]float64, len(u)), x, normal)
+}
+
+// sampleLatents is SampleLatentsTo with the log-variances' scratch lv
+// (len(u)) given, for a caller that draws every training step.
+func sampleLatents(a *model.Autoencoder, u, lv, x []float64, normal func() float64) {
 	a.EncodeTo(u, lv, x)
 	for i, l := range lv {
 		u[i] += math.Exp(0.5*l) * normal()

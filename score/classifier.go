@@ -254,6 +254,7 @@ type ClassifierGrad struct {
 	Meta  ClassifierMeta
 	mu    sync.Mutex
 	free  []*model.Classifier
+	zeros []float64 // a clean classifier's times; only ever read, so shared
 }
 
 // NewClassifierGrad wraps a classifier (cloned) with its metadata.
@@ -287,12 +288,19 @@ func (g *ClassifierGrad) Classes() int { return g.proto.Classes() }
 // Model returns a copy of the classifier.
 func (g *ClassifierGrad) Model() *model.Classifier { return g.proto.Clone() }
 
-// times returns t, or zeros for a clean classifier.
+// times returns t, or zeros for a clean classifier (without allocating
+// once the zeros are as long as the largest block: guidance calls this at
+// every sampler step).
 func (g *ClassifierGrad) times(t []float64) []float64 {
-	if g.Meta.Clean {
-		return make([]float64, len(t))
+	if !g.Meta.Clean {
+		return t
 	}
-	return t
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.zeros) < len(t) {
+		g.zeros = make([]float64, len(t))
+	}
+	return g.zeros[:len(t)]
 }
 
 // LogProbGradTo writes grad_x log p_t(c_i | x_i) for each row.
