@@ -136,6 +136,23 @@ func TestImagesEndToEnd(t *testing.T) {
 		t.Fatalf("fd -n 3 printed %q, want %.6g", out, want)
 	}
 
+	// A digits split by name is every image of it once (digits-test: the
+	// 359 held-out images), what docs/latent.md's reference set is.
+	src, err := data.ByName("digits-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dt, err := src.(data.DigitsSource).Table()
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := &data.Table{N: 100, D: dt.D, X: dt.X[:100*dt.D]}
+	data.Save(p("dt.npy"), half)
+	out = mustRun(t, "fd", "-data", p("dt.npy"), "-ref", "digits-test", "-features", "pixels")
+	if want := metrics.FrechetDistance(half.X, dt.X, dt.D); !strings.Contains(out, fmt.Sprintf("FID's formula) %.6g between 100 rows of %s and 359 rows of digits-test", want, p("dt.npy"))) {
+		t.Fatalf("fd -ref digits-test printed %q, want %.6g", out, want)
+	}
+
 	// fd in a classifier's features: the library's Features at t = 0 of
 	// every image of both sets, then metrics.FrechetDistance.
 	mustRun(t, "train-classifier", "-data", "fashion-mnist", "-clean", "-hidden", "8,6", "-steps", "2", "-batch", "4", "-o", p("c.ckpt"))

@@ -32,7 +32,8 @@ type rowReader struct {
 
 // openRows opens a .csv or .npy data file and checks its shape, or a
 // built-in image set by name (fashion-mnist-test: its images in order,
-// scaled 2v/255 - 1, read from the set in memory). Errors are
+// scaled 2v/255 - 1, read from the set in memory; digits, digits-train,
+// digits-test: every image of the split once, as data.DigitsSource.Table). Errors are
 // in the words of package data, to be wrapped with dataErr("data", ...).
 func openRows(path string) (*rowReader, error) {
 	if m, ok, err := data.ImageSet(path); ok {
@@ -40,6 +41,16 @@ func openRows(path string) (*rowReader, error) {
 			return nil, err
 		}
 		return &rowReader{N: m.N, D: m.Dim(), img: m, path: path}, nil
+	}
+	if src, err := data.ByName(path); err == nil {
+		if ds, ok := src.(data.DigitsSource); ok {
+			// a digits split by name: every image of it once, as for the image sets
+			tab, err := ds.Table()
+			if err != nil {
+				return nil, err
+			}
+			return &rowReader{N: tab.N, D: tab.D, tab: tab, path: path}, nil
+		}
 	}
 	if strings.EqualFold(extOf(path), ".npy") {
 		f, err := os.Open(path)
