@@ -26,6 +26,11 @@ func init() {
 // data spec.
 const trainDequantSuffix = ",dequant=uniform"
 
+// defaultLabelDropout is -label-dropout's default (Ho & Salimans 2022's
+// 0.1). A run record repeats every flag, so an unconditional run's record
+// carries it; only another value without -conditional is refused.
+const defaultLabelDropout = 0.1
+
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	fs := newFlags("train", stderr)
@@ -55,7 +60,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	recPath := fs.String("record", "", "write a JSON run record here")
 	conditional := fs.Bool("conditional", false, "train a class-conditional network on the data's labels (gmm8, digits, digits-train, a CSV 'label' column or NAME.labels.npy), with a null label for classifier-free guidance")
 	latentPath := fs.String("latent", "", "train in the latent space of this autoencoder checkpoint (sdesample autoencoder): each batch is encoded on the fly and scaled; the checkpoint records the autoencoder's path and SHA-256")
-	labelDropout := fs.Float64("label-dropout", 0.1, "with -conditional: probability of replacing a row's label by the null label (Ho & Salimans 2022), in [0, 1)")
+	labelDropout := fs.Float64("label-dropout", defaultLabelDropout, "with -conditional: probability of replacing a row's label by the null label (Ho & Salimans 2022), in [0, 1)")
 	arch := addArchFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: sdesample train -sde vp|subvp|ve -data SOURCE|FILE [-conditional [-label-dropout 0.1]] [-arch unet -image CxHxW] [flags] -o model.ckpt")
@@ -105,7 +110,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("-precision %q: use float64 or float32", *precision)
 	case *embedding != model.EmbeddingFourier && *embedding != model.EmbeddingSinusoidal:
 		return usagef("-embedding %q: use fourier or sinusoidal", *embedding)
-	case trainFlagSet(fs, "label-dropout") && *labelDropout != 0.1 && !*conditional: // the default passes (run records repeat every flag)
+	case trainFlagSet(fs, "label-dropout") && *labelDropout != defaultLabelDropout && !*conditional: // the default passes (run records repeat every flag)
 		return usagef("-label-dropout: only a -conditional network has labels to drop; add -conditional")
 	case !(*labelDropout >= 0 && *labelDropout < 1):
 		return usagef("-label-dropout %g: use a probability in [0, 1) (typical 0.1; 0: no unconditional score)", *labelDropout)
