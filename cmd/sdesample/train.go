@@ -31,6 +31,9 @@ const trainDequantSuffix = ",dequant=uniform"
 // carries it; only another value without -conditional is refused.
 const defaultLabelDropout = 0.1
 
+// errMaxTime stops a training run at -max-time; the run then ends as a finished one.
+var errMaxTime = errors.New("the -max-time budget is spent")
+
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	fs := newFlags("train", stderr)
@@ -55,6 +58,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ema := fs.Float64("ema", 0.999, "EMA decay of the weights used for sampling (0: no EMA)")
 	seed := fs.Uint64("seed", 1, "seed of the initial weights and of every batch (step k draws from its own stream)")
 	out := fs.String("o", "", "checkpoint to write, .ckpt (required); written only when the run completes")
+	maxTime := fs.Duration("max-time", 0, "stop at the first step boundary after this much training wall time (e.g. 10m) and write -o as a finished run of the steps done; -resume continues it to -steps (0: no limit)")
 	every := fs.Int("checkpoint-every", 0, "also save the state every k steps (and on Ctrl-C) to NAME.partial.ckpt beside -o, removed on completion (0: never)")
 	resume := fs.String("resume", "", "continue the run saved in this checkpoint; unset flags take its values, set ones must agree")
 	recPath := fs.String("record", "", "write a JSON run record here")
@@ -245,7 +249,11 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	bar.set(first)
 	var last score.TrainProgress
 	var lossEMA float64
+	if *maxTime < 0 {
+		return usagef("-max-time %v: want a duration >= 0, for example 10m (0: no limit)", *maxTime)
+	}
 	runStart := time.Now()
+	timeUp := false
 	err = tr.Run(ctx, func(pr score.TrainProgress) error {
 		last = pr
 		if pr.Step == first+1 {
@@ -256,10 +264,17 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			bar.describe(fmt.Sprintf("train loss %.4g", lossEMA))
 		}
 		bar.set(pr.Step)
+		if *maxTime > 0 && pr.Step < pr.Steps && time.Since(runStart) >= *maxTime {
+			timeUp = true
+			return errMaxTime
+		}
 		return nil
 	})
 	runTime := time.Since(runStart)
 	bar.done()
+	if errors.Is(err, errMaxTime) {
+		err = nil
+	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
 			if *every > 0 {
@@ -282,6 +297,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "trained steps %d..%d on %s (sde %s, param %s, loss %s, %s, %s, batch %d, lr %g, ema %g, seed %d): %.1fs, %.1f steps/s; last batch loss %.5g (running mean %.5g)\n",
 		first+1, tr.Step(), spec, s.Name(), tr.Config().Param, tr.Loss().Config().Kind, arch.archSummary(*hidden), *precision, *batch, *lr, *ema, *seed,
 		runTime.Seconds(), rate, last.Loss, lossEMA)
+	if timeUp {
+		fmt.Fprintf(stdout, "stopped by -max-time %v at step %d of %d; continue with: sdesample train -resume %s -o NEW.ckpt\n", *maxTime, tr.Step(), *steps, *out)
+	}
 	if *conditional {
 		fmt.Fprintf(stdout, "conditional on %d classes, label dropout %g\n", mc.Classes, dropout)
 	}

@@ -61,6 +61,41 @@ func TestTrainResumeCLI(t *testing.T) {
 	}
 }
 
+// TestTrainMaxTimeCLI: -max-time 1ns stops after the first step and writes
+// a finished checkpoint of that one step; -resume takes it on to -steps and
+// writes byte for byte the checkpoint of the uninterrupted run (the time
+// budget only decides where the run pauses, not what it computes).
+func TestTrainMaxTimeCLI(t *testing.T) {
+	dir := t.TempDir()
+	full := filepath.Join(dir, "full.ckpt")
+	mustRun(t, trainArgs(full)...)
+	early := filepath.Join(dir, "early.ckpt")
+	out := mustRun(t, trainArgs(early, "-max-time", "1ns")...)
+	if !strings.Contains(out, "trained steps 1..1 ") || !strings.Contains(out, "stopped by -max-time 1ns at step 1 of 20") {
+		t.Fatalf("-max-time output %q", out)
+	}
+	ck, err := model.LoadCheckpoint(early)
+	if err != nil || ck.Step != 1 {
+		t.Fatalf("-max-time checkpoint: step %v, %v; want step 1", ck, err)
+	}
+	cont := filepath.Join(dir, "cont.ckpt")
+	mustRun(t, "train", "-resume", early, "-o", cont)
+	if !bytes.Equal(readFile(t, full), readFile(t, cont)) {
+		t.Fatal("a run stopped by -max-time and resumed differs from the uninterrupted run")
+	}
+	// A budget the run does not reach changes nothing.
+	long := filepath.Join(dir, "long.ckpt")
+	if out := mustRun(t, trainArgs(long, "-max-time", "1h")...); strings.Contains(out, "stopped by") {
+		t.Errorf("-max-time 1h stopped a 20-step run: %q", out)
+	}
+	if !bytes.Equal(readFile(t, full), readFile(t, long)) {
+		t.Fatal("-max-time 1h changed the checkpoint")
+	}
+	if code, _, errs := cli(t, context.Background(), trainArgs(filepath.Join(dir, "x.ckpt"), "-max-time", "-1s")...); code != 2 || !strings.Contains(errs, "-max-time") {
+		t.Errorf("-max-time -1s: exit %d, %q; want 2 naming -max-time", code, errs)
+	}
+}
+
 // TestTrainLosses runs every loss and the digits with dequantisation briefly.
 func TestTrainLosses(t *testing.T) {
 	dir := t.TempDir()
