@@ -12,6 +12,7 @@
 # cold). ROUNDS rounds alternate the two. peer_netlik.py (reference-bench)
 # is the accuracy check: it solves the float64 truth (about 40 s) before
 # timing the reference, which made its wall_s swing 0.94-1.68 s.
+# SAMPLING=1 and TRAINING=1 add the README's sampling and training anchors.
 set -e
 HERE=$(cd "$(dirname "$0")" && pwd)
 SDESAMPLE=${SDESAMPLE:-./sdesample}; PY=${PYTHON:-/usr/bin/python3}; ROUNDS=${ROUNDS:-5}
@@ -25,4 +26,9 @@ done
 if [ -n "$SAMPLING" ]; then
   /usr/bin/time -f "sdekit sample wall %e s" $SDESAMPLE sample -sde vp -score mlp.ckpt -sampler em -steps 200 -n 10000 -workers 1 -o s.csv >/dev/null
   $PY "$REF/bench_net_sampling_torch.py" --width 128 --n 10000 --steps 200 --threads 1
+fi
+if [ -n "$TRAINING" ]; then
+  # One thread each: the anchor MLP (width 128, batch 512, float32), sdekit with one worker.
+  (cd "$HERE/.." && go test -run '^$' -bench 'TrainStep/float32/W=128/workers=1' -benchtime 2s ./model | grep steps/s)
+  $PY "$REF/bench_train_torch.py" --widths 128 --threads 1
 fi
