@@ -17,7 +17,23 @@
 // the KL term only keeps the latents near the origin with a bounded
 // spread, it is not a variational bound (which would need beta = 1 with the
 // squared error read as a Gaussian of variance 1/2). Train draws step k's
-// rows and noise from its own stream (Seed, k), by Adam.
+// rows and noise from its own stream (Seed, k), by Adam; TrainConfig.
+// MaxTime stops it at the first step boundary past a wall time, as the run
+// of the steps done.
+//
+// The encoder and decoder are MLPs (model.AutoencoderConfig.Arch "mlp": K
+// free latent values) or convolutional (Arch "conv", for images): Rombach
+// et al.'s f = 4 first stage, small. On Fashion-MNIST's 1x28x28 images the
+// encoder runs residual blocks (GroupNorm-SiLU-conv3 twice, plus the
+// input) at 28x28 (32 channels), 14x14 and 7x7 (64), with 2x2 average
+// pooling between, and ends in mu and log sigma^2 of a 4 x 7 x 7 latent
+// image (K = 196); the decoder mirrors it with nearest up-sampling (see
+// model's doc, "Convolutional autoencoder"). Its latents keep a spatial
+// layout, so the score model on them can be a U-Net: NewSource then
+// returns an ImageSource, which tells the latent image shape (sdesample
+// train -latent ae.ckpt -arch unet builds on it). A 7x7 latent can be
+// halved no further: its U-Net has one resolution (-mult 1 or 2), with
+// self-attention over the 49 latent pixels.
 //
 // # Scale factor
 //

@@ -21,9 +21,32 @@ type Source struct {
 	lv   []float64 // scratch: its latents' log-variances
 }
 
-// NewSource returns the latent source of src under ae. ae must have the
-// data's dimension and a scale factor (a trained autoencoder).
-func NewSource(ae *model.Autoencoder, src data.Source) (*Source, error) {
+// ImageSource is the Source of a convolutional autoencoder, whose latent
+// rows are small images: it also tells their shape, so that an image
+// network (a U-Net) can be built on them.
+type ImageSource struct{ *Source }
+
+// ImageShape returns the latent image shape (LatentChannels, H/f, W/f).
+func (s ImageSource) ImageShape() (c, h, w int) {
+	sh := s.ae.LatentShape()
+	return sh[0], sh[1], sh[2]
+}
+
+// NewSource returns the latent source of src under ae: a *Source, or an
+// ImageSource when ae is convolutional (its latents are images). ae must
+// have the data's dimension and a scale factor (a trained autoencoder).
+func NewSource(ae *model.Autoencoder, src data.Source) (data.Source, error) {
+	s, err := newSource(ae, src)
+	if err != nil {
+		return nil, err
+	}
+	if ae.LatentShape() != nil {
+		return ImageSource{s}, nil
+	}
+	return s, nil
+}
+
+func newSource(ae *model.Autoencoder, src data.Source) (*Source, error) {
 	if ae.Dim() != src.Dim() {
 		return nil, fmt.Errorf("latent: the autoencoder encodes rows of %d values but the data %s have %d; train an autoencoder on these data", ae.Dim(), src.Name(), src.Dim())
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/sdekit/sdekit/data"
 	"github.com/sdekit/sdekit/internal/rng"
@@ -33,6 +34,12 @@ type TrainConfig struct {
 	// ScaleRows is the number of training rows whose latents fix the scale
 	// factor after training; 0 means DefaultScaleRows.
 	ScaleRows int
+	// MaxTime, when > 0, stops the run at the first step boundary after
+	// that much wall time since Train began; the scale factor is then
+	// computed as at the end of a full run, so the result is the run of
+	// Steps = the steps done (the last progress report's Step, the
+	// optimiser's T).
+	MaxTime time.Duration
 }
 
 // TrainProgress is what Train reports after each step.
@@ -40,14 +47,14 @@ type TrainProgress struct {
 	Step           int     // steps done
 	Loss, Rec, KL  float64 // the batch's loss and its parts (model.Autoencoder.TrainLoss)
 	GradNorm       float64 // before the update
-	ScaleFactorSet bool    // true on the last report, after the scale factor is computed
+	ScaleFactorSet bool    // true on the last report, after the scale factor is computed (Step: the steps done)
 }
 
 // Train fits cfg.Model by Adam on L = rec + beta KL (model.Autoencoder.
 // TrainLoss; the reparameterisation noise xi is drawn per row and step),
 // then computes and stores its scale factor from ScaleRows training rows
-// (ScaleFactor). It returns the optimiser (for a checkpoint). progress
-// (optional) can stop the run by returning an error.
+// (ScaleFactor). It returns the optimiser (for a checkpoint; its T is the
+// steps done). progress (optional) can stop the run by returning an error.
 func Train(ctx context.Context, cfg TrainConfig, progress func(TrainProgress) error) (*model.Adam, error) {
 	if cfg.Model == nil || cfg.Data == nil {
 		return nil, errors.New("latent: Train: Model and Data are required")
@@ -64,15 +71,17 @@ func Train(ctx context.Context, cfg TrainConfig, progress func(TrainProgress) er
 	if cfg.ScaleRows == 0 {
 		cfg.ScaleRows = DefaultScaleRows
 	}
-	if cfg.Steps < 1 || cfg.Batch < 1 || !(cfg.LR > 0) || cfg.ScaleRows < 2 {
-		return nil, fmt.Errorf("latent: Train: Steps = %d, Batch = %d, LR = %g, ScaleRows = %d; want Steps, Batch >= 1, LR > 0, ScaleRows >= 2", cfg.Steps, cfg.Batch, cfg.LR, cfg.ScaleRows)
+	if cfg.Steps < 1 || cfg.Batch < 1 || !(cfg.LR > 0) || cfg.ScaleRows < 2 || cfg.MaxTime < 0 {
+		return nil, fmt.Errorf("latent: Train: Steps = %d, Batch = %d, LR = %g, ScaleRows = %d, MaxTime = %v; want Steps, Batch >= 1, LR > 0, ScaleRows >= 2, MaxTime >= 0", cfg.Steps, cfg.Batch, cfg.LR, cfg.ScaleRows, cfg.MaxTime)
 	}
+	start := time.Now()
 	a := cfg.Model
 	d, k := a.Dim(), a.Latent()
 	x := make([]float64, cfg.Batch*d)
 	xi := make([]float64, cfg.Batch*k)
 	opt := model.NewAdam(cfg.LR)
 	st := rng.NewStream(cfg.Seed, 0, aePurpose)
+	done := 0
 	for step := 0; step < cfg.Steps; step++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -89,14 +98,20 @@ func Train(ctx context.Context, cfg TrainConfig, progress func(TrainProgress) er
 		if err != nil {
 			return nil, fmt.Errorf("latent: step %d: %w", step+1, err)
 		}
+		a.SyncParams()
+		done = step + 1
 		if progress != nil {
-			if err := progress(TrainProgress{Step: step + 1, Loss: loss, Rec: rec, KL: kl, GradNorm: gn}); err != nil {
+			if err := progress(TrainProgress{Step: done, Loss: loss, Rec: rec, KL: kl, GradNorm: gn}); err != nil {
 				return nil, err
 			}
 		}
+		if cfg.MaxTime > 0 && time.Since(start) >= cfg.MaxTime {
+			break
+		}
 	}
-	// The scale factor from rows of its own stream (step index Steps).
-	st.Reset(cfg.Seed, cfg.Steps, aePurpose)
+	// The scale factor from rows of its own stream (step index: the steps
+	// done, so that a run stopped by MaxTime is the run of that many steps).
+	st.Reset(cfg.Seed, done, aePurpose)
 	xs := make([]float64, cfg.ScaleRows*d)
 	cfg.Data.Sample(xs, cfg.ScaleRows, st.R)
 	u := make([]float64, cfg.ScaleRows*k)
@@ -107,7 +122,7 @@ func Train(ctx context.Context, cfg TrainConfig, progress func(TrainProgress) er
 	}
 	a.SetScaleFactor(s)
 	if progress != nil {
-		if err := progress(TrainProgress{Step: cfg.Steps, ScaleFactorSet: true}); err != nil {
+		if err := progress(TrainProgress{Step: done, ScaleFactorSet: true}); err != nil {
 			return nil, err
 		}
 	}

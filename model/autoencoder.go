@@ -8,12 +8,27 @@ import (
 	"slices"
 )
 
-// KindAutoencoder is the Kind of an Autoencoder in checkpoints. An
+// KindAutoencoder is the Kind of an MLP Autoencoder in checkpoints, and
+// KindConvAutoencoder that of a convolutional one (Arch "conv"). An
 // autoencoder is not a score network (it maps D values to a K-dim latent
 // and back, with no time), so it is not in the registry of Build:
-// Checkpoint.Autoencoder rebuilds it, and Checkpoint.Net and
-// Checkpoint.Classifier refuse it with an error that says so.
-const KindAutoencoder = "mlp-autoencoder"
+// Checkpoint.Autoencoder rebuilds either, and Checkpoint.Net and
+// Checkpoint.Classifier refuse them with an error that says so.
+const (
+	KindAutoencoder     = "mlp-autoencoder"
+	KindConvAutoencoder = "conv-autoencoder"
+)
+
+// IsAutoencoderKind reports whether kind is one of an Autoencoder.
+func IsAutoencoderKind(kind string) bool {
+	return kind == KindAutoencoder || kind == KindConvAutoencoder
+}
+
+// Architectures of AutoencoderConfig.Arch.
+const (
+	ArchMLP  = "mlp"  // the MLP halves (the default; "" in a config)
+	ArchConv = "conv" // the convolutional halves of convae.go
+)
 
 // DefaultKLWeight is AutoencoderConfig.KLWeight's default: small, so the
 // latent keeps what reconstruction needs and the KL term only keeps it
@@ -29,17 +44,33 @@ const (
 	maxLogVar = 20
 )
 
-// AutoencoderConfig describes an MLP autoencoder with a Gaussian encoder:
-// the encoder maps x (Dim values) through hidden SiLU layers of the given
-// widths to (mu, log sigma^2) of a Latent-dim Gaussian q(u | x); the
+// AutoencoderConfig describes an autoencoder with a Gaussian encoder, an
+// MLP (Arch "" or "mlp") or a convolutional one (Arch "conv").
+//
+// MLP: the encoder maps x (Dim values) through hidden SiLU layers of the
+// given widths to (mu, log sigma^2) of a Latent-dim Gaussian q(u | x); the
 // decoder maps u (Latent values) through the hidden widths in reverse
 // order to Dim values. Both run on the MLP core with a two-feature
 // sinusoidal time embedding evaluated at t = 0, which is a constant input
 // (sin 0, cos 0) = (0, 1): one more bias, nothing time-dependent.
+//
+// Conv: the rows are images of Shape (C, H, W); the encoder is a stack of
+// residual blocks with 2x2 average pooling between len(Mult) resolutions,
+// ending in 2*LatentChannels channels (mu, log sigma^2) at H/f x W/f,
+// f = 2^(len(Mult)-1); the decoder mirrors it with nearest up-sampling
+// (see doc.go, "Convolutional autoencoder"). Latent is then
+// LatentChannels*(H/f)*(W/f), filled in by WithDefaults, and a latent row
+// is that small image, channel-major like the data's rows.
+//
+// The conv fields are left out of the JSON of an MLP config, so configs
+// written before the convolutional autoencoder read and write unchanged.
 type AutoencoderConfig struct {
-	Dim    int   `json:"dim"`    // data dimension D, >= 1
-	Latent int   `json:"latent"` // latent dimension K, >= 1
-	Hidden []int `json:"hidden"` // encoder hidden widths; the decoder's are reversed
+	// Arch is ArchMLP or ArchConv; "" means ArchMLP (WithDefaults keeps an
+	// MLP's "", which leaves it out of the JSON).
+	Arch   string `json:"arch,omitempty"`
+	Dim    int    `json:"dim"`    // data dimension D, >= 1 (conv: C*H*W, filled in from Shape)
+	Latent int    `json:"latent"` // latent dimension K, >= 1 (conv: filled in)
+	Hidden []int  `json:"hidden"` // MLP: encoder hidden widths; the decoder's are reversed
 	// KLWeight is beta of the loss ||x - D(u)||^2 + beta KL(q(u|x) || N(0, I)),
 	// >= 0; 0 in a config means DefaultKLWeight (use a tiny positive value
 	// for practically none).
@@ -51,23 +82,61 @@ type AutoencoderConfig struct {
 	ScaleFactor float64 `json:"scale_factor"`
 	// Shape is the data's image shape (C, H, W) when the rows are images
 	// (digits: 1, 8, 8), for pictures of decoded samples; empty otherwise.
+	// Required by Arch "conv", with H and W divisible by f.
 	Shape []int  `json:"shape,omitempty"`
 	Seed  uint64 `json:"seed"`
+
+	// Conv only (zero for an MLP; WithDefaults fills the zero ones of a
+	// conv config with DefaultConvAE*).
+	LatentChannels int    `json:"latent_channels,omitempty"` // Kc, channels of the latent image
+	Base           int    `json:"base,omitempty"`            // channels at the first resolution
+	Mult           []int  `json:"mult,omitempty"`            // channel multiplier per resolution
+	NumRes         int    `json:"num_res,omitempty"`         // residual blocks per resolution, in each half
+	Groups         int    `json:"groups,omitempty"`          // GroupNorm groups, dividing every Base*Mult[l]
+	Precision      string `json:"precision,omitempty"`       // "float64" (default) or "float32"
 }
 
-// WithDefaults returns c with KLWeight defaulted and its slices copied.
+// WithDefaults returns c with KLWeight defaulted and its slices copied; for
+// Arch "conv" also the conv fields, Dim and Latent (when the shape allows).
 func (c AutoencoderConfig) WithDefaults() AutoencoderConfig {
 	c.Hidden = slices.Clone(c.Hidden)
 	c.Shape = slices.Clone(c.Shape)
+	c.Mult = slices.Clone(c.Mult)
 	if c.KLWeight == 0 {
 		c.KLWeight = DefaultKLWeight
+	}
+	switch c.Arch {
+	case ArchMLP:
+		c.Arch = ""
+		fallthrough
+	case "":
+		if c.Precision == Float64 {
+			c.Precision = ""
+		}
+	case ArchConv:
+		c = c.convDefaults()
 	}
 	return c
 }
 
+// IsConv reports whether c describes a convolutional autoencoder.
+func (c AutoencoderConfig) IsConv() bool { return c.Arch == ArchConv }
+
 // Validate reports whether c (after WithDefaults) describes an autoencoder.
 func (c AutoencoderConfig) Validate() error {
 	c = c.WithDefaults()
+	switch c.Arch {
+	case "":
+		if c.LatentChannels != 0 || c.Base != 0 || len(c.Mult) != 0 || c.NumRes != 0 || c.Groups != 0 || c.Precision != "" {
+			return fmt.Errorf("model: autoencoder config: LatentChannels, Base, Mult, NumRes, Groups or Precision %q set for an MLP autoencoder (float64 only); they size the convolutional one (Arch %q)", c.Precision, ArchConv)
+		}
+	case ArchConv:
+		if err := c.validateConv(); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("model: autoencoder config: Arch = %q, want %q or %q", c.Arch, ArchMLP, ArchConv)
+	}
 	switch {
 	case c.Dim < 1:
 		return fmt.Errorf("model: autoencoder config: Dim = %d, want >= 1", c.Dim)
@@ -121,9 +190,13 @@ func (c AutoencoderConfig) decWidths() []int {
 // decoderSeed separates the decoder's initial draws from the encoder's.
 const decoderSeed = 0x6465636f646572 // "decoder"
 
-// NumParams returns the number of trainable parameters (encoder, then decoder).
+// NumParams returns the number of trainable parameters (encoder, then
+// decoder) of a valid config.
 func (c AutoencoderConfig) NumParams() int {
 	c = c.WithDefaults()
+	if c.IsConv() {
+		return convEncoderGraph(c).nParams + convDecoderGraph(c).nParams
+	}
 	return layerParams(c.encWidths()) + layerParams(c.decWidths())
 }
 
@@ -144,35 +217,63 @@ func ParseAutoencoderConfig(data []byte) (AutoencoderConfig, error) {
 	return cfg, cfg.Validate()
 }
 
-// Autoencoder is a KL-regularised MLP autoencoder (Rombach et al. 2022's
-// "KL-reg." first stage, Kingma & Welling 2014's Gaussian encoder):
+// Autoencoder is a KL-regularised autoencoder (Rombach et al. 2022's
+// "KL-reg." first stage, Kingma & Welling 2014's Gaussian encoder), with MLP
+// or convolutional halves (AutoencoderConfig.Arch):
 //
 //	(mu, log sigma^2) = E(x),  u = mu + sigma * xi,  xi ~ N(0, I_K),  x^ = D(u)
 //	L = (1/n) sum_i [ ||x^_i - x_i||^2 + beta * KL_i ],
 //	KL_i = 1/2 sum_k (mu_ik^2 + sigma_ik^2 - 1 - log sigma_ik^2)
 //
-// Params are the encoder's layers then the decoder's (each W_l then b_l
-// as in the MLP); there are no buffers. It is not safe for concurrent use.
+// Params are the encoder's then the decoder's (MLP: each W_l then b_l as
+// in the MLP; conv: each half's plan in layout order, as the U-Net's);
+// there are no buffers. In float32 (conv only) Params is a float64 master
+// copy that SyncParams rounds, as UNet32's. It is not safe for concurrent
+// use.
 type Autoencoder struct {
 	cfg    AutoencoderConfig
-	enc    mlpCore[float64, k64]
-	dec    mlpCore[float64, k64]
-	params []float64 // enc.params and dec.params are views into it
+	net    aeHalves
+	params []float64 // the halves read it (MLP, conv float64) or round it (conv float32)
 	grads  []float64
-	ne     int // number of encoder parameters
 
-	// training workspace, n x K and n x D; tz holds only zeros (the
-	// halves' constant time input)
-	mu, lv, sd, u, du, dEnc, dx, tz []float64
+	// training workspace, n x K and n x D
+	mu, lv, sd, u, du, dEnc, dx []float64
+	raw                         []float64 // EncodeTo: the encoder's output, n x 2K
+}
+
+// aeHalves is an autoencoder's encoder and decoder on one of the cores.
+// Rows are channel-major images for the conv halves; the encoder's output
+// row is [mu (K values), log sigma^2 (K values, unclamped)] for both.
+type aeHalves interface {
+	// encodeTrain and decodeTrain run one half on the n rows of in,
+	// keeping its activations for back*, and return its output (n x 2K,
+	// n x D), valid until that half's next call.
+	encodeTrain(x []float64, n int) []float64
+	decodeTrain(u []float64, n int) []float64
+	// backDecoder adds the decoder's parameter gradients of dL/dx^ = dx to
+	// the autoencoder's Grads and writes dL/du to du; backEncoder adds the
+	// encoder's of dL/d(output) = d.
+	backDecoder(dx, du []float64)
+	backEncoder(d []float64)
+	// encodeTo and decodeTo are the inference passes, rows in chunks where
+	// the workspace grows with them.
+	encodeTo(raw, x []float64, n int)
+	decodeTo(dst, u []float64, n int)
+	sync()
+	setWorkers(n int, owner *Autoencoder)
 }
 
 // NewAutoencoder returns an autoencoder with weights drawn from cfg.Seed
-// (encoder) and a stream derived from it (decoder), U(-1/sqrt(in),
-// 1/sqrt(in)) per layer as the MLP's.
+// (encoder) and a stream derived from it (decoder): MLP layers
+// U(-1/sqrt(in), 1/sqrt(in)) as the MLP's, convolutions U(-1/sqrt(fan_in),
+// 1/sqrt(fan_in)) and GroupNorm (1, 0) as the U-Net's.
 func NewAutoencoder(cfg AutoencoderConfig) (*Autoencoder, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.IsConv() {
+		return newAutoencoder(cfg, initConvAE(cfg)), nil
 	}
 	pe, _ := initWidths(cfg.half(cfg.Dim, cfg.Seed), cfg.encWidths(), 0)
 	pd, _ := initWidths(cfg.half(cfg.Latent, cfg.Seed^decoderSeed), cfg.decWidths(), 0)
@@ -181,14 +282,77 @@ func NewAutoencoder(cfg AutoencoderConfig) (*Autoencoder, error) {
 
 func newAutoencoder(cfg AutoencoderConfig, params []float64) *Autoencoder {
 	a := &Autoencoder{cfg: cfg}
-	a.enc = newCoreWidths[float64, k64](cfg.half(cfg.Dim, cfg.Seed), cfg.encWidths(), nil)
-	a.dec = newCoreWidths[float64, k64](cfg.half(cfg.Latent, cfg.Seed^decoderSeed), cfg.decWidths(), nil)
-	a.ne = len(a.enc.params)
 	a.params = append([]float64(nil), params...)
-	a.enc.params = a.params[:a.ne:a.ne]
-	a.dec.params = a.params[a.ne:]
 	a.grads = make([]float64, len(a.params))
+	if cfg.IsConv() {
+		if cfg.Precision == Float32 {
+			a.net = newConvHalves[float32, k32](cfg, a.params, a.grads)
+		} else {
+			a.net = newConvHalves[float64, k64](cfg, a.params, a.grads)
+		}
+		return a
+	}
+	a.net = newMLPHalves(cfg, a.params, a.grads)
 	return a
+}
+
+// mlpHalves are the MLP encoder and decoder; their parameters are views
+// into the autoencoder's.
+type mlpHalves struct {
+	enc, dec mlpCore[float64, k64]
+	ne       int
+	grads    []float64
+	tz       []float64 // only zeros: the halves' constant time input
+}
+
+func newMLPHalves(cfg AutoencoderConfig, params, grads []float64) *mlpHalves {
+	h := &mlpHalves{grads: grads}
+	h.enc = newCoreWidths[float64, k64](cfg.half(cfg.Dim, cfg.Seed), cfg.encWidths(), nil)
+	h.dec = newCoreWidths[float64, k64](cfg.half(cfg.Latent, cfg.Seed^decoderSeed), cfg.decWidths(), nil)
+	h.ne = len(h.enc.params)
+	h.enc.params = params[:h.ne:h.ne]
+	h.dec.params = params[h.ne:]
+	return h
+}
+
+// zeros returns n zero times (the halves' constant embedding input).
+func (h *mlpHalves) zeros(n int) []float64 {
+	if len(h.tz) < n {
+		h.tz = make([]float64, n)
+	}
+	return h.tz[:n]
+}
+
+func (h *mlpHalves) encodeTrain(x []float64, n int) []float64 {
+	h.enc.forward(x, h.zeros(n), n, nil)
+	return h.enc.output()
+}
+
+func (h *mlpHalves) decodeTrain(u []float64, n int) []float64 {
+	h.dec.forward(u, h.zeros(n), n, nil)
+	return h.dec.output()
+}
+
+func (h *mlpHalves) backDecoder(dx, du []float64) { h.dec.backprop(dx, h.grads[h.ne:], 1, du) }
+func (h *mlpHalves) backEncoder(d []float64)      { h.enc.backprop(d, h.grads[:h.ne], 1, nil) }
+
+func (h *mlpHalves) encodeTo(raw, x []float64, n int) {
+	h.enc.forward(x, h.zeros(n), n, nil)
+	h.enc.ws.ready = false
+	copy(raw, h.enc.output())
+}
+
+func (h *mlpHalves) decodeTo(dst, u []float64, n int) {
+	h.dec.forward(u, h.zeros(n), n, nil)
+	h.dec.ws.ready = false
+	copy(dst, h.dec.output())
+}
+
+func (h *mlpHalves) sync() {}
+
+func (h *mlpHalves) setWorkers(n int, owner *Autoencoder) {
+	setWorkers(&h.enc.par, n, owner)
+	setWorkers(&h.dec.par, n, owner)
 }
 
 // BuildAutoencoder rebuilds an autoencoder from the JSON of its
@@ -207,14 +371,37 @@ func BuildAutoencoder(config []byte, params, buffers []float64) (*Autoencoder, e
 	return newAutoencoder(cfg, params), nil
 }
 
+// buildAutoencoderKind is BuildAutoencoder for a checkpoint of the given
+// kind, which must be the one its config describes.
+func buildAutoencoderKind(kind string, config []byte, params, buffers []float64) (*Autoencoder, error) {
+	a, err := BuildAutoencoder(config, params, buffers)
+	if err != nil {
+		return nil, err
+	}
+	if a.Kind() != kind {
+		return nil, fmt.Errorf("model: autoencoder: mismatched: kind %s, but the config describes a %s", kind, a.Kind())
+	}
+	return a, nil
+}
+
 // Config returns the configuration, defaults filled in.
 func (a *Autoencoder) Config() AutoencoderConfig { return a.cfg.WithDefaults() }
 
 // Dim returns the data dimension D.
 func (a *Autoencoder) Dim() int { return a.cfg.Dim }
 
-// Latent returns the latent dimension K.
+// Latent returns the latent dimension K (conv: LatentChannels*(H/f)*(W/f)).
 func (a *Autoencoder) Latent() int { return a.cfg.Latent }
+
+// LatentShape returns the image shape (LatentChannels, H/f, W/f) of a
+// convolutional autoencoder's latent rows, nil for an MLP's.
+func (a *Autoencoder) LatentShape() []int {
+	if !a.cfg.IsConv() {
+		return nil
+	}
+	f := a.cfg.downFactor()
+	return []int{a.cfg.LatentChannels, a.cfg.Shape[1] / f, a.cfg.Shape[2] / f}
+}
 
 // ScaleFactor returns s (0 until SetScaleFactor).
 func (a *Autoencoder) ScaleFactor() float64 { return a.cfg.ScaleFactor }
@@ -228,8 +415,13 @@ func (a *Autoencoder) SetScaleFactor(s float64) {
 	a.cfg.ScaleFactor = s
 }
 
-// Kind returns KindAutoencoder.
-func (a *Autoencoder) Kind() string { return KindAutoencoder }
+// Kind returns KindAutoencoder, or KindConvAutoencoder for Arch "conv".
+func (a *Autoencoder) Kind() string {
+	if a.cfg.IsConv() {
+		return KindConvAutoencoder
+	}
+	return KindAutoencoder
+}
 
 // MarshalConfig returns the JSON of Config().
 func (a *Autoencoder) MarshalConfig() ([]byte, error) { return json.Marshal(a.Config()) }
@@ -240,8 +432,10 @@ func (a *Autoencoder) NumParams() int { return len(a.params) }
 // Params returns the parameters (a view): encoder, then decoder.
 func (a *Autoencoder) Params() []float64 { return a.params }
 
-// SyncParams does nothing (the halves read Params directly).
-func (a *Autoencoder) SyncParams() {}
+// SyncParams rounds Params to the float32 weights of a float32
+// autoencoder; the float64 halves read Params directly (nothing to do).
+// Call it after writing Params.
+func (a *Autoencoder) SyncParams() { a.net.sync() }
 
 // Grads returns the parameter gradient (a view).
 func (a *Autoencoder) Grads() []float64 { return a.grads }
@@ -254,20 +448,17 @@ func (a *Autoencoder) Buffers() []float64 { return nil }
 
 // SetWorkers makes the products of both halves use n goroutines; results
 // do not depend on n.
-func (a *Autoencoder) SetWorkers(n int) {
-	setWorkers(&a.enc.par, n, a)
-	setWorkers(&a.dec.par, n, a)
-}
+func (a *Autoencoder) SetWorkers(n int) { a.net.setWorkers(n, a) }
 
 // Clone returns a deep copy with its own workspace and zero gradients.
 func (a *Autoencoder) Clone() *Autoencoder { return newAutoencoder(a.Config(), a.params) }
 
-// zeros returns n zero times (the halves' constant embedding input).
-func (a *Autoencoder) zeros(n int) []float64 {
-	if len(a.tz) < n {
-		a.tz = make([]float64, n)
+// grow returns (*b)[:m], reallocated when it is shorter.
+func grow(b *[]float64, m int) []float64 {
+	if len(*b) < m {
+		*b = make([]float64, m)
 	}
-	return a.tz[:n]
+	return (*b)[:m]
 }
 
 // EncodeTo writes the mean mu (n x K) and log sigma^2 (n x K, clamped to
@@ -281,9 +472,8 @@ func (a *Autoencoder) EncodeTo(mu, logVar, x []float64) {
 	if len(mu) != n*k || (logVar != nil && len(logVar) != n*k) {
 		panic(fmt.Sprintf("model: Autoencoder.EncodeTo: len(mu) = %d, len(logVar) = %d, want %d x %d", len(mu), len(logVar), n, k))
 	}
-	a.enc.forward(x, a.zeros(n), n, nil)
-	a.enc.ws.ready = false
-	out := a.enc.output()
+	out := grow(&a.raw, n*2*k)
+	a.net.encodeTo(out, x, n)
 	for i := 0; i < n; i++ {
 		row := out[i*2*k : (i+1)*2*k]
 		copy(mu[i*k:(i+1)*k], row[:k])
@@ -301,10 +491,7 @@ func (a *Autoencoder) DecodeTo(dst, u []float64) {
 	if len(u)%k != 0 || len(u) == 0 || len(dst) != len(u)/k*d {
 		panic(fmt.Sprintf("model: Autoencoder.DecodeTo: len(u) = %d, len(dst) = %d, want n x %d and n x %d", len(u), len(dst), k, d))
 	}
-	n := len(u) / k
-	a.dec.forward(u, a.zeros(n), n, nil)
-	a.dec.ws.ready = false
-	copy(dst, a.dec.output())
+	a.net.decodeTo(dst, u, len(u)/k)
 }
 
 func clampLogVar(v float64) float64 { return min(max(v, minLogVar), maxLogVar) }
@@ -320,19 +507,11 @@ func (a *Autoencoder) TrainLoss(x, xi []float64) (loss, rec, kl float64) {
 		panic(fmt.Sprintf("model: Autoencoder.TrainLoss: len(x) = %d, len(xi) = %d, want n x %d and n x %d", len(x), len(xi), d, k))
 	}
 	n := len(x) / d
-	grow := func(b *[]float64, m int) []float64 {
-		if len(*b) < m {
-			*b = make([]float64, m)
-		}
-		return (*b)[:m]
-	}
 	mu, lv, u := grow(&a.mu, n*k), grow(&a.lv, n*k), grow(&a.u, n*k)
 	sd, du := grow(&a.sd, n*k), grow(&a.du, n*k)
 	dEnc, dx := grow(&a.dEnc, 2*n*k), grow(&a.dx, n*d)
-	t := a.zeros(n)
 
-	a.enc.forward(x, t, n, nil)
-	out := a.enc.output()
+	out := a.net.encodeTrain(x, n)
 	beta := a.cfg.KLWeight
 	for i := 0; i < n; i++ {
 		for j := 0; j < k; j++ {
@@ -343,8 +522,7 @@ func (a *Autoencoder) TrainLoss(x, xi []float64) (loss, rec, kl float64) {
 			kl += 0.5 * (m*m + v - 1 - l)
 		}
 	}
-	a.dec.forward(u, t, n, nil)
-	xh := a.dec.output()
+	xh := a.net.decodeTrain(u, n)
 	inv := 1 / float64(n)
 	for i, v := range xh {
 		e := v - x[i]
@@ -354,7 +532,7 @@ func (a *Autoencoder) TrainLoss(x, xi []float64) (loss, rec, kl float64) {
 	rec *= inv
 	kl *= inv
 	// Decoder: parameter gradients and dL/du through its input VJP.
-	a.dec.backprop(dx, a.grads[a.ne:], 1, du)
+	a.net.backDecoder(dx, du)
 	// Encoder seed: dL/dmu = dL/du + beta mu/n; dL/dlogvar = dL/du xi sigma/2
 	// + beta (sigma^2 - 1)/(2n), zero where the clamp is active.
 	for i := 0; i < n; i++ {
@@ -369,6 +547,6 @@ func (a *Autoencoder) TrainLoss(x, xi []float64) (loss, rec, kl float64) {
 			dEnc[i*2*k+k+j] = 0.5*du[p]*xi[p]*sd[p] + 0.5*beta*(sd[p]*sd[p]-1)*inv
 		}
 	}
-	a.enc.backprop(dEnc, a.grads[:a.ne], 1, nil)
+	a.net.backEncoder(dEnc)
 	return rec + beta*kl, rec, kl
 }

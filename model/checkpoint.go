@@ -103,8 +103,8 @@ func (ck *Checkpoint) build(params []float64) (Trainable, error) {
 	if ck.Kind == KindClassifier {
 		return nil, errors.New("model: checkpoint: it holds a classifier (kind " + KindClassifier + "), not a score network; give it where a classifier is expected (sdesample sample -classifier, classify -model)")
 	}
-	if ck.Kind == KindAutoencoder {
-		return nil, errors.New(autoencoderNotScore)
+	if IsAutoencoderKind(ck.Kind) {
+		return nil, fmt.Errorf(autoencoderNotScore, ck.Kind)
 	}
 	net, err := Build(ck.Kind, ck.Config, params, ck.Buffers)
 	if err != nil {
@@ -137,8 +137,8 @@ func (ck *Checkpoint) Classifier() (*Classifier, error) {
 	if err := ck.validate(); err != nil {
 		return nil, fmt.Errorf("model: checkpoint: %w", err)
 	}
-	if ck.Kind == KindAutoencoder {
-		return nil, errors.New("model: checkpoint: it holds an autoencoder (kind " + KindAutoencoder + "), not a classifier; train one with sdesample train-classifier (model.NewClassifier)")
+	if IsAutoencoderKind(ck.Kind) {
+		return nil, fmt.Errorf("model: checkpoint: it holds an autoencoder (kind %s), not a classifier; train one with sdesample train-classifier (model.NewClassifier)", ck.Kind)
 	}
 	if ck.Kind != KindClassifier {
 		return nil, fmt.Errorf("model: checkpoint: it holds a score network (kind %s), not a classifier; train one with sdesample train-classifier (model.NewClassifier)", ck.Kind)
@@ -155,18 +155,18 @@ func (ck *Checkpoint) Classifier() (*Classifier, error) {
 }
 
 // autoencoderNotScore is the error of Net and InferenceNet on an
-// autoencoder's checkpoint.
-const autoencoderNotScore = "model: checkpoint: it holds an autoencoder (kind " + KindAutoencoder + "), not a score network; give it to sdesample train -latent (Checkpoint.Autoencoder)"
+// autoencoder's checkpoint (a format of its kind).
+const autoencoderNotScore = "model: checkpoint: it holds an autoencoder (kind %s), not a score network; give it to sdesample train -latent (Checkpoint.Autoencoder)"
 
 // Autoencoder rebuilds the autoencoder a checkpoint of kind
-// KindAutoencoder holds (with the EMA weights when it has them). Any other
-// checkpoint is an error that says what it holds.
+// KindAutoencoder or KindConvAutoencoder holds (with the EMA weights when
+// it has them). Any other checkpoint is an error that says what it holds.
 func (ck *Checkpoint) Autoencoder() (*Autoencoder, error) {
 	if err := ck.validate(); err != nil {
 		return nil, fmt.Errorf("model: checkpoint: %w", err)
 	}
 	switch ck.Kind {
-	case KindAutoencoder:
+	case KindAutoencoder, KindConvAutoencoder:
 	case KindClassifier:
 		return nil, errors.New("model: checkpoint: it holds a classifier (kind " + KindClassifier + "), not an autoencoder; train one with sdesample autoencoder (model.NewAutoencoder)")
 	default:
@@ -176,7 +176,7 @@ func (ck *Checkpoint) Autoencoder() (*Autoencoder, error) {
 	if ck.EMA != nil {
 		params = ck.EMA.Shadow
 	}
-	a, err := BuildAutoencoder(ck.Config, params, ck.Buffers)
+	a, err := buildAutoencoderKind(ck.Kind, ck.Config, params, ck.Buffers)
 	if err != nil {
 		return nil, fmt.Errorf("model: checkpoint: %w", trimModel(err))
 	}
@@ -228,8 +228,8 @@ func (ck *Checkpoint) check() error {
 		}
 		return nil
 	}
-	if ck.Kind == KindAutoencoder {
-		if _, err := BuildAutoencoder(ck.Config, ck.Params, ck.Buffers); err != nil {
+	if IsAutoencoderKind(ck.Kind) {
+		if _, err := buildAutoencoderKind(ck.Kind, ck.Config, ck.Params, ck.Buffers); err != nil {
 			return trimModel(err)
 		}
 		return nil

@@ -24,7 +24,8 @@
 //
 // computes what net computes, bit for bit. The MLP below registers as kind
 // "mlp" (both precisions; Config.Precision tells them apart), the U-Net as
-// "unet". A new
+// "unet". (Classifiers and autoencoders are not score networks and have
+// their own kinds and rebuilders, below.) A new
 // architecture implements Trainable, registers its builder in an init
 // function, and trains, saves, loads and samples through packages score
 // and sample without changes there. Adam and EMA see only the parameter
@@ -77,17 +78,64 @@
 //
 // # Autoencoder
 //
-// Autoencoder (kind "mlp-autoencoder", AutoencoderConfig) is the first
-// stage of latent diffusion (package latent): an encoder on the MLP core
-// from D values to (mu, log sigma^2) of a K-dim Gaussian q(u | x), and a
-// decoder from K values back to D, each with a constant time input t = 0.
-// TrainLoss gives ||D(mu + sigma xi) - x||^2 + beta KL(q || N(0, I)) per
-// row, averaged, and its gradient (Rombach et al. 2022's KL-regularised
-// autoencoder, beta = KLWeight, default 1e-3). The latent scale factor
-// 1/std of the training latents lives in its config. Checkpoint.
-// Autoencoder rebuilds it; Net, InferenceNet and Classifier of its
-// checkpoint are errors that say what it holds, as is Autoencoder of any
-// other checkpoint.
+// Autoencoder (AutoencoderConfig) is the first stage of latent diffusion
+// (package latent): an encoder from D values to (mu, log sigma^2) of a
+// K-dim Gaussian q(u | x), and a decoder from K values back to D. TrainLoss
+// gives ||D(mu + sigma xi) - x||^2 + beta KL(q || N(0, I)) per row,
+// averaged, and its gradient (Rombach et al. 2022's KL-regularised
+// autoencoder, beta = KLWeight, default 1e-3); log sigma^2 is clamped to
+// [-30, 20] (zero gradient outside). The latent scale factor 1/std of the
+// training latents lives in its config. One type serves two architectures
+// (Arch), behind an internal interface of two halves:
+//
+//   - "mlp" (kind "mlp-autoencoder"; the default, and the only one before
+//     the convolutional autoencoder, whose checkpoints load and save
+//     unchanged): both halves on the MLP core, each with a constant time
+//     input t = 0, float64.
+//   - "conv" (kind "conv-autoencoder"): both halves are plans of the
+//     U-Net's graph, run by its cores, in either precision (below).
+//
+// Checkpoint.Autoencoder rebuilds either kind (and refuses a kind that its
+// config contradicts); Net, InferenceNet and Classifier of its checkpoint
+// are errors that say what it holds, as is Autoencoder of any other
+// checkpoint.
+//
+// # Convolutional autoencoder
+//
+// The f = 2^(L-1) first stage of Rombach et al. 2022 (their "KL-reg.,
+// f = 4" on Fashion-MNIST's 1x28x28 by default), made small. With the
+// U-Net's notation (c_l = Base Mult[l], L = len(Mult) resolutions, GN
+// GroupNorm with Groups groups) and its residual block without the time
+// term,
+//
+//	Block(x -> c):  h = Conv3(SiLU(GN(x))),  out = Conv3(SiLU(GN(h))) + x (or + Conv1(x))
+//	encoder:  h = Conv3(x) to c_0; l = 0..L-1: NumRes Blocks to c_l, AvgPool2 (l < L-1);
+//	          (mu, log sigma^2) = Conv3(SiLU(GN(h))) to 2 Kc channels at H/f x W/f
+//	decoder:  h = Conv3(u) to c_{L-1}; l = L-1..0: NumRes Blocks to c_l,
+//	          Upsample2 (nearest) and Conv3 to c_{l-1} (l > 0);
+//	          x^ = Conv3(SiLU(GN(h))) to C channels
+//
+// with Kc = LatentChannels. The latent u is the Kc x H/f x W/f image, one
+// row channel-major (mu's Kc channels, then log sigma^2's, are the
+// encoder's output row, as the MLP's [mu, log sigma^2]), so K = Kc H W /
+// f^2; LatentShape gives (Kc, H/f, W/f). Unlike the paper's first stage
+// there is no middle block, no attention, pooling instead of strided
+// convolutions, one block per resolution, and no perceptual or adversarial
+// loss: the same squared error and KL as the MLP's. The defaults (Kc 4,
+// Base 32, Mult 1,2,2: 32 channels at 28x28, 64 at 14x14 and at 7x7, NumRes
+// 1, Groups 8) have 380,489 parameters on 1x28x28 and a 4x7x7 latent (196
+// values, 4x fewer than the pixels). The plans have no time input: the
+// cores skip the time features (te = -1) and the blocks their Dense(s)
+// term, so no convolution code is duplicated. Parameters are the encoder's
+// plan then the decoder's, each in layout order, drawn as the U-Net's from
+// (Seed, initStream) and (Seed ^ "decoder", initStream). In float64 the
+// cores read Params; in float32 they hold rounded copies (SyncParams, as
+// UNet32) and each half's gradient is computed in float32 and added to the
+// float64 Grads. EncodeTo and DecodeTo run 32 images at a time, TrainLoss
+// the whole batch; neither the chunks nor the workers change a bit.
+// Gradients are checked against finite differences (parameters, and the
+// decoder's input gradient that the reparameterisation carries to the
+// encoder) in float64, float32 against float64.
 //
 // # Time embeddings
 //
@@ -307,6 +355,11 @@
 //   - S. Elfwing, E. Uchibe, K. Doya, Sigmoid-weighted linear units for
 //     neural network function approximation in reinforcement learning,
 //     Neural Networks 107 (2018), arXiv:1702.03118.
+//   - R. Rombach, A. Blattmann, D. Lorenz, P. Esser, B. Ommer,
+//     High-resolution image synthesis with latent diffusion models, CVPR
+//     2022, arXiv:2112.10752 (the KL-regularised first stage, its f).
+//   - D. P. Kingma, M. Welling, Auto-encoding variational Bayes, ICLR 2014,
+//     arXiv:1312.6114 (Gaussian encoder, reparameterisation).
 //   - O. Ronneberger, P. Fischer, T. Brox, U-Net: convolutional networks for
 //     biomedical image segmentation, MICCAI 2015, arXiv:1505.04597.
 //   - Y. Wu, K. He, Group normalization, ECCV 2018, arXiv:1803.08494.

@@ -96,7 +96,9 @@ func newUNetCore[T float, K kernels[T]](cfg UNetConfig, buffers []float64) unetC
 func newUNetCoreFrom[T float, K kernels[T]](g *unetGraph, buffers []float64) unetCore[T, K] {
 	cfg := g.cfg
 	c := unetCore[T, K]{cfg: cfg, g: g, buffers: buffers}
-	c.freq = frequencies(cfg.embedConfig(), buffers)
+	if g.te >= 0 {
+		c.freq = frequencies(cfg.embedConfig(), buffers)
+	}
 	c.params = make([]T, g.nParams)
 	c.t = make([]unetTensor[T], len(g.shapes))
 	for i, s := range g.shapes {
@@ -124,18 +126,7 @@ func initUNet(cfg UNetConfig) (params, buffers []float64) {
 	}
 	var g unetGraph
 	g.plan(cfg)
-	params = make([]float64, g.nParams)
-	for _, b := range g.inits {
-		p := params[b.off : b.off+b.n]
-		for i := range p {
-			if b.uniform {
-				p[i] = b.value * (2*rng.Float64() - 1)
-			} else {
-				p[i] = b.value
-			}
-		}
-	}
-	return params, buffers
+	return g.drawParams(rng), buffers
 }
 
 func (c *unetCore[T, K]) setParams(p []float64) {
@@ -238,7 +229,8 @@ func (c *unetCore[T, K]) reserveGrads() {
 	c.gcap = c.cap
 }
 
-// forward runs the network on the n images of x (CHW rows) and times t.
+// forward runs the network on the n images of x (CHW rows) and times t (nil
+// for a plan without a time input and without dropout).
 func (c *unetCore[T, K]) forward(x, t []float64, n int, train bool) {
 	c.reserve(n)
 	c.train = train && c.cfg.Dropout > 0
@@ -267,14 +259,16 @@ func (c *unetCore[T, K]) forward(x, t []float64, n int, train bool) {
 			}
 		}
 	}
-	te := &c.t[g.te]
-	half := len(c.freq)
-	for i := 0; i < n; i++ {
-		row := te.v[i*te.c : (i+1)*te.c]
-		tau := c.cfg.TimeScale * t[i]
-		for j, f := range c.freq {
-			s, co := math.Sincos(f * tau)
-			row[j], row[half+j] = T(s), T(co)
+	if g.te >= 0 {
+		te := &c.t[g.te]
+		half := len(c.freq)
+		for i := 0; i < n; i++ {
+			row := te.v[i*te.c : (i+1)*te.c]
+			tau := c.cfg.TimeScale * t[i]
+			for j, f := range c.freq {
+				s, co := math.Sincos(f * tau)
+				row[j], row[half+j] = T(s), T(co)
+			}
 		}
 	}
 	for i := range g.ops {

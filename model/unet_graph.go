@@ -1,6 +1,9 @@
 package model
 
-import "math"
+import (
+	"math"
+	"math/rand/v2"
+)
 
 // unetOpKind names the operations a U-Net is built from. Tensors are
 // batches of images in NHWC order (row r = pixel (i, y, x) of image i, C
@@ -54,6 +57,9 @@ type unetGraph struct {
 	normChannels []int
 	x, te, out   int // input image, time features, output image
 	stemb        int // SiLU of the time-embedding MLP, n x TembDim
+	// A plan without a time input (an autoencoder's half, convae.go) has
+	// te = stemb = -1: its residual blocks have no time term, and the cores
+	// compute no time features.
 }
 
 func (g *unetGraph) tensor(c, h, w int) int {
@@ -102,12 +108,17 @@ func (g *unetGraph) simple(kind unetOpKind, in, in2 int, out tshape) int {
 }
 
 // resblock is GN-SiLU-conv3, + Dense(SiLU(temb)), GN-SiLU-dropout-conv3,
-// plus the input (through a 1x1 convolution when the channels change).
+// plus the input (through a 1x1 convolution when the channels change). In a
+// plan without a time input (stemb < 0) the Dense(SiLU(temb)) term and its
+// parameters are left out: GN-SiLU-conv3, GN-SiLU-dropout-conv3, plus the
+// input, the block of Rombach et al.'s autoencoder.
 func (g *unetGraph) resblock(x, cout int) int {
 	a1 := g.norm(x, true)
 	h := g.conv(a1, cout, 3)
-	e := g.conv(g.stemb, cout, 1)
-	g.simple(opAddChan, h, e, tshape{})
+	if g.stemb >= 0 {
+		e := g.conv(g.stemb, cout, 1)
+		g.simple(opAddChan, h, e, tshape{})
+	}
 	a2 := g.norm(h, true)
 	if g.cfg.Dropout > 0 {
 		g.simple(opDropout, a2, -1, tshape{})
@@ -174,4 +185,22 @@ func (g *unetGraph) plan(cfg UNetConfig) {
 		}
 	}
 	g.out = g.conv(g.norm(h, true), cfg.Channels, 3)
+}
+
+// drawParams returns the initial parameters of the plan, drawn from rng in
+// layout order: convolutions U(-1/sqrt(fan_in), 1/sqrt(fan_in)), GroupNorm
+// gamma = 1, beta = 0.
+func (g *unetGraph) drawParams(rng *rand.Rand) []float64 {
+	params := make([]float64, g.nParams)
+	for _, b := range g.inits {
+		p := params[b.off : b.off+b.n]
+		for i := range p {
+			if b.uniform {
+				p[i] = b.value * (2*rng.Float64() - 1)
+			} else {
+				p[i] = b.value
+			}
+		}
+	}
+	return params
 }

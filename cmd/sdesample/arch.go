@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/sdekit/sdekit/data"
+	"github.com/sdekit/sdekit/latent"
 	"github.com/sdekit/sdekit/model"
 )
 
@@ -93,6 +94,11 @@ func (a *archFlags) build(fs *flag.FlagSet, mc model.Config, src data.Source, da
 	mult, err := parseMult(*a.mult)
 	if err != nil {
 		return nil, err
+	}
+	if _, ok := src.(latent.ImageSource); ok {
+		if err := latentMult(mult, *a.mult, c, h, w); err != nil {
+			return nil, err
+		}
 	}
 	switch {
 	case *a.channels < 1:

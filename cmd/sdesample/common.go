@@ -136,7 +136,7 @@ func loadNetScore(path string, s sde.SDE) (netLoad, error) {
 	if err != nil {
 		return netLoad{}, fmt.Errorf("-score %s: %s", path, checkpointMessage(path, err))
 	}
-	if ck.Kind == model.KindAutoencoder {
+	if model.IsAutoencoderKind(ck.Kind) {
 		return netLoad{}, usagef("-score %s: it holds an autoencoder, not a score network; train a latent score model on it with sdesample train -latent %s", path, path)
 	}
 	sc, err := netScore(ck, path, s)

@@ -67,3 +67,24 @@ func latentOf(ck *model.Checkpoint, path string) (*model.Autoencoder, string, er
 	}
 	return nil, "", fmt.Errorf("-score %s: it is a latent model and needs its autoencoder %s (SHA-256 %.12s...), which is not at %s; put it back there", path, ref.Path, ref.SHA256, strings.Join(tried, " or "))
 }
+
+// latentMult checks -mult against the latent images of a convolutional
+// autoencoder (c x h x w, small and often odd: 4x7x7 on Fashion-MNIST),
+// whose U-Net can have only as many resolutions as h and w can be halved.
+func latentMult(mult []int, spec string, c, h, w int) error {
+	if f := 1 << (len(mult) - 1); h%f == 0 && w%f == 0 {
+		return nil
+	}
+	res := 1
+	for h%(1<<res) == 0 && w%(1<<res) == 0 {
+		res++
+	}
+	if res == 1 {
+		return usagef("-mult %s: the latents of -latent are %dx%dx%d images, whose odd side cannot be halved, so the U-Net has one resolution only; give one multiplier, for example -mult 1 or -mult 2", spec, c, h, w)
+	}
+	eg := "1"
+	for i := 1; i < res; i++ {
+		eg += ",2"
+	}
+	return usagef("-mult %s: the latents of -latent are %dx%dx%d images, which allow at most %d resolutions of the U-Net (each but the last halves them); give at most %d multipliers, for example -mult %s", spec, c, h, w, res, res, eg)
+}
