@@ -88,6 +88,7 @@ func TestClassifierCLI(t *testing.T) {
 		{[]string{"classify", "-model", uncond, "-data", "gmm8"}, "holds a score network (kind mlp), not a classifier"},
 		{[]string{"classify", "-model", filepath.Join(dir, "none.ckpt"), "-data", "gmm8"}, "no such file"},
 		{[]string{"classify", "-data", "gmm8"}, "-model is required"},
+		{[]string{"sample", "-score", cls, "-n", "5", "-o", filepath.Join(dir, "s.csv")}, "-score " + cls + ": holds a classifier, not a score network"},
 		{[]string{"classify", "-model", cls, "-data", "gmm8", "-lables", "1"}, "unknown flag -lables"},
 	} {
 		code, _, errs := cli(t, context.Background(), c.args...)

@@ -139,6 +139,9 @@ func loadNetScore(path string, s sde.SDE) (netLoad, error) {
 	if model.IsAutoencoderKind(ck.Kind) {
 		return netLoad{}, usagef("-score %s: it holds an autoencoder, not a score network; train a latent score model on it with sdesample train -latent %s", path, path)
 	}
+	if ck.Kind == model.KindClassifier {
+		return netLoad{}, usagef("-score %s: holds a classifier, not a score network; give it where a classifier is expected (sdesample sample -classifier, classify -model)", path)
+	}
 	sc, err := netScore(ck, path, s)
 	if err != nil {
 		return netLoad{}, err
