@@ -27,7 +27,9 @@ func perImage(b *testing.B, n int) {
 // paid once per latent sample, a score evaluation at every sampler step.
 // pixel-unet is one Forward of the default U-Net on 1x28x28 (pixel
 // diffusion); latent-unet one Forward of the U-Net that train -latent
-// -arch unet -mult 1 builds on the 4x7x7 latents (base 32, attention).
+// -arch unet -mult 1 builds on the 4x7x7 latents (base 32, attention),
+// latent-unet-48 and -64 the same with -channels 48 and 64 (docs/latent.md,
+// "Latent vs pixel on Fashion-MNIST").
 func BenchmarkConvAE(b *testing.B) {
 	const n = 64
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -78,6 +80,8 @@ func BenchmarkConvAE(b *testing.B) {
 		}{
 			{"pixel-unet", benchUNet(prec)},
 			{"latent-unet", UNetConfig{Channels: 4, Height: 7, Width: 7, Mult: []int{1}, Precision: prec, Seed: 1}},
+			{"latent-unet-48", UNetConfig{Channels: 4, Height: 7, Width: 7, Mult: []int{1}, Base: 48, Precision: prec, Seed: 1}},
+			{"latent-unet-64", UNetConfig{Channels: 4, Height: 7, Width: 7, Mult: []int{1}, Base: 64, Precision: prec, Seed: 1}},
 		} {
 			b.Run(net.name+"/"+prec, func(b *testing.B) {
 				s := newUNetStep(b, net.cfg, n)
