@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -37,25 +38,33 @@ func TestAutoencoderGradFD(t *testing.T) {
 		const n = 4
 		x, _, _ := batch(31, n, cfg.Dim)
 		xi, _, _ := batch(32, n, cfg.Latent)
-		a.ZeroGrad()
-		a.TrainLoss(x, xi)
-		got := append([]float64(nil), a.Grads()...)
-		p0 := append([]float64(nil), a.Params()...)
-		loss := func(p []float64) float64 {
-			copy(a.Params(), p)
-			l, _, _ := a.TrainLoss(x, xi)
-			return l
-		}
-		want := fd.Gradient(nil, loss, p0, &fd.Settings{Formula: fd.Central, Step: 1e-5})
-		copy(a.Params(), p0)
 		// Central differences with h = 1e-5 on a loss of order 10: truncation
 		// h^2 f''' ~ 1e-9, rounding 1e-16 * 10 / 1e-5 ~ 1e-10; 1e-6 leaves a
 		// wide margin and still catches any missing term (the KL weights
 		// 0.3 and 1 make its terms of order 0.1).
-		for i := range want {
-			if d := math.Abs(got[i] - want[i]); d > 1e-6*math.Max(1, math.Abs(want[i])) {
-				t.Fatalf("%+v: dL/dtheta[%d] = %.10g, finite differences %.10g", cfg, i, got[i], want[i])
-			}
+		checkLossGradFD(t, fmt.Sprintf("%+v", cfg), a, x, xi, 1e-6)
+	}
+}
+
+// checkLossGradFD compares the gradient a.TrainLoss(x, xi) accumulates with
+// central differences (h = 1e-5) of the loss it returns, over every
+// parameter: |got - want| <= tol * max(1, |want|).
+func checkLossGradFD(t *testing.T, name string, a *Autoencoder, x, xi []float64, tol float64) {
+	t.Helper()
+	a.ZeroGrad()
+	a.TrainLoss(x, xi)
+	got := append([]float64(nil), a.Grads()...)
+	p0 := append([]float64(nil), a.Params()...)
+	loss := func(p []float64) float64 {
+		copy(a.Params(), p)
+		l, _, _ := a.TrainLoss(x, xi)
+		return l
+	}
+	want := fd.Gradient(nil, loss, p0, &fd.Settings{Formula: fd.Central, Step: 1e-5})
+	copy(a.Params(), p0)
+	for i := range want {
+		if d := math.Abs(got[i] - want[i]); d > tol*math.Max(1, math.Abs(want[i])) {
+			t.Fatalf("%s: dL/dtheta[%d] = %.10g, finite differences %.10g (of %d parameters)", name, i, got[i], want[i], len(want))
 		}
 	}
 }

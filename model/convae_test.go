@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -28,27 +29,12 @@ func TestConvAEGradFD(t *testing.T) {
 	const n = 2
 	x, _, _ := batch(51, n, 64)
 	xi, _, _ := batch(52, n, 8)
-	a.ZeroGrad()
-	a.TrainLoss(x, xi)
-	got := append([]float64(nil), a.Grads()...)
-	p0 := append([]float64(nil), a.Params()...)
-	loss := func(p []float64) float64 {
-		copy(a.Params(), p)
-		l, _, _ := a.TrainLoss(x, xi)
-		return l
-	}
-	want := fd.Gradient(nil, loss, p0, &fd.Settings{Formula: fd.Central, Step: 1e-5})
-	copy(a.Params(), p0)
 	// Central differences with h = 1e-5 on a loss of order 10^2 (two
 	// images of 64 values): truncation h^2 f''' ~ 1e-8, rounding
 	// 1e-16 * 100 / 1e-5 ~ 1e-9; 1e-6 relative (to max(1, |g|)) leaves a
 	// margin and still catches a wrong or missing term (the KL weight 0.3
 	// makes its terms of order 0.1).
-	for i := range want {
-		if d := math.Abs(got[i] - want[i]); d > 1e-6*math.Max(1, math.Abs(want[i])) {
-			t.Fatalf("dL/dtheta[%d] = %.10g, finite differences %.10g (of %d parameters)", i, got[i], want[i], len(want))
-		}
-	}
+	checkLossGradFD(t, "conv", a, x, xi, 1e-6)
 }
 
 // TestConvAEDecoderVJP checks the decoder's input gradient (what the
@@ -133,8 +119,8 @@ func TestConvAEFloat32(t *testing.T) {
 func TestConvAEShapes(t *testing.T) {
 	a := mustAutoencoder(t, AutoencoderConfig{Arch: ArchConv, Shape: []int{1, 28, 28}})
 	c := a.Config()
-	if a.Dim() != 784 || a.Latent() != 196 || !equalInts(a.LatentShape(), []int{4, 7, 7}) || a.Kind() != KindConvAutoencoder ||
-		c.Base != 32 || !equalInts(c.Mult, []int{1, 2, 2}) || c.NumRes != 1 || c.Groups != 8 || c.Precision != Float64 {
+	if a.Dim() != 784 || a.Latent() != 196 || !slices.Equal(a.LatentShape(), []int{4, 7, 7}) || a.Kind() != KindConvAutoencoder ||
+		c.Base != 32 || !slices.Equal(c.Mult, []int{1, 2, 2}) || c.NumRes != 1 || c.Groups != 8 || c.Precision != Float64 {
 		t.Errorf("default conv autoencoder on 1x28x28: %+v, latent shape %v, kind %s", c, a.LatentShape(), a.Kind())
 	}
 	if a.NumParams() != c.NumParams() || a.NumParams() != len(a.Params()) {
@@ -144,7 +130,7 @@ func TestConvAEShapes(t *testing.T) {
 		t.Errorf("MLP autoencoder: latent shape %v, kind %s", m.LatentShape(), m.Kind())
 	}
 	s := mustAutoencoder(t, AutoencoderConfig{Arch: ArchConv, Shape: []int{2, 12, 8}, LatentChannels: 3, Base: 8, Mult: []int{1, 2}, Groups: 4})
-	if s.Dim() != 192 || s.Latent() != 3*6*4 || !equalInts(s.LatentShape(), []int{3, 6, 4}) {
+	if s.Dim() != 192 || s.Latent() != 3*6*4 || !slices.Equal(s.LatentShape(), []int{3, 6, 4}) {
 		t.Errorf("2x12x8, Mult [1,2], 3 latent channels: Dim %d, Latent %d, shape %v; want 192, 72, [3 6 4]", s.Dim(), s.Latent(), s.LatentShape())
 	}
 	const n = 3
@@ -158,18 +144,6 @@ func TestConvAEShapes(t *testing.T) {
 			t.Fatal("a non-finite encoding or decoding")
 		}
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestConvAEChunksWorkers checks that EncodeTo and DecodeTo of more rows
