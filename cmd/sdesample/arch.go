@@ -132,22 +132,29 @@ func (a *archFlags) build(fs *flag.FlagSet, mc model.Config, src data.Source, da
 // shape returns the image shape of -image, or else the data's own; either
 // must have as many values as a data row.
 func (a *archFlags) shape(src data.Source, dataSpec string) (c, h, w int, err error) {
+	return dataImageShape(src, dataSpec, *a.image, "-arch unet")
+}
+
+// dataImageShape returns the image shape given as CxHxW in image, or else
+// the one src declares; either must have as many values as a row of src.
+// who names what needs the shape, for the error when there is none.
+func dataImageShape(src data.Source, dataSpec, image, who string) (c, h, w int, err error) {
 	d := src.Dim()
-	if *a.image == "" {
+	if image == "" {
 		s, ok := src.(imageShaper)
 		if !ok {
-			return 0, 0, 0, usagef("-arch unet: -data %s does not say its image shape; give it with -image CxHxW (C*H*W = %d, for example 1x%dx%d for square grey images)", dataSpec, d, isqrt(d), isqrt(d))
+			return 0, 0, 0, usagef("%s: -data %s does not say its image shape; give it with -image CxHxW (C*H*W = %d, for example 1x%dx%d for square grey images)", who, dataSpec, d, isqrt(d), isqrt(d))
 		}
 		c, h, w = s.ImageShape()
 	} else {
-		f := strings.Split(strings.ToLower(*a.image), "x")
+		f := strings.Split(strings.ToLower(image), "x")
 		var v [3]int
 		if len(f) != 3 {
-			return 0, 0, 0, usagef("-image %q: want CxHxW, for example 1x28x28", *a.image)
+			return 0, 0, 0, usagef("-image %q: want CxHxW, for example 1x28x28", image)
 		}
 		for i, s := range f {
 			if v[i], err = strconv.Atoi(strings.TrimSpace(s)); err != nil || v[i] < 1 || v[i] > 1<<16 {
-				return 0, 0, 0, usagef("-image %q: want CxHxW with positive integers, for example 1x28x28", *a.image)
+				return 0, 0, 0, usagef("-image %q: want CxHxW with positive integers, for example 1x28x28", image)
 			}
 		}
 		c, h, w = v[0], v[1], v[2]

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -91,6 +92,31 @@ func TestConvAutoencoderCLI(t *testing.T) {
 		t.Errorf("likelihood: %q", out)
 	}
 
+	// Images in a .npy file have no shape of their own: -image gives it to
+	// a conv autoencoder (whose latent images a U-Net then trains on) and
+	// to an MLP one (whose samples -plot then draws as images).
+	npy := filepath.Join(dir, "digits.npy")
+	mustRun(t, "data", "-from", "digits-train", "-n", "200", "-o", npy)
+	fromNPY := filepath.Join(dir, "npy.ckpt")
+	mustRun(t, append(aeArgs(fromNPY, "-image", "1x8x8"), "-data", npy)...)
+	mlpNPY := filepath.Join(dir, "mlpnpy.ckpt")
+	mustRun(t, "autoencoder", "-data", npy, "-image", "1x8x8", "-latent", "4", "-hidden", "16", "-steps", "5", "-o", mlpNPY)
+	for _, c := range []struct {
+		path   string
+		latent []int
+	}{{fromNPY, []int{2, 2, 2}}, {mlpNPY, nil}} {
+		ck, err := model.LoadCheckpoint(c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := ck.Autoencoder()
+		if err != nil || !slices.Equal(a.Config().Shape, []int{1, 8, 8}) || (c.latent != nil && !slices.Equal(a.LatentShape(), c.latent)) {
+			t.Errorf("%s: %v, shape %v, want [1 8 8] (latent %v)", c.path, err, a.Config().Shape, c.latent)
+		}
+	}
+	mustRun(t, "train", "-latent", fromNPY, "-data", npy, "-arch", "unet", "-mult", "1", "-channels", "8", "-groups", "4",
+		"-steps", "2", "-batch", "16", "-o", filepath.Join(dir, "ldmnpy.ckpt"))
+
 	x := filepath.Join(dir, "x.ckpt")
 	for _, c := range []struct {
 		code int
@@ -98,6 +124,9 @@ func TestConvAutoencoderCLI(t *testing.T) {
 		msg  string
 	}{
 		{2, aeArgs(x, "-data", "gmm8"), "-data gmm8: -arch conv encodes images, but these rows of 2 values have no image shape"},
+		{2, aeArgs(x, "-data", npy), "rows of 64 values have no image shape; give it with -image CxHxW"},
+		{2, aeArgs(x, "-data", npy, "-image", "1x8x9"), "-image 1x8x9 has 72 values per image, but the rows of -data " + npy + " have 64"},
+		{2, aeArgs(x, "-image", "8x8"), `-image "8x8": want CxHxW`},
 		{2, aeArgs(x, "-mult", "1,2,2,2,2"), "-data digits-train: images of 8x8, but the 5 resolutions of -mult 1,2,2,2,2 halve them 4 times, which needs sides divisible by 16"},
 		{2, aeArgs(x, "-groups", "3"), "-groups 3 does not divide 8"},
 		{2, aeArgs(x, "-hidden", "32"), "-hidden sizes the MLP autoencoder"},

@@ -28,6 +28,7 @@ func runAutoencoder(ctx context.Context, args []string, stdout, stderr io.Writer
 	arch := fs.String("arch", model.ArchMLP, "autoencoder: mlp (sized by -latent and -hidden) or conv (convolutional, on image data: -latent-channels, -base, -mult, -num-res, -groups, -precision)")
 	k := fs.Int("latent", 8, "mlp: latent dimension K")
 	hidden := fs.String("hidden", "128", "mlp: encoder hidden widths, comma-separated (the decoder uses them reversed)")
+	image := fs.String("image", "", "the image shape CxHxW of each data row, channel-major (default: the data set's own; needed for -arch conv on .npy or .csv images, and gives -plot grids to an mlp)")
 	kc := fs.Int("latent-channels", model.DefaultConvAELatentChannels, "conv: channels of the latent image, which is H/f x W/f with f = 2^(number of -mult entries - 1)")
 	base := fs.Int("base", model.DefaultConvAEBase, "conv: channels at the first resolution")
 	mult := fs.String("mult", "1,2,2", "conv: channel multiplier per resolution, comma-separated; each resolution but the last halves the image (1,2,2: f = 4)")
@@ -133,10 +134,17 @@ func runAutoencoder(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 	}
 	shape := imageShape(src)
+	if *image != "" {
+		c, h, w, err := dataImageShape(src, *dataSpec, *image, "-arch "+*arch)
+		if err != nil {
+			return err
+		}
+		shape = []int{c, h, w}
+	}
 	cfg := model.AutoencoderConfig{Dim: src.Dim(), Latent: *k, Hidden: widths, KLWeight: *kl, Shape: shape, Seed: *seed}
 	if conv {
 		if shape == nil {
-			return usagef("-data %s: -arch conv encodes images, but these rows of %d values have no image shape; use an image set (digits, digits-train, fashion-mnist) or -arch mlp", *dataSpec, src.Dim())
+			return usagef("-data %s: -arch conv encodes images, but these rows of %d values have no image shape; give it with -image CxHxW, or use an image set (digits, digits-train, fashion-mnist) or -arch mlp", *dataSpec, src.Dim())
 		}
 		if f := 1 << (len(mults) - 1); shape[1]%f != 0 || shape[2]%f != 0 {
 			return usagef("-data %s: images of %dx%d, but the %d resolutions of -mult %s halve them %d times, which needs sides divisible by %d; use fewer multipliers (-mult) or images whose sides are divisible by %d",
