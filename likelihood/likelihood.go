@@ -44,9 +44,13 @@ type FusedScore interface {
 // ds/dx into tr (one value per row) in one pass (a network's forward pass
 // and D backward ones, instead of a forward for the score and D
 // forward-backward pairs). Probe "exact" uses it before TraceScore and the D
-// products; the answers are those of ScoreTo and the trace.
+// products when FusedTrace reports that it is one pass (a score.Net whose
+// network has no fused trace answers false: the field's own D products, on
+// its pooled scratch, are then the same work without allocating); the
+// answers are those of ScoreTo and the trace.
 type FusedTraceScore interface {
 	ScoreTraceTo(s, tr, x, t []float64)
+	FusedTrace() bool
 }
 
 // Config configures a probability-flow likelihood run. The zero value of every
@@ -206,7 +210,7 @@ func newPlan(cfg Config) (*plan, error) {
 		if ts, ok := cfg.Score.(TraceScore); ok {
 			p.tracer = ts
 		}
-		if fs, ok := cfg.Score.(FusedTraceScore); ok {
+		if fs, ok := cfg.Score.(FusedTraceScore); ok && fs.FusedTrace() {
 			p.fusedT = fs
 		}
 	}

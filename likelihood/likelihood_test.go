@@ -485,3 +485,36 @@ func TestController(t *testing.T) {
 		t.Errorf("Safety 2: %v, want an error naming Safety", err)
 	}
 }
+
+// notFused is linGauss with a ScoreTraceTo that reports itself not fused
+// (as a score.Net over a network without model.ForwardTracer): the exact
+// probe must take the field's own D products, never this method.
+type notFused struct {
+	*linGauss
+	fused bool
+}
+
+func (n notFused) FusedTrace() bool { return n.fused }
+func (n notFused) ScoreTraceTo(s, tr, x, t []float64) {
+	panic("ScoreTraceTo called on a score whose trace is not fused")
+}
+
+// TestFusedTraceOnlyWhenFused: the exact probe uses ScoreTraceTo only when
+// FusedTrace says it is one pass.
+func TestFusedTraceOnlyWhenFused(t *testing.T) {
+	s := sde.NewVP()
+	for _, fused := range []bool{false, true} {
+		p, err := newPlan(Config{SDE: s, Score: notFused{newLinGauss(s), fused}, Probe: "exact", Workers: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.fusedT != nil; got != fused {
+			t.Fatalf("FusedTrace() = %v: the plan takes ScoreTraceTo: %v", fused, got)
+		}
+		if !fused {
+			f := newField(p, 2)
+			y := []float64{0.1, 0.2, 0.3, 0, 0.4, 0.5, 0.6, 0}
+			f.F(make([]float64, len(y)), []float64{0.3, 0.6}, y, []int{0, 1})
+		}
+	}
+}

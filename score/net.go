@@ -217,6 +217,14 @@ func (n *Net) ScoreVJPTo(s, vjp, v, x, t []float64) {
 	n.scaleRows(s, t, vjp)
 }
 
+// FusedTrace reports whether ScoreTraceTo is one forward and D backward
+// passes (the network is a model.ForwardTracer) rather than the fallback
+// (likelihood.FusedTraceScore).
+func (n *Net) FusedTrace() bool {
+	_, ok := n.proto.(model.ForwardTracer)
+	return ok
+}
+
 // ScoreTraceTo writes the score into s and the trace of d score/dx into tr
 // (one value per row) for every row: k(t) times the trace of the network's
 // input Jacobian, from one forward pass and D backward ones when the network
