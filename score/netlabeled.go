@@ -50,15 +50,6 @@ func (n *LabeledNet) LabelScoreTo(dst, x, t []float64, labels []int) {
 	n.scaleRows(dst, t)
 }
 
-// LabelVJPTo is VJPTo for the labels' conditional scores.
-func (n *LabeledNet) LabelVJPTo(dst, v, x, t []float64, labels []int) {
-	n.check("LabelVJPTo", t, dst, v, x)
-	m := n.get()
-	m.(model.Conditional).InputVJPLabels(dst, v, x, t, labels)
-	n.put(m)
-	n.scaleRows(dst, t)
-}
-
 // LabeledNetFromCheckpoint is NetFromCheckpoint for a conditional network:
 // an unconditional checkpoint is an error that says so.
 func LabeledNetFromCheckpoint(ck *model.Checkpoint, s sde.SDE, name string) (*LabeledNet, error) {
