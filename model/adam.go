@@ -164,7 +164,7 @@ type EMA struct {
 
 // NewEMA returns an EMA of net's parameters starting from their current
 // values, with UseNumUpdates set as in the reference.
-func NewEMA(net Trainable, decay float64) *EMA {
+func NewEMA(net interface{ Params() []float64 }, decay float64) *EMA {
 	return &EMA{Decay: decay, UseNumUpdates: true, Shadow: append([]float64(nil), net.Params()...)}
 }
 

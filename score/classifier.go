@@ -127,7 +127,7 @@ func NewClassifierTrainer(cfg ClassifierTrainConfig) (*ClassifierTrainer, error)
 	opt.Warmup, opt.ClipNorm = cfg.Warmup, cfg.ClipNorm
 	var ema *model.EMA
 	if cfg.EMA > 0 {
-		ema = &model.EMA{Decay: cfg.EMA, UseNumUpdates: true, Shadow: append([]float64(nil), net.Params()...)}
+		ema = model.NewEMA(net, cfg.EMA)
 	}
 	n, d, c := cfg.Batch, m.Dim(), m.Classes()
 	return &ClassifierTrainer{cfg: cfg, net: net, opt: opt, ema: ema,
