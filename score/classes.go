@@ -2,6 +2,7 @@ package score
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/sdekit/sdekit/sde"
@@ -71,7 +72,7 @@ func NewMixtureClasses(m *Mixture, groups [][]int) (*MixtureClasses, error) {
 		}
 		sub, err := m.Subset(g)
 		if err != nil {
-			return nil, fmt.Errorf("score: class %d: %w", c, unwrapScore(err))
+			return nil, fmt.Errorf("score: class %d: %s", c, strings.TrimPrefix(err.Error(), "score: "))
 		}
 		mc.groups[c] = append([]int(nil), g...)
 		mc.class[c] = sub
@@ -82,16 +83,6 @@ func NewMixtureClasses(m *Mixture, groups [][]int) (*MixtureClasses, error) {
 		}
 	}
 	return mc, nil
-}
-
-// unwrapScore drops the "score: " of an error from this package that is
-// wrapped again with more context.
-func unwrapScore(err error) error {
-	msg := err.Error()
-	if len(msg) > 7 && msg[:7] == "score: " {
-		return fmt.Errorf("%s", msg[7:])
-	}
-	return err
 }
 
 // Mixture returns the unconditional mixture.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 
 	"github.com/sdekit/sdekit/data"
@@ -325,7 +326,7 @@ func (g *ClassifierGrad) PredictTo(dst []int, x, t []float64) {
 func ClassifierFromCheckpoint(ck *model.Checkpoint, name string, dim int, s sde.SDE) (*ClassifierGrad, error) {
 	c, err := ck.Classifier()
 	if err != nil {
-		return nil, fmt.Errorf("score: %s: %s", name, trimPrefix(err))
+		return nil, fmt.Errorf("score: %s: %s", name, strings.TrimPrefix(strings.TrimPrefix(err.Error(), "model: "), "checkpoint: "))
 	}
 	var meta ClassifierMeta
 	raw, ok := ck.Meta[ClassifierMetaKey]
@@ -357,17 +358,6 @@ func LoadClassifier(path string, dim int, s sde.SDE) (*ClassifierGrad, error) {
 		return nil, fmt.Errorf("score: %w", err)
 	}
 	return ClassifierFromCheckpoint(ck, path, dim, s)
-}
-
-// trimPrefix drops the "model: checkpoint: " of a checkpoint error.
-func trimPrefix(err error) string {
-	msg := err.Error()
-	for _, p := range []string{"model: ", "checkpoint: "} {
-		if len(msg) > len(p) && msg[:len(p)] == p {
-			msg = msg[len(p):]
-		}
-	}
-	return msg
 }
 
 var _ ClassGradient = (*ClassifierGrad)(nil)
