@@ -524,11 +524,16 @@ func (tr *Trainer) Save(path string) error {
 // Score returns the score of the current network, with the EMA weights when
 // the run keeps an EMA (what a checkpoint's LoadNet gives).
 func (tr *Trainer) Score() (*Net, error) {
-	net := tr.net
+	return NewNet(tr.cfg.SDE, tr.samplingNet(), tr.cfg.Param)
+}
+
+// samplingNet returns the network sampling uses: the EMA weights when the
+// run keeps an EMA, else the current ones.
+func (tr *Trainer) samplingNet() model.Trainable {
 	if tr.ema != nil {
-		net = tr.ema.Net(tr.net)
+		return tr.ema.Net(tr.net)
 	}
-	return NewNet(tr.cfg.SDE, net, tr.cfg.Param)
+	return tr.net
 }
 
 // LabeledScore is Score for a conditional run.
@@ -536,9 +541,5 @@ func (tr *Trainer) LabeledScore() (*LabeledNet, error) {
 	if tr.cnet == nil {
 		return nil, errors.New("score: LabeledScore: the run is not conditional")
 	}
-	net := tr.net
-	if tr.ema != nil {
-		net = tr.ema.Net(tr.net)
-	}
-	return NewLabeledNet(tr.cfg.SDE, net.(model.Conditional), tr.cfg.Param)
+	return NewLabeledNet(tr.cfg.SDE, tr.samplingNet().(model.Conditional), tr.cfg.Param)
 }
