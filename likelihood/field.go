@@ -166,7 +166,9 @@ func (f *field) F(dst, t, y []float64, rows []int) {
 // u, each summed left to right. The sum of one row is a chain of dependent
 // additions whose latency, not the arithmetic, bounds it; four rows are
 // summed at once so their chains overlap, which gives each row the same bits
-// as a plain loop in a third of the time at D = 784.
+// as a plain loop (TestDotRowsBits) in about half the time at D = 784
+// (`go test -run '^$' -bench DotRows ./likelihood`: 14.5 against 28.4 us for
+// 64 rows on the project's 2-core machine).
 func dotRows(e, v, u []float64, d int) {
 	m := len(e)
 	i := 0
