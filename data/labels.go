@@ -60,18 +60,9 @@ func (e *Empirical) Classes() int { return e.t.Classes() }
 // SampleLabeled is Sample (the same draws) that also writes each row's label
 // (0 when the table has none).
 func (e *Empirical) SampleLabeled(dst []float64, labels []int, n int, r *rand.Rand) {
-	d := e.t.D
-	checkDst("Empirical", dst, n, d)
+	checkDst("Empirical", dst, n, e.t.D)
 	checkLabelsDst("Empirical", labels, n)
-	for i := range n {
-		k := r.IntN(e.t.N)
-		copy(dst[i*d:(i+1)*d], e.t.X[k*d:(k+1)*d])
-		if e.t.Labels != nil {
-			labels[i] = e.t.Labels[k]
-		} else {
-			labels[i] = 0
-		}
-	}
+	e.sample(dst, labels, n, r)
 }
 
 func checkLabelsDst(who string, labels []int, n int) {

@@ -126,10 +126,23 @@ func (e *Empirical) Table() *Table { return e.t }
 
 // Sample draws n rows, each an independent uniform choice among the N rows.
 func (e *Empirical) Sample(dst []float64, n int, r *rand.Rand) {
+	checkDst("Empirical", dst, n, e.t.D)
+	e.sample(dst, nil, n, r)
+}
+
+// sample draws n rows, and their labels unless labels is nil (0 for a table
+// without labels).
+func (e *Empirical) sample(dst []float64, labels []int, n int, r *rand.Rand) {
 	d := e.t.D
-	checkDst("Empirical", dst, n, d)
 	for i := range n {
 		k := r.IntN(e.t.N)
 		copy(dst[i*d:(i+1)*d], e.t.X[k*d:(k+1)*d])
+		switch {
+		case labels == nil:
+		case e.t.Labels != nil:
+			labels[i] = e.t.Labels[k]
+		default:
+			labels[i] = 0
+		}
 	}
 }
