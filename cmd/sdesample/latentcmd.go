@@ -222,12 +222,12 @@ func runAutoencoder(ctx context.Context, args []string, stdout, stderr io.Writer
 		if ev.s == nil {
 			continue
 		}
-		mse, n, all := reconstructionError(ae, ev.s, *seed)
+		mse, pixVar, n, all := reconstructionError(ae, ev.s, *seed)
 		how := "all"
 		if !all {
 			how = "draws of"
 		}
-		fmt.Fprintf(stdout, "  reconstruction D(mu(x)) of %s %d rows of %s: mean squared error %.4g per value (RMSE %.4g)\n", how, n, ev.name, mse, math.Sqrt(mse))
+		fmt.Fprintf(stdout, "  reconstruction D(mu(x)) of %s %d rows of %s: mean squared error %.4g per value (RMSE %.4g); the rows' variance per value is %.4g (the error of predicting each value by its mean)\n", how, n, ev.name, mse, math.Sqrt(mse), pixVar)
 	}
 	next := ""
 	if conv {
@@ -259,8 +259,11 @@ func shapeString(s []int) string {
 
 // reconstructionError returns the mean over values of (D(mu(x)) - x)^2 on
 // every row of a source that has a table (the digits and their splits, a
-// file), or on 4096 draws of one that does not (all = false).
-func reconstructionError(ae *model.Autoencoder, src data.Source, seed uint64) (mse float64, n int, all bool) {
+// file), or on 4096 draws of one that does not (all = false), and the
+// variance of those rows per value (each value's variance about its mean
+// over the rows, averaged over the values): the error a code of nothing
+// would make.
+func reconstructionError(ae *model.Autoencoder, src data.Source, seed uint64) (mse, pixVar float64, n int, all bool) {
 	var x []float64
 	if t, ok := src.(interface{ Table() (*data.Table, error) }); ok {
 		if tab, err := t.Table(); err == nil {
@@ -276,10 +279,16 @@ func reconstructionError(ae *model.Autoencoder, src data.Source, seed uint64) (m
 	xh := make([]float64, len(x))
 	ae.EncodeTo(mu, nil, x)
 	ae.DecodeTo(xh, mu)
+	d := src.Dim()
+	mean := make([]float64, d)
 	for i, v := range x {
 		mse += (xh[i] - v) * (xh[i] - v)
+		mean[i%d] += v / float64(n)
 	}
-	return mse / float64(len(x)), n, all
+	for i, v := range x {
+		pixVar += (v - mean[i%d]) * (v - mean[i%d])
+	}
+	return mse / float64(len(x)), pixVar / float64(len(x)), n, all
 }
 
 // imageShape returns the (C, H, W) image shape of an image source's rows
