@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/sdekit/sdekit/data"
 	"github.com/sdekit/sdekit/internal/rng"
@@ -71,6 +72,12 @@ type TrainConfig struct {
 	// untrained network, is the reference). 0 selects 1e3; +Inf turns the
 	// guard off. A loss that falls, however slowly, never trips it.
 	Diverge float64
+
+	// MaxTime > 0 ends Run at the first step boundary after MaxTime of
+	// running (as latent.TrainConfig.MaxTime): Run then returns nil with
+	// Step() < Steps, and a checkpoint of that state resumes to Steps bit for
+	// bit as if it had not stopped. 0: no limit.
+	MaxTime time.Duration
 }
 
 // DefaultDiverge is the ratio of TrainConfig.Diverge's default.
@@ -183,6 +190,8 @@ func (cfg TrainConfig) normalize() (TrainConfig, error) {
 		return cfg, fmt.Errorf("score: learning rate %v must be finite and > 0", cfg.LR)
 	case cfg.Warmup < 0:
 		return cfg, fmt.Errorf("score: Warmup = %d must be >= 0", cfg.Warmup)
+	case cfg.MaxTime < 0:
+		return cfg, fmt.Errorf("score: MaxTime = %v must be >= 0 (0: no limit)", cfg.MaxTime)
 	case !(cfg.ClipNorm >= 0) || math.IsInf(cfg.ClipNorm, 0):
 		return cfg, fmt.Errorf("score: ClipNorm = %v must be finite and >= 0 (0: no clipping)", cfg.ClipNorm)
 	case cfg.Diverge != 0 && !(cfg.Diverge > 1):
@@ -451,7 +460,7 @@ func (tr *Trainer) TrainStep() (loss, gradNorm float64, err error) {
 	return loss, gradNorm, nil
 }
 
-// Run trains until Step() = Steps, checking ctx before each step and calling
+// Run trains until Step() = Steps (or MaxTime has passed), checking ctx before each step and calling
 // progress (if not nil) after each; an error from progress stops the run and
 // is returned. It saves checkpoints as CheckpointEvery asks.
 func (tr *Trainer) Run(ctx context.Context, progress func(TrainProgress) error) error {
@@ -462,9 +471,13 @@ func (tr *Trainer) Run(ctx context.Context, progress func(TrainProgress) error) 
 	var win [divergeWindow]float64
 	var sum float64
 	best := math.Inf(1)
+	start := time.Now()
 	for n := 0; tr.step < tr.cfg.Steps; n++ {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if tr.cfg.MaxTime > 0 && n > 0 && time.Since(start) >= tr.cfg.MaxTime {
+			return nil
 		}
 		loss, gn, err := tr.TrainStep()
 		if err != nil {

@@ -31,9 +31,6 @@ const trainDequantSuffix = ",dequant=uniform"
 // carries it; only another value without -conditional is refused.
 const defaultLabelDropout = 0.1
 
-// errMaxTime stops a training run at -max-time; the run then ends as a finished one.
-var errMaxTime = errors.New("the -max-time budget is spent")
-
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	fs := newFlags("train", stderr)
@@ -110,6 +107,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("-ema %g: the EMA decay must lie in [0, 1) (typical 0.999; 0: none)", *ema)
 	case *every < 0:
 		return usagef("-checkpoint-every %d: use 0 (never) or a positive number of steps", *every)
+	case *maxTime < 0:
+		return usagef("-max-time %v: want a duration >= 0, for example 10m (0: no limit)", *maxTime)
 	case *precision != model.Float64 && *precision != model.Float32:
 		return usagef("-precision %q: use float64 or float32", *precision)
 	case *embedding != model.EmbeddingFourier && *embedding != model.EmbeddingSinusoidal:
@@ -230,7 +229,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg := score.TrainConfig{
 		SDE: s, Param: p, Data: src, DataSpec: spec, Loss: lc, Model: net, LabelDropout: dropout, Autoencoder: aeRef,
-		Steps: *steps, Batch: *batch, LR: *lr, Warmup: *warmup, ClipNorm: *clip, EMA: *ema, Seed: *seed,
+		Steps: *steps, Batch: *batch, LR: *lr, Warmup: *warmup, ClipNorm: *clip, EMA: *ema, Seed: *seed, MaxTime: *maxTime,
 	}
 	if *every > 0 {
 		cfg.CheckpointEvery, cfg.CheckpointPath = *every, partial
@@ -249,11 +248,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	bar.set(first)
 	var last score.TrainProgress
 	var lossEMA float64
-	if *maxTime < 0 {
-		return usagef("-max-time %v: want a duration >= 0, for example 10m (0: no limit)", *maxTime)
-	}
 	runStart := time.Now()
-	timeUp := false
 	err = tr.Run(ctx, func(pr score.TrainProgress) error {
 		last = pr
 		if pr.Step == first+1 {
@@ -264,17 +259,10 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			bar.describe(fmt.Sprintf("train loss %.4g", lossEMA))
 		}
 		bar.set(pr.Step)
-		if *maxTime > 0 && pr.Step < pr.Steps && time.Since(runStart) >= *maxTime {
-			timeUp = true
-			return errMaxTime
-		}
 		return nil
 	})
 	runTime := time.Since(runStart)
 	bar.done()
-	if errors.Is(err, errMaxTime) {
-		err = nil
-	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
 			if *every > 0 {
@@ -297,7 +285,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "trained steps %d..%d on %s (sde %s, param %s, loss %s, %s, %s, batch %d, lr %g, ema %g, seed %d): %.1fs, %.1f steps/s; last batch loss %.5g (running mean %.5g)\n",
 		first+1, tr.Step(), spec, s.Name(), tr.Config().Param, tr.Loss().Config().Kind, arch.archSummary(*hidden), *precision, *batch, *lr, *ema, *seed,
 		runTime.Seconds(), rate, last.Loss, lossEMA)
-	if timeUp {
+	if tr.Step() < *steps {
 		fmt.Fprintf(stdout, "stopped by -max-time %v at step %d of %d; continue with: sdesample train -resume %s -o NEW.ckpt\n", *maxTime, tr.Step(), *steps, *out)
 	}
 	if *conditional {
