@@ -162,10 +162,17 @@ func (c *Classifier) MarshalConfig() ([]byte, error) { return json.Marshal(c.Con
 func (c *Classifier) NumParams() int { return len(c.core.params) }
 
 // Params returns the parameters (a view).
-func (c *Classifier) Params() []float64 { return c.core.params }
+// The caller may write to them, so the transposed weights of the input
+// gradient are rebuilt on its next call (SyncParams does the same).
+func (c *Classifier) Params() []float64 {
+	c.core.paramsChanged()
+	return c.core.params
+}
 
-// SyncParams does nothing (float64 only); call it after writing Params.
-func (c *Classifier) SyncParams() {}
+// SyncParams marks the transposed weights of the input gradient for
+// rebuilding (float64 only: there is nothing to round); call it after
+// writing Params.
+func (c *Classifier) SyncParams() { c.core.paramsChanged() }
 
 // Grads returns the parameter gradient (a view).
 func (c *Classifier) Grads() []float64 { return c.grads }

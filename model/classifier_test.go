@@ -217,3 +217,31 @@ func TestClassifierConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestClassifierGradFollowsParams: LogProbGradTo after new parameters
+// (written through Params taken before the first call, then SyncParams)
+// equals, bit for bit, that of a classifier built afresh from them; its
+// cached transposed weights must not outlive the weights.
+func TestClassifierGradFollowsParams(t *testing.T) {
+	for _, cfg := range smallClassifiers() {
+		c := mustClassifier(t, cfg)
+		const n = 4
+		x, tt, _ := batch(41, n, cfg.Dim)
+		y := randLabels(42, n, cfg.Classes)
+		p := c.Params()
+		got := make([]float64, n*cfg.Dim)
+		c.LogProbGradTo(got, x, tt, y) // builds the transposed weights
+		for i := range p {
+			p[i] *= 1.25
+		}
+		c.SyncParams()
+		c.LogProbGradTo(got, x, tt, y)
+		want := make([]float64, n*cfg.Dim)
+		newClassifier(cfg.WithDefaults(), p, c.Buffers()).LogProbGradTo(want, x, tt, y)
+		for i := range want {
+			if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
+				t.Fatalf("%+v: gradient[%d] = %v after new parameters, a fresh classifier gives %v", cfg, i, got[i], want[i])
+			}
+		}
+	}
+}

@@ -146,8 +146,12 @@ func (c *mlpCore[T, K]) setParams(p []float64) {
 	for i, v := range p[:len(c.params)] {
 		c.params[i] = T(v)
 	}
-	c.wTOK = false
+	c.paramsChanged()
 }
+
+// paramsChanged marks the transposed weights stale: every owner of a core
+// calls it where its parameters may have been written (Params, SyncParams).
+func (c *mlpCore[T, K]) paramsChanged() { c.wTOK = false }
 
 // transposed makes wT hold the transposes of the current weights.
 func (c *mlpCore[T, K]) transposed() {

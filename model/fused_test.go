@@ -73,8 +73,14 @@ func TestInputVJPFollowsParams(t *testing.T) {
 			const n = 5
 			x, tt, v := batch(3, n, 2)
 			got := make([]float64, n*2)
+			var p []float64
+			if sync {
+				p = net.Params() // taken first: only SyncParams tells the network of the new values
+			}
 			net.InputVJP(got, v, x, tt) // builds the transposed weights
-			p := net.Params()
+			if !sync {
+				p = net.Params() // taken after: Params itself marks them stale
+			}
 			for i := range p {
 				p[i] *= 1.25
 			}

@@ -244,13 +244,13 @@ func (m *MLP) Workers() int { return m.core.par.count() }
 // caller may write to them, so the transposed weights of the input VJP are
 // rebuilt on its next call (SyncParams does the same).
 func (m *MLP) Params() []float64 {
-	m.core.wTOK = false
+	m.core.paramsChanged()
 	return m.core.params
 }
 
 // SyncParams implements Trainable: in float64 it only marks the transposed
 // weights of the input VJP for rebuilding.
-func (m *MLP) SyncParams() { m.core.wTOK = false }
+func (m *MLP) SyncParams() { m.core.paramsChanged() }
 
 // Grads implements Trainable.
 func (m *MLP) Grads() []float64 { return m.grads }
