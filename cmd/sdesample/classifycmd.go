@@ -235,23 +235,33 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 // classifyRows reads the rows to classify and their labels (nil if none): a
 // file, every image of a digits split once, or n labeled draws of another
 // built-in source.
+// sourceTable returns the table a source draws from: a file's rows, a
+// digits set's images and, when images is true, a Fashion-MNIST set's
+// (60,000 or 10,000 rows); nil for a source without one (a built-in
+// distribution).
+func sourceTable(src data.Source, images bool) (*data.Table, error) {
+	switch s := src.(type) {
+	case *data.Empirical:
+		return s.Table(), nil
+	case data.DigitsSource:
+		return s.Table()
+	case data.ImageSource:
+		if images {
+			return s.Set.Table(), nil
+		}
+	}
+	return nil, nil
+}
+
 func classifyRows(spec string, n int, seed uint64) (x []float64, labels []int, d int, name string, err error) {
 	src, err := data.Open(spec)
 	if err != nil {
 		return nil, nil, 0, "", labelsErr("data", err)
 	}
-	switch s := src.(type) {
-	case *data.Empirical:
-		t := s.Table()
-		return t.X, t.Labels, t.D, spec, nil
-	case data.DigitsSource:
-		t, err := s.Table()
+	if t, err := sourceTable(src, true); err != nil || t != nil {
 		if err != nil {
 			return nil, nil, 0, "", err
 		}
-		return t.X, t.Labels, t.D, spec, nil
-	case data.ImageSource:
-		t := s.Set.Table()
 		return t.X, t.Labels, t.D, spec, nil
 	}
 	ls, err := data.Labeled(src)

@@ -98,7 +98,9 @@ func TestConvAutoencoderCLI(t *testing.T) {
 	npy := filepath.Join(dir, "digits.npy")
 	mustRun(t, "data", "-from", "digits-train", "-n", "200", "-o", npy)
 	fromNPY := filepath.Join(dir, "npy.ckpt")
-	mustRun(t, append(aeArgs(fromNPY, "-image", "1x8x8"), "-data", npy)...)
+	if out := mustRun(t, append(aeArgs(fromNPY, "-image", "1x8x8", "-test", npy), "-data", npy)...); !strings.Contains(out, "of all 200 rows of "+npy) {
+		t.Errorf("a file's reconstruction error is not on its every row: %q", out)
+	}
 	mlpNPY := filepath.Join(dir, "mlpnpy.ckpt")
 	mustRun(t, "autoencoder", "-data", npy, "-image", "1x8x8", "-latent", "4", "-hidden", "16", "-steps", "5", "-o", mlpNPY)
 	for _, c := range []struct {

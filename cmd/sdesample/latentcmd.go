@@ -259,16 +259,15 @@ func shapeString(s []int) string {
 
 // reconstructionError returns the mean over values of (D(mu(x)) - x)^2 on
 // every row of a source that has a table (the digits and their splits, a
-// file), or on 4096 draws of one that does not (all = false), and the
+// file), or on 4096 draws of one that does not or whose table is large (the
+// Fashion-MNIST sets; all = false), and the
 // variance of those rows per value (each value's variance about its mean
 // over the rows, averaged over the values): the error a code of nothing
 // would make.
 func reconstructionError(ae *model.Autoencoder, src data.Source, seed uint64) (mse, pixVar float64, n int, all bool) {
 	var x []float64
-	if t, ok := src.(interface{ Table() (*data.Table, error) }); ok {
-		if tab, err := t.Table(); err == nil {
-			x, n, all = tab.X, tab.N, true
-		}
+	if tab, err := sourceTable(src, false); err == nil && tab != nil {
+		x, n, all = tab.X, tab.N, true
 	}
 	if x == nil {
 		n = 4096
