@@ -42,7 +42,7 @@ func TestClassifierCLI(t *testing.T) {
 	if !strings.Contains(out, "conditional on 8 classes, label dropout 0.2") {
 		t.Errorf("train -conditional: %q", out)
 	}
-	if ln, err := loadLabeledNet("score", cond, nil); err != nil || ln.Classes() != 8 {
+	if ln, _, err := loadLabeledNet("score", cond, nil); err != nil || ln.Classes() != 8 {
 		t.Errorf("loadLabeledNet: %v", err)
 	}
 	if g, err := loadClassifier("classifier", cls, 2, nil); err != nil || g.Classes() != 8 {
@@ -101,8 +101,8 @@ func TestClassifierCLI(t *testing.T) {
 		err error
 		msg string
 	}{
-		{errOf(loadLabeledNet("score", cls, nil)), "-score " + cls + ": holds a classifier"},
-		{errOf(loadLabeledNet("score", uncond, nil)), "holds an unconditional network"},
+		{errOf2(loadLabeledNet("score", cls, nil)), "-score " + cls + ": holds a classifier"},
+		{errOf2(loadLabeledNet("score", uncond, nil)), "holds an unconditional network"},
 		{errOf(loadClassifier("classifier", cond, 2, nil)), "holds a score network"},
 		{errOf(loadClassifier("classifier", cls, 64, nil)), "dimension 2"},
 	} {
@@ -113,6 +113,8 @@ func TestClassifierCLI(t *testing.T) {
 }
 
 func errOf[T any](_ T, err error) error { return err }
+
+func errOf2[T, U any](_ T, _ U, err error) error { return err }
 
 func sameBytes(t *testing.T, a, b string) bool {
 	return string(readFile(t, a)) == string(readFile(t, b))

@@ -19,16 +19,16 @@ import (
 
 // loadLabeledNet loads a conditional score network's checkpoint as a
 // Labeled score under s (flag names the flag that gave path).
-func loadLabeledNet(flagName, path string, s sde.SDE) (score.Labeled, error) {
+func loadLabeledNet(flagName, path string, s sde.SDE) (score.Labeled, [3]int, error) {
 	ck, err := model.LoadCheckpoint(path)
 	if err != nil {
-		return nil, loadErr(flagName, path, err)
+		return nil, [3]int{}, loadErr(flagName, path, err)
 	}
 	n, err := score.LabeledNetFromCheckpoint(ck, s, path)
 	if err != nil {
-		return nil, condErr(flagName, path, err)
+		return nil, [3]int{}, condErr(flagName, path, err)
 	}
-	return n, nil
+	return n, checkpointShape(ck), nil
 }
 
 // loadClassifier loads a noise-conditional classifier's checkpoint for

@@ -92,11 +92,11 @@ func (g *guideFlags) resolve(spec string, s sde.SDE) (*problem, error) {
 	var mc *score.MixtureClasses
 	if isCkpt && g.classifier == "" {
 		// A conditional network: its own labels, its own null label.
-		lab, err := loadLabeledNet("score", spec, s)
+		lab, shape, err := loadLabeledNet("score", spec, s)
 		if err != nil {
 			return nil, err
 		}
-		p = &problem{Spec: spec, SDE: s, Inputs: []string{spec}}
+		p = &problem{Spec: spec, SDE: s, Inputs: []string{spec}, Shape: shape}
 		if err := g.checkClass(lab.Classes(), "the conditional network "+spec); err != nil {
 			return nil, err
 		}

@@ -117,3 +117,20 @@ func TestGuidanceBadInputs(t *testing.T) {
 		noStrayFiles(t, dir)
 	}
 }
+
+// TestConditionalImagesPlot: a conditional network on images keeps its
+// image shape under -class, so -plot draws the image grid (as without
+// -class) and refuses a non-PNG name before sampling.
+func TestConditionalImagesPlot(t *testing.T) {
+	dir := t.TempDir()
+	c := filepath.Join(dir, "c.ckpt")
+	mustRun(t, "train", "-conditional", "-data", "digits", "-hidden", "16", "-steps", "3", "-batch", "16", "-o", c)
+	png := filepath.Join(dir, "g.png")
+	out := mustRun(t, "sample", "-score", c, "-class", "3", "-guidance", "1", "-sampler", "ddim", "-steps", "5", "-n", "4", "-o", filepath.Join(dir, "s.csv"), "-plot", png)
+	if !strings.Contains(out, "drew "+png+" (the first 4 samples)") {
+		t.Errorf("sample -class -plot on a digits network: %q; want the image grid", out)
+	}
+	if code, _, errs := cli(t, context.Background(), "sample", "-score", c, "-class", "3", "-n", "4", "-o", filepath.Join(dir, "t.csv"), "-plot", filepath.Join(dir, "g.svg")); code != 2 || !strings.Contains(errs, "PNG") {
+		t.Errorf("-plot g.svg with -class on an image model: exit %d, %q; want 2 and a PNG message", code, errs)
+	}
+}
