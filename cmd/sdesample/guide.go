@@ -37,13 +37,6 @@ func (g *guideFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&g.classifierScale, "classifier-scale", 1, "classifier guidance scale with -classifier (1: the conditional score when the classifier is exact)")
 }
 
-// set reports whether flag name was given.
-func (g *guideFlags) set(name string) bool {
-	given := false
-	g.fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
-	return given
-}
-
 // check validates the flags on their own, before any file is read.
 func (g *guideFlags) check() error {
 	if math.IsNaN(g.guidance) || math.IsInf(g.guidance, 0) {
@@ -61,12 +54,12 @@ func (g *guideFlags) check() error {
 			return usagef("-guidance %g steers toward a class: give -class k too (and a conditional model: gmm8, gauss:D, mixture:FILE.json or a conditional checkpoint)", g.guidance)
 		case g.classifier != "":
 			return usagef("-classifier %s guides toward a class: give -class k too", g.classifier)
-		case g.set("classifier-scale") && g.classifierScale != 1:
+		case flagChanged(g.fs, "classifier-scale"):
 			return usagef("-classifier-scale %g is the strength of -classifier: give -classifier FILE and -class k too", g.classifierScale)
 		}
 		return nil
 	}
-	if g.classifier == "" && g.set("classifier-scale") && g.classifierScale != 1 {
+	if g.classifier == "" && flagChanged(g.fs, "classifier-scale") {
 		return usagef("-classifier-scale %g is the strength of -classifier: give -classifier FILE (or exact) too, or use -guidance for classifier-free guidance", g.classifierScale)
 	}
 	if g.classifier != "" && g.guidance != 0 {

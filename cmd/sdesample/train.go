@@ -113,7 +113,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("-precision %q: use float64 or float32", *precision)
 	case *embedding != model.EmbeddingFourier && *embedding != model.EmbeddingSinusoidal:
 		return usagef("-embedding %q: use fourier or sinusoidal", *embedding)
-	case trainFlagSet(fs, "label-dropout") && *labelDropout != defaultLabelDropout && !*conditional: // the default passes (run records repeat every flag)
+	case flagChanged(fs, "label-dropout") && !*conditional: // the default passes (run records repeat every flag)
 		return usagef("-label-dropout: only a -conditional network has labels to drop; add -conditional")
 	case !(*labelDropout >= 0 && *labelDropout < 1):
 		return usagef("-label-dropout %g: use a probability in [0, 1) (typical 0.1; 0: no unconditional score)", *labelDropout)
