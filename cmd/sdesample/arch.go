@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"runtime"
 	"strconv"
 	"strings"
 
@@ -53,14 +52,11 @@ func (a *archFlags) newNet(fs *flag.FlagSet, mc model.Config, src data.Source, d
 	if err != nil {
 		return nil, err
 	}
-	switch w := *a.workers; {
-	case w < 0:
-		return nil, usagef("-workers %d: use 0 (one per core) or a positive number", w)
-	case w == 0:
-		net.SetWorkers(runtime.NumCPU())
-	default:
-		net.SetWorkers(w)
+	nw, err := resolveWorkers(*a.workers)
+	if err != nil {
+		return nil, err
 	}
+	net.SetWorkers(nw)
 	return net, nil
 }
 

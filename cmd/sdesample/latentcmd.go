@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -86,6 +85,10 @@ func runAutoencoder(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
+	nw, err := resolveWorkers(*workers)
+	if err != nil {
+		return err
+	}
 	var mults []int
 	if conv {
 		if mults, err = parseMult(*mult); err != nil {
@@ -102,8 +105,6 @@ func runAutoencoder(ctx context.Context, args []string, stdout, stderr io.Writer
 		return usagef("-kl %g: the KL weight must be finite and > 0 (typical 1e-3)", *kl)
 	case *maxTime < 0:
 		return usagef("-max-time %s: give a positive duration such as 200s, or 0 for no limit", *maxTime)
-	case *workers < 0:
-		return usagef("-workers %d: use 0 (one per core) or a positive number", *workers)
 	case conv && *kc < 1:
 		return usagef("-latent-channels %d: use at least 1 (default %d)", *kc, model.DefaultConvAELatentChannels)
 	case conv && *base < 1:
@@ -159,12 +160,7 @@ func runAutoencoder(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return usagef("%s", aeInFlags(err))
 	}
-	switch w := *workers; w {
-	case 0:
-		ae.SetWorkers(runtime.NumCPU())
-	default:
-		ae.SetWorkers(w)
-	}
+	ae.SetWorkers(nw)
 	bar := newProgress(stderr, *steps, "autoencoder", "steps")
 	var recEMA, klEMA float64
 	start := time.Now()
