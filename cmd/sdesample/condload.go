@@ -1,9 +1,7 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 
 	"github.com/sdekit/sdekit/model"
@@ -45,10 +43,10 @@ func loadClassifier(flagName, path string, dim int, s sde.SDE) (score.ClassGradi
 	return g, nil
 }
 
+// loadErr is a usage error "-flag PATH: what is wrong" from a checkpoint
+// that could not be read (checkpointMessage says "no such file" for one
+// that is not there).
 func loadErr(flagName, path string, err error) error {
-	if errors.Is(err, fs.ErrNotExist) {
-		return usagef("-%s %s: no such file", flagName, path)
-	}
 	return usagef("-%s %s: %s", flagName, path, checkpointMessage(path, err))
 }
 
