@@ -252,17 +252,5 @@ func (h *convHalves[T, K]) back(c *unetCore[T, K], d, grads, dx []float64) {
 func (h *convHalves[T, K]) backDecoder(dx, du []float64) { h.back(&h.dec, dx, h.grads[h.ne:], du) }
 func (h *convHalves[T, K]) backEncoder(d []float64)      { h.back(&h.enc, d, h.grads[:h.ne], nil) }
 
-// chunks runs core c on the n rows of in, unetChunk at a time (rows are
-// independent, so the results do not depend on the chunks), writing its
-// output rows to dst: the workspace then holds unetChunk images at most.
-func chunks[T float, K kernels[T]](c *unetCore[T, K], dst, in []float64, n int) {
-	di, do := rowSizes(c)
-	for i0 := 0; i0 < n; i0 += unetChunk {
-		i1 := min(n, i0+unetChunk)
-		c.forward(in[i0*di:i1*di], nil, i1-i0, false)
-		c.outputTo(dst[i0*do : i1*do])
-	}
-}
-
-func (h *convHalves[T, K]) encodeTo(raw, x []float64, n int) { chunks(&h.enc, raw, x, n) }
-func (h *convHalves[T, K]) decodeTo(dst, u []float64, n int) { chunks(&h.dec, dst, u, n) }
+func (h *convHalves[T, K]) encodeTo(raw, x []float64, n int) { h.enc.forwardChunks(raw, x, nil, n) }
+func (h *convHalves[T, K]) decodeTo(dst, u []float64, n int) { h.dec.forwardChunks(dst, u, nil, n) }

@@ -307,13 +307,21 @@ func (c *unetCore[T, K]) forward(x, t []float64, n int, train bool) {
 // Rows are independent there, so the results do not depend on it.
 const unetChunk = 32
 
-// forwardChunks is Forward: the n rows in chunks of unetChunk. dst may be x.
+// forwardChunks is Forward: the n rows in chunks of unetChunk (rows are
+// independent, so the results do not depend on the chunks). The rows of x
+// and dst have the sizes of the plan's input and output (equal for a
+// U-Net, when dst may be x; an autoencoder half's differ); t is nil for a
+// plan without a time input.
 func (c *unetCore[T, K]) forwardChunks(dst, x, t []float64, n int) {
-	d := c.cfg.Dim()
+	di, do := c.t[c.g.x].size(), c.t[c.g.out].size()
 	for i0 := 0; i0 < n; i0 += unetChunk {
 		i1 := min(n, i0+unetChunk)
-		c.forward(x[i0*d:i1*d], t[i0:i1], i1-i0, false)
-		c.outputTo(dst[i0*d : i1*d])
+		var ti []float64
+		if t != nil {
+			ti = t[i0:i1]
+		}
+		c.forward(x[i0*di:i1*di], ti, i1-i0, false)
+		c.outputTo(dst[i0*do : i1*do])
 	}
 	c.ready = false
 }
@@ -453,15 +461,4 @@ func (c *unetCore[T, K]) setOrAdd(t *unetTensor[T], src []T) {
 	for j, v := range src {
 		dst[j] += v
 	}
-}
-
-// gradTarget returns t.g for this batch, zeroed first if not yet written,
-// for operations that scatter-add into it.
-func (c *unetCore[T, K]) gradTarget(t *unetTensor[T]) []T {
-	g := t.g[:c.n*t.size()]
-	if !t.gset {
-		clear(g)
-		t.gset = true
-	}
-	return g
 }
