@@ -140,6 +140,7 @@ func TestConvAutoencoderCLI(t *testing.T) {
 		{2, []string{"autoencoder", "-data", "digits", "-precision", "float32", "-o", x}, "the MLP autoencoder runs in float64"},
 		{2, ldmArgs(x, "-mult", "1,2,2"), "the latents of -latent are 2x2x2 images, which allow at most 2 resolutions of the U-Net"},
 		{2, []string{"sample", "-score", ae, "-o", filepath.Join(dir, "x.csv")}, "holds an autoencoder, not a score network"},
+		{2, []string{"sample", "-score", ldm, "-n", "4", "-o", filepath.Join(dir, "x.csv"), "-plot", filepath.Join(dir, "g.svg")}, "use a name ending in .png"},
 		{2, []string{"classify", "-model", ae, "-data", "digits"}, "holds an autoencoder (kind conv-autoencoder)"},
 	} {
 		code, _, errs := cli(t, context.Background(), c.args...)

@@ -296,7 +296,7 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := checkPaths([]ioPath{{"o", *out}, {"record", *recPath}, {"plot", *plotPath}, {"plot-steps", *stepsPath}, {"latents", *latentsPath}}, scoreInputs(prob)); err != nil {
 		return err
 	}
-	if prob.Shape[0] > 0 && *plotPath != "" && !strings.EqualFold(extOf(*plotPath), ".png") {
+	if (prob.Shape[0] > 0 || aeShape(ae) != nil) && *plotPath != "" && !strings.EqualFold(extOf(*plotPath), ".png") {
 		return usagef("-plot %s: the model draws images, pictured as a PNG grid; use a name ending in .png", *plotPath)
 	}
 	flow, isFlow := cfg.Sampler.(*sample.ProbabilityFlow)
