@@ -94,7 +94,8 @@ type mlpCore[T float, K kernels[T]] struct {
 	// VJP's dA_{l-1} = dZ_l W_l^T is a product of two untransposed
 	// matrices: packing W_l^T for it copies rows, where packing W_l
 	// transposed gathers one element at a time (11 % of a likelihood
-	// evaluation in the profile of issue 24). Built on the first input VJP
+	// evaluation in the profile docs/bench.md, "Networks", gives with its
+	// command). Built on the first input VJP
 	// after the weights change (wTOK false); training's backprop does not
 	// use it, so a training step does not pay for it.
 	wT   [][]T
@@ -218,8 +219,6 @@ func (c *mlpCore[T, K]) reserve(n int) {
 	ws.d0 = make([]T, n*maxHidden)
 	ws.d1 = make([]T, n*maxHidden)
 	ws.ones = make([]T, n)
-	ws.e = make([]T, n*c.cfg.Dim)
-	ws.dx = make([]T, n*c.cfg.Dim)
 	for i := range ws.ones {
 		ws.ones[i] = 1
 	}
@@ -404,6 +403,9 @@ func (c *mlpCore[T, K]) backprop(dOut []T, g []T, beta T, dx []T) {
 func (c *mlpCore[T, K]) traceInto(tr []float64) {
 	ws := &c.ws
 	n, d := ws.n, c.cfg.Dim
+	if len(ws.e) < n*d { // only the exact trace needs them: allocated on its first call
+		ws.e, ws.dx = make([]T, n*d), make([]T, n*d)
+	}
 	e, dx := ws.e[:n*d], ws.dx[:n*d]
 	clear(e)
 	clear(tr[:n])

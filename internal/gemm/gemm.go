@@ -307,7 +307,8 @@ func packA6[T float](d []T, trans bool, a []T, lda, k, i int) {
 // packA12 packs a full 12-row panel, rows i..i+11 of op(A) (the float32
 // AVX-512 kernel's panels): twelve row streams read in step and each panel
 // row written whole, where packPanels' generic loop writes one value every
-// 12 (a third of a network likelihood's time went there).
+// 12 (packing was 35 % of a network likelihood's time, two thirds of it
+// packA: the profile and its command are in docs/bench.md, "Networks").
 func packA12[T float](d []T, trans bool, a []T, lda, k, i int) {
 	d = d[:12*k]
 	if trans {
