@@ -100,13 +100,20 @@ func (o *HeartbeatOracle) phaseWeights(w []float64, n []int, l *stepLaw) {
 // RatesTo writes the oracle's rates p(x_{t-1,j} = 1 | x_t) into dst, t = 2..T.
 func (o *HeartbeatOracle) RatesTo(dst, xt []float64, t int) {
 	l := o.law(t)
-	n := make([]int, o.Data.Period)
+	// The counts and weights of a period up to 16 (SD15's is 5) live on the
+	// stack: this runs once per step of every trajectory.
+	var nb [16]int
+	var wb [16]float64
+	n, w := nb[:0], wb[:0]
+	if o.Data.Period > len(nb) {
+		n, w = make([]int, o.Data.Period), make([]float64, o.Data.Period)
+	}
+	n, w = n[:o.Data.Period], w[:o.Data.Period]
 	for j, v := range xt {
 		if v > 0.5 {
 			n[j%o.Data.Period]++
 		}
 	}
-	w := make([]float64, o.Data.Period)
 	o.phaseWeights(w, n, &l)
 	for j, v := range xt {
 		x, wc := 0, w[j%o.Data.Period]
