@@ -1,7 +1,6 @@
 package model
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -204,17 +203,7 @@ func (c AutoencoderConfig) NumParams() int {
 // checkpoint's Config when its Kind is KindAutoencoder), rejecting unknown
 // fields, and returns it defaulted and validated.
 func ParseAutoencoderConfig(data []byte) (AutoencoderConfig, error) {
-	var cfg AutoencoderConfig
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
-		return cfg, fmt.Errorf("model: autoencoder config: %w", err)
-	}
-	if dec.More() {
-		return cfg, fmt.Errorf("model: autoencoder config: data after the JSON object")
-	}
-	cfg = cfg.WithDefaults()
-	return cfg, cfg.Validate()
+	return parseStrict[AutoencoderConfig](data, "autoencoder")
 }
 
 // Autoencoder is a KL-regularised autoencoder (Rombach et al. 2022's

@@ -1,7 +1,6 @@
 package model
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -76,17 +75,7 @@ func (c ClassifierConfig) NumParams() int { return layerParams(c.WithDefaults().
 // checkpoint's Config when its Kind is KindClassifier), rejecting unknown
 // fields, and returns it defaulted and validated.
 func ParseClassifierConfig(data []byte) (ClassifierConfig, error) {
-	var cfg ClassifierConfig
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
-		return cfg, fmt.Errorf("model: classifier config: %w", err)
-	}
-	if dec.More() {
-		return cfg, fmt.Errorf("model: classifier config: data after the JSON object")
-	}
-	cfg = cfg.WithDefaults()
-	return cfg, cfg.Validate()
+	return parseStrict[ClassifierConfig](data, "classifier")
 }
 
 // Classifier is a noise-conditional MLP classifier: logits

@@ -56,21 +56,27 @@ func newWith(cfg Config, params, buffers []float64) Trainable {
 // ParseConfig decodes an MLP's Config from the JSON of its MarshalConfig (a
 // checkpoint's Config when its Kind is "mlp"), rejecting unknown fields, and
 // returns it with the defaults filled in and validated.
-func ParseConfig(data []byte) (Config, error) {
-	var cfg Config
+func ParseConfig(data []byte) (Config, error) { return parseStrict[Config](data, "mlp") }
+
+// parseStrict decodes a network config from exactly one JSON object,
+// rejecting unknown fields (a checkpoint written by a newer sdekit, or
+// hand-edited), and returns it defaulted and validated. what names the
+// kind in errors.
+func parseStrict[C interface {
+	WithDefaults() C
+	Validate() error
+}](data []byte, what string) (C, error) {
+	var cfg C
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cfg); err != nil {
-		return cfg, fmt.Errorf("model: mlp config: %w", err)
+		return cfg, fmt.Errorf("model: %s config: %w", what, err)
 	}
 	if dec.More() {
-		return cfg, fmt.Errorf("model: mlp config: data after the JSON object")
+		return cfg, fmt.Errorf("model: %s config: data after the JSON object", what)
 	}
 	cfg = cfg.WithDefaults()
-	if err := cfg.Validate(); err != nil {
-		return cfg, err
-	}
-	return cfg, nil
+	return cfg, cfg.Validate()
 }
 
 // buildMLP is the Builder registered for KindMLP.

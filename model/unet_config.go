@@ -1,8 +1,6 @@
 package model
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -188,19 +186,4 @@ func (c UNetConfig) NumBuffers() int { return c.embedConfig().NumBuffers() }
 // ParseUNetConfig decodes a UNetConfig from the JSON of MarshalConfig (a
 // checkpoint's Config when its Kind is "unet"), rejecting unknown fields,
 // and returns it defaulted and validated.
-func ParseUNetConfig(data []byte) (UNetConfig, error) {
-	var cfg UNetConfig
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
-		return cfg, fmt.Errorf("model: unet config: %w", err)
-	}
-	if dec.More() {
-		return cfg, fmt.Errorf("model: unet config: data after the JSON object")
-	}
-	cfg = cfg.WithDefaults()
-	if err := cfg.Validate(); err != nil {
-		return cfg, err
-	}
-	return cfg, nil
-}
+func ParseUNetConfig(data []byte) (UNetConfig, error) { return parseStrict[UNetConfig](data, "unet") }
