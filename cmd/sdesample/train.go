@@ -208,12 +208,6 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return usagef("-conditional: %s", strings.TrimPrefix(err.Error(), "data: "))
 		}
 		mc.Classes, dropout = ls.Classes(), *labelDropout
-		if resumed != nil {
-			// A file's classes are 1 + its largest label: keep the network's.
-			if rc, err := model.ParseConfig(resumed.Config); err == nil && rc.Classes >= mc.Classes {
-				mc.Classes = rc.Classes
-			}
-		}
 	}
 	if resumed != nil && resumed.Kind == model.KindMLP {
 		// No flag sets the time scale: keep the checkpoint's.
@@ -222,6 +216,10 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("-resume %s: %s", *resume, strings.TrimPrefix(err.Error(), "model: "))
 		}
 		mc.TimeScale = rc.TimeScale
+		if *conditional && rc.Classes >= mc.Classes {
+			// A file's classes are 1 + its largest label: keep the network's.
+			mc.Classes = rc.Classes
+		}
 	}
 	net, err := arch.newNet(fs, mc, src, *dataSpec, resumed)
 	if err != nil {
