@@ -537,14 +537,9 @@ func newKeeper(d int, on bool) *keeper {
 	return k
 }
 
-// images makes k keep whole rows, the first gridImages of them.
-func (k *keeper) images() {
-	k.dims = k.dims[:0]
-	for j := range k.d {
-		k.dims = append(k.dims, j)
-	}
-	k.limit = gridImages
-}
+// images makes k keep whole rows, the first gridImages of them, for an
+// image grid (which draws whole rows: dims are the marginal plot's).
+func (k *keeper) images() { k.limit = gridImages }
 
 func (k *keeper) add(x []float64) {
 	if !k.on {
